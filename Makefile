@@ -1,0 +1,97 @@
+# sockctl - build, test, check, install.
+VERSION   = 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARNINGS  = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wvla -Werror
+ALL_CPPFLAGS = -D_GNU_SOURCE -DSOCKCTL_VERSION='"$(VERSION)"' -Ilib $(CPPFLAGS)
+ALL_CFLAGS   = $(WARNINGS) $(CFLAGS)
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer
+
+LIB_SRC  = $(wildcard lib/*.c)
+CMD_SRC  = $(wildcard cmd/*.c)
+LIB_HDR  = $(wildcard lib/*.h)
+UNIT_SRC = $(wildcard tests/unit/*.c)
+
+LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
+CMD_OBJ = $(CMD_SRC:%.c=build/%.o)
+SAN_OBJ = $(LIB_SRC:%.c=build/san/%.o) $(CMD_SRC:%.c=build/san/%.o)
+UNITS   = $(UNIT_SRC:tests/unit/%.c=build/unit/%)
+
+all: sockctl
+
+sockctl: $(CMD_OBJ) build/libsockctl.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) build/libsockctl.a
+
+build/libsockctl.a: $(LIB_OBJ)
+	$(AR) rcs $@ $(LIB_OBJ)
+
+build/%.o: %.c $(LIB_HDR) cmd/cmd.h Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+build/san/%.o: %.c $(LIB_HDR) cmd/cmd.h Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(WARNINGS) $(SAN_FLAGS) -c -o $@ $<
+
+build/san/sockctl: $(SAN_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $(SAN_OBJ)
+
+build/unit/%: tests/unit/%.c build/libsockctl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< build/libsockctl.a
+
+units: $(UNITS)
+
+# The bats suite and the unit tests, against ./sockctl.
+test: sockctl units
+	tests/run
+
+# The same suite under AddressSanitizer and UndefinedBehaviorSanitizer.
+check: build/san/sockctl units
+	SOCKCTL=$(CURDIR)/build/san/sockctl \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run
+
+# Each header compiles on its own.
+hdr-check:
+	@for h in $(LIB_HDR) cmd/cmd.h; do \
+		printf '#include "%s"\n' "$$h" | \
+		$(CC) $(ALL_CPPFLAGS) -Icmd $(ALL_CFLAGS) -x c -fsyntax-only - || exit 1; \
+	done; echo "headers ok"
+
+# Fuzz harnesses (libFuzzer), each for FUZZ_SECONDS from its seed corpus.
+FUZZ_SECONDS ?= 30
+fuzz:
+	tests/fuzz/run $(FUZZ_SECONDS)
+
+bench: sockctl
+	@for b in tests/bench/*.sh; do bash "$$b" || exit 1; done
+
+format:
+	clang-format -i lib/*.c lib/*.h cmd/*.c cmd/*.h tests/unit/*.c tests/fuzz/*.c
+
+install: sockctl
+	install -D -m 755 sockctl $(DESTDIR)$(PREFIX)/bin/sockctl
+	install -D -m 644 man/sockctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/sockctl.1
+	install -D -m 644 completions/sockctl.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/sockctl
+	install -D -m 644 completions/_sockctl \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sockctl
+	install -D -m 644 completions/sockctl.fish \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sockctl.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/sockctl \
+		$(DESTDIR)$(PREFIX)/share/man/man1/sockctl.1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/sockctl \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sockctl \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sockctl.fish
+
+clean:
+	rm -rf build sockctl
+
+.PHONY: all units test check hdr-check fuzz bench format install uninstall clean

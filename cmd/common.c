@@ -1,0 +1,236 @@
+#include "cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "hexdump.h"
+#include "parse.h"
+#include "relay.h"
+
+void cmd_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sockctl %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cmd_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sockctl %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nsee 'sockctl %s --help'\n", cmd);
+	return EXIT_USAGE;
+}
+
+int cmd_bad_option(const char *cmd, int c, char **argv)
+{
+	const char *word = argv[optind - 1];
+
+	if (c == ':')
+		return cmd_usage(cmd, "option '%s' needs an argument", word);
+	if (optopt && optopt < 256 && word[0] == '-' && word[1] != '-')
+		return cmd_usage(cmd, "unknown option '-%c'", optopt);
+	return cmd_usage(cmd, "unknown option '%s'", word);
+}
+
+void net_opts_init(struct net_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->timeout_ms = -1;
+}
+
+static int relay_option(int c, struct relay_cli *r)
+{
+	switch (c) {
+	case OPT_CRLF: r->crlf = true; return 1;
+	case OPT_SEND_ONLY: r->send_only = true; return 1;
+	case OPT_RECV_ONLY: r->recv_only = true; return 1;
+	case OPT_NO_SHUTDOWN: r->no_shutdown = true; return 1;
+	case OPT_PROGRESS: r->progress = true; return 1;
+	case 'x': r->hexdump = true; return 1;
+	}
+	return 0;
+}
+
+int cmd_common_option(const char *cmd, int c, const char *arg,
+		      struct net_opts *o, struct relay_cli *r)
+{
+	switch (c) {
+	case '4': o->family = AF_INET; o->saw4 = true; return 1;
+	case '6': o->family = AF_INET6; o->saw6 = true; return 1;
+	case 'n': o->numeric = true; return 1;
+	case 'v': o->verbose = true; return 1;
+	case 's': o->source = arg; return 1;
+	case 'U': o->unix_path = arg; return 1;
+	case 'w':
+		if (sk_parse_seconds(arg, &o->timeout_ms) < 0)
+			return cmd_usage(cmd, "bad timeout '%s': %s", arg,
+					 errno == ERANGE ? "too large" : "not a number of seconds");
+		return 1;
+	}
+	return r ? relay_option(c, r) : 0;
+}
+
+bool relay_cli_any(const struct relay_cli *r)
+{
+	return r->crlf || r->send_only || r->recv_only || r->no_shutdown ||
+	       r->hexdump || r->progress;
+}
+
+int cmd_check_common(const char *cmd, const struct net_opts *o,
+		     const struct relay_cli *r)
+{
+	if (o->saw4 && o->saw6)
+		return cmd_usage(cmd, "-4 and -6 cannot be used together");
+	if (o->unix_path && (o->saw4 || o->saw6 || o->source))
+		return cmd_usage(cmd, "-U cannot be combined with -4, -6 or -s");
+	if (r && r->send_only && r->recv_only)
+		return cmd_usage(cmd, "--send-only and --recv-only cannot be used together");
+	if (r && r->recv_only && r->crlf)
+		return cmd_usage(cmd, "--crlf has nothing to convert with --recv-only");
+	return 0;
+}
+
+int cmd_port(const char *cmd, const char *arg, const char *proto, unsigned *port)
+{
+	if (sk_parse_port(arg, proto, port) == 0)
+		return 0;
+	if (errno == ERANGE)
+		return cmd_usage(cmd, "bad port '%s': must be 0-65535", arg);
+	return cmd_usage(cmd, "bad port '%s': not a number or a known service name", arg);
+}
+
+int cmd_count(const char *cmd, const char *name, const char *arg, long long min,
+	      long long max, long long *out)
+{
+	if (sk_parse_num(arg, min, max, out) == 0)
+		return 0;
+	return cmd_usage(cmd, "bad %s '%s': must be a number from %lld to %lld",
+			 name, arg, min, max);
+}
+
+struct relay_ui {
+	const char *cmd;
+	bool tty;
+};
+
+static void show_data(void *ctx, enum sk_dir dir, const unsigned char *p,
+		      size_t n, uint64_t offset)
+{
+	char line[SK_HEXDUMP_LINE];
+	size_t used;
+
+	(void)ctx;
+	while (n > 0) {
+		used = sk_hexdump_line(line, dir == SK_DIR_SEND ? '>' : '<',
+				       offset, p, n);
+		fputs(line, stderr);
+		p += used;
+		n -= used;
+		offset += used;
+	}
+}
+
+static void human_bytes(char *buf, size_t len, double v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int i = 0;
+
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, unit[i]);
+}
+
+static void show_progress(const char *cmd, const struct sk_relay_stats *st,
+			  bool tty, bool final)
+{
+	char sent[32], recvd[32], rate[32];
+	double secs = (double)(sk_now_ms() - st->started_ms) / 1000.0;
+
+	human_bytes(sent, sizeof(sent), (double)st->sent);
+	human_bytes(recvd, sizeof(recvd), (double)st->received);
+	human_bytes(rate, sizeof(rate),
+		    secs > 0 ? (double)(st->sent + st->received) / secs : 0);
+	fprintf(stderr, "%ssockctl %s: sent %s, received %s, %.1f s, %s/s%s",
+		tty ? "\r" : "", cmd, sent, recvd, secs, rate,
+		tty && !final ? "\033[K" : "\n");
+}
+
+static void tick(void *ctx, const struct sk_relay_stats *st)
+{
+	const struct relay_ui *ui = ctx;
+
+	show_progress(ui->cmd, st, ui->tty, false);
+}
+
+static int read_stop_signal(int fd)
+{
+	struct signalfd_siginfo si;
+	int sig = 0;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		if (si.ssi_signo != SIGCHLD)
+			sig = (int)si.ssi_signo;
+	return sig;
+}
+
+int cmd_relay(const char *cmd, int fd, const char *peer, const struct net_opts *o,
+	      const struct relay_cli *r, bool *in_eof, int stop_fd, int *stopped)
+{
+	struct relay_ui ui = { .cmd = cmd, .tty = isatty(STDERR_FILENO) };
+	struct sk_relay_opts ro = {
+		.net = fd,
+		.in = r->recv_only ? -1 : STDIN_FILENO,
+		.out = r->send_only ? -1 : STDOUT_FILENO,
+		.in_eof = in_eof,
+		.no_shutdown = r->no_shutdown,
+		.crlf = r->crlf,
+		.stop_on_peer_eof = isatty(STDIN_FILENO),
+		.no_splice = r->no_splice,
+		.idle_ms = o->timeout_ms,
+		.stop_fd = stop_fd,
+		.tick_ms = ui.tty ? 250 : 1000,
+		.on_data = r->hexdump ? show_data : NULL,
+		.on_tick = r->progress ? tick : NULL,
+		.ctx = &ui,
+	};
+	struct sk_relay_stats st;
+	char err[SK_ERRLEN];
+	int rc = sk_relay(&ro, &st, err);
+
+	if (r->progress)
+		show_progress(cmd, &st, ui.tty, true);
+	switch (rc) {
+	case SK_RELAY_DONE:
+		return 0;
+	case SK_RELAY_TIMEOUT:
+		cmd_error(cmd, "%s: no data for %g s, closing", peer,
+			  o->timeout_ms / 1000.0);
+		return EXIT_FAIL;
+	case SK_RELAY_STOPPED:
+		*stopped = read_stop_signal(stop_fd);
+		return 128 + *stopped;
+	}
+	cmd_error(cmd, "%s: %s", peer, err);
+	return EXIT_FAIL;
+}

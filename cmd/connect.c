@@ -1,0 +1,314 @@
+/* sockctl connect: a TCP or unix-socket client relayed to stdin/stdout. */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "cmd.h"
+#include "net.h"
+#include "parse.h"
+#include "proc.h"
+
+static const char usage[] =
+	"usage: sockctl connect [OPTIONS] HOST PORT\n"
+	"       sockctl connect [OPTIONS] -U PATH\n"
+	"       sockctl connect -z [OPTIONS] HOST PORTS\n"
+	"\n"
+	"Connect over TCP (or a unix socket) and relay stdin/stdout; at stdin EOF\n"
+	"the connection is half-closed and the peer's data keeps coming until it\n"
+	"closes. Every address of HOST is tried until one answers.\n"
+	"\n"
+	"Options:\n"
+	"  -4, --ipv4             IPv4 only\n"
+	"  -6, --ipv6             IPv6 only\n"
+	"  -n, --numeric          no DNS: HOST must be a numeric address\n"
+	"  -s, --source ADDR      connect from this local address\n"
+	"  -U, --unix PATH        connect to a unix socket (@NAME: abstract)\n"
+	"  -v, --verbose          report the connection (and closed ports with -z)\n"
+	"  -w, --timeout SECS     give up connecting after SECS; also exit after\n"
+	"                         SECS with no data in either direction\n"
+	"      --wait SECS        retry a refused or unreachable connect until it\n"
+	"                         succeeds or SECS pass\n"
+	"  -z, --scan             connect and close, moving no data; PORTS is a port,\n"
+	"                         a range 20-30, or a comma list of both. Prints\n"
+	"                         'HOST PORT open' per open port; exit 0 if any is\n"
+	"  -e, --exec CMD         once connected, run '/bin/sh -c CMD' with the\n"
+	"                         connection as its stdin and stdout\n"
+	"      --crlf             send each LF of stdin as CRLF\n"
+	"      --send-only        only send stdin; discard what the peer sends\n"
+	"      --recv-only        only write what the peer sends; ignore stdin\n"
+	"      --no-shutdown      do not half-close the connection at stdin EOF\n"
+	"  -x, --hexdump          hex dump of the traffic on stderr ('>' sent, '<' received)\n"
+	"      --progress         bytes moved and the rate on stderr\n"
+	"  -h, --help             show this help\n"
+	"\n"
+	"Exit status: 0 done, 1 runtime failure (refused, unreachable, timeout,\n"
+	"reset, no open port with -z), 2 usage error; with -e, that of CMD.\n";
+
+static const struct option longopts[] = {
+	{ "ipv4", no_argument, NULL, '4' },
+	{ "ipv6", no_argument, NULL, '6' },
+	{ "numeric", no_argument, NULL, 'n' },
+	{ "source", required_argument, NULL, 's' },
+	{ "unix", required_argument, NULL, 'U' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "timeout", required_argument, NULL, 'w' },
+	{ "wait", required_argument, NULL, OPT_WAIT },
+	{ "scan", no_argument, NULL, 'z' },
+	{ "exec", required_argument, NULL, 'e' },
+	{ "crlf", no_argument, NULL, OPT_CRLF },
+	{ "send-only", no_argument, NULL, OPT_SEND_ONLY },
+	{ "recv-only", no_argument, NULL, OPT_RECV_ONLY },
+	{ "no-shutdown", no_argument, NULL, OPT_NO_SHUTDOWN },
+	{ "hexdump", no_argument, NULL, 'x' },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct connect_opts {
+	struct net_opts net;
+	struct relay_cli relay;
+	bool scan;
+	const char *exec;
+	int wait_ms; /* -1: no --wait */
+	const char *host, *ports;
+	unsigned port;
+	struct sk_port_list list;
+};
+
+static const char *const name = "connect";
+
+static int parse_positional(int argc, char **argv, struct connect_opts *o)
+{
+	char err[SK_ERRLEN];
+
+	if (o->net.unix_path) {
+		if (argc > 0)
+			return cmd_usage(name, "-U takes no HOST or PORT");
+		return 0;
+	}
+	if (argc < 2)
+		return cmd_usage(name, argc ? "missing PORT" : "missing HOST and PORT");
+	if (argc > 2)
+		return cmd_usage(name, "too many arguments: '%s'", argv[2]);
+	o->host = argv[0];
+	o->ports = argv[1];
+	if (o->scan) {
+		if (sk_parse_port_list(argv[1], "tcp", &o->list, err) < 0)
+			return cmd_usage(name, "%s", err);
+		return 0;
+	}
+	if (cmd_port(name, argv[1], "tcp", &o->port))
+		return EXIT_USAGE;
+	if (o->port == 0)
+		return cmd_usage(name, "bad port '0': cannot connect to port 0");
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct connect_opts *o)
+{
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "+:46ns:U:vw:ze:xh", longopts, NULL)) != -1) {
+		if ((rc = cmd_common_option(name, c, optarg, &o->net, &o->relay)) != 0) {
+			if (rc != 1)
+				return rc;
+			continue;
+		}
+		switch (c) {
+		case 'z': o->scan = true; break;
+		case 'e': o->exec = optarg; break;
+		case OPT_WAIT:
+			if (sk_parse_seconds(optarg, &o->wait_ms) < 0)
+				return cmd_usage(name, "bad --wait '%s': not a number of seconds", optarg);
+			break;
+		case 'h': fputs(usage, stdout); return -1;
+		default: return cmd_bad_option(name, c, argv);
+		}
+	}
+	if ((rc = cmd_check_common(name, &o->net, &o->relay)))
+		return rc;
+	if (o->scan && (o->exec || relay_cli_any(&o->relay)))
+		return cmd_usage(name, "-z moves no data: -e and relay options do not apply");
+	if (o->scan && o->net.unix_path)
+		return cmd_usage(name, "-z scans TCP ports; it cannot be used with -U");
+	if (o->exec && relay_cli_any(&o->relay))
+		return cmd_usage(name, "-e gives the connection to CMD; relay options do not apply");
+	return parse_positional(argc - optind, argv + optind, o);
+}
+
+static bool retryable(int e)
+{
+	return e == ECONNREFUSED || e == ENETUNREACH || e == EHOSTUNREACH ||
+	       e == ETIMEDOUT || e == ECONNRESET || e == ENOENT || e == EAGAIN;
+}
+
+/* Sets the port of every address in the list. */
+static void set_port(struct addrinfo *ai, unsigned port)
+{
+	for (; ai; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET)
+			((struct sockaddr_in *)(void *)ai->ai_addr)->sin_port = htons((unsigned short)port);
+		else if (ai->ai_family == AF_INET6)
+			((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_port = htons((unsigned short)port);
+	}
+}
+
+/*
+ * One connect, retried under --wait. Returns the socket, or -1 after
+ * filling err; *gave_up says the --wait deadline passed.
+ */
+static int dial(const struct connect_opts *o, const struct addrinfo *targets,
+		const struct addrinfo *src, int64_t wait_until, char *peer, char *err)
+{
+	int backoff = 50, fd, attempt_ms, left;
+
+	for (;;) {
+		attempt_ms = o->net.timeout_ms;
+		left = sk_ms_left(wait_until);
+		if (wait_until >= 0 && (attempt_ms < 0 || left < attempt_ms))
+			attempt_ms = left > 0 ? left : 1;
+		if (o->net.unix_path) {
+			fd = sk_unix_connect(o->net.unix_path, SOCK_STREAM, attempt_ms, err);
+			if (fd >= 0)
+				snprintf(peer, SK_ADDRSTRLEN, "%s", o->net.unix_path);
+		} else {
+			fd = sk_tcp_connect(targets, src, attempt_ms, peer, err);
+		}
+		if (fd >= 0 || wait_until < 0 || !retryable(errno))
+			return fd;
+		left = sk_ms_left(wait_until);
+		if (left == 0)
+			return -1;
+		poll(NULL, 0, backoff < left ? backoff : left);
+		backoff = backoff < 500 ? backoff * 2 : 1000;
+	}
+}
+
+static int scan(const struct connect_opts *o, struct addrinfo *targets,
+		const struct addrinfo *src, int64_t wait_until)
+{
+	char peer[SK_ADDRSTRLEN], err[SK_ERRLEN];
+	bool any = false;
+	size_t i;
+	unsigned p;
+	int fd;
+
+	for (i = 0; i < o->list.count; i++) {
+		for (p = o->list.ranges[i].lo; p <= o->list.ranges[i].hi; p++) {
+			set_port(targets, p);
+			fd = dial(o, targets, src, wait_until, peer, err);
+			if (fd >= 0) {
+				close(fd);
+				any = true;
+				printf("%s %u open\n", o->host, p);
+				fflush(stdout);
+			} else if (o->net.verbose) {
+				cmd_error(name, "%s %u closed: %s", o->host, p, strerror(errno));
+			}
+		}
+	}
+	return any ? 0 : EXIT_FAIL;
+}
+
+static int talk(const struct connect_opts *o, int fd, const char *peer)
+{
+	char err[SK_ERRLEN];
+	int sigfd, rc, sig = 0;
+	pid_t pid;
+
+	sigfd = sk_child_signals();
+	if (sigfd < 0) {
+		cmd_error(name, "signalfd: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (o->exec) {
+		pid = sk_spawn_sh(o->exec, fd, err);
+		close(fd);
+		if (pid < 0) {
+			cmd_error(name, "%s", err);
+			rc = EXIT_FAIL;
+		} else {
+			rc = sk_wait_child(pid, sigfd);
+		}
+	} else {
+		rc = cmd_relay(name, fd, peer, &o->net, &o->relay, NULL, sigfd, &sig);
+		close(fd);
+	}
+	close(sigfd);
+	return rc;
+}
+
+static struct addrinfo *resolve(const struct connect_opts *o, const char *host,
+				unsigned port, bool passive)
+{
+	struct sk_resolve_opts ro = {
+		.family = o->net.family, .socktype = SOCK_STREAM,
+		.numeric = o->net.numeric, .passive = passive,
+	};
+	char err[SK_ERRLEN];
+	struct addrinfo *ai = sk_resolve(host, port, &ro, err);
+
+	if (!ai)
+		cmd_error(name, "%s", err);
+	return ai;
+}
+
+static int run(struct connect_opts *o)
+{
+	struct addrinfo *targets = NULL, *src = NULL;
+	char peer[SK_ADDRSTRLEN], err[SK_ERRLEN];
+	int64_t wait_until = sk_deadline(o->wait_ms);
+	int fd, rc = EXIT_FAIL;
+
+	if (!o->net.unix_path && !(targets = resolve(o, o->host, o->port, false)))
+		return EXIT_FAIL;
+	if (o->net.source && !(src = resolve(o, o->net.source, 0, true)))
+		goto out;
+	if (o->scan) {
+		rc = scan(o, targets, src, wait_until);
+		goto out;
+	}
+	fd = dial(o, targets, src, wait_until, peer, err);
+	if (fd < 0) {
+		if (wait_until >= 0)
+			cmd_error(name, "%s (gave up after %g s)", err, o->wait_ms / 1000.0);
+		else
+			cmd_error(name, "%s", err);
+		goto out;
+	}
+	if (o->net.verbose)
+		cmd_error(name, "connected to %s", peer);
+	rc = talk(o, fd, peer);
+out:
+	if (targets)
+		freeaddrinfo(targets);
+	if (src)
+		freeaddrinfo(src);
+	return rc;
+}
+
+int cmd_connect(int argc, char **argv)
+{
+	struct connect_opts o = { .wait_ms = -1 };
+	int rc;
+
+	net_opts_init(&o.net);
+	o.relay.no_splice = getenv("SOCKCTL_NO_SPLICE") != NULL;
+	rc = parse_args(argc, argv, &o);
+	if (rc == 0)
+		rc = run(&o);
+	else if (rc < 0)
+		rc = 0;
+	sk_port_list_free(&o.list);
+	return rc;
+}

@@ -1,0 +1,284 @@
+/* sockctl listen: a TCP or unix-socket server relayed to stdin/stdout. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "cmd.h"
+#include "net.h"
+#include "parse.h"
+#include "proc.h"
+
+static const char usage[] =
+	"usage: sockctl listen [OPTIONS] [ADDRESS] PORT\n"
+	"       sockctl listen [OPTIONS] -U PATH\n"
+	"\n"
+	"Accept a TCP (or unix-socket) connection and relay it to stdin/stdout.\n"
+	"ADDRESS defaults to every local address, IPv6 and IPv4 together;\n"
+	"PORT 0 lets the kernel choose (see the 'listening on' line of -v).\n"
+	"\n"
+	"Options:\n"
+	"  -4, --ipv4             IPv4 only\n"
+	"  -6, --ipv6             IPv6 only\n"
+	"  -n, --numeric          no DNS: ADDRESS must be a numeric address\n"
+	"  -s, --source ADDR      the local address to listen on (same as ADDRESS)\n"
+	"  -U, --unix PATH        listen on a unix socket (@NAME: abstract)\n"
+	"  -v, --verbose          print 'listening on ADDR:PORT' and each connection\n"
+	"  -w, --timeout SECS     exit 1 after SECS with no connection or no data\n"
+	"  -k, --keep-open        after a connection ends, accept the next one\n"
+	"  -e, --exec CMD         run '/bin/sh -c CMD' per connection, the\n"
+	"                         connection as its stdin and stdout; with -k,\n"
+	"                         connections are served concurrently\n"
+	"      --max-conns N      with -k -e: at most N children at once (default 256)\n"
+	"      --crlf             send each LF of stdin as CRLF\n"
+	"      --send-only        only send stdin; discard what the peer sends\n"
+	"      --recv-only        only write what the peer sends; ignore stdin\n"
+	"      --no-shutdown      do not half-close the connection at stdin EOF\n"
+	"  -x, --hexdump          hex dump of the traffic on stderr ('>' sent, '<' received)\n"
+	"      --progress         bytes moved and the rate on stderr\n"
+	"  -h, --help             show this help\n"
+	"\n"
+	"Exit status: 0 done, 1 runtime failure, 2 usage error; with -e and no -k,\n"
+	"the exit status of CMD. With -k, SIGINT and SIGTERM stop it with 0.\n";
+
+static const struct option longopts[] = {
+	{ "ipv4", no_argument, NULL, '4' },
+	{ "ipv6", no_argument, NULL, '6' },
+	{ "numeric", no_argument, NULL, 'n' },
+	{ "source", required_argument, NULL, 's' },
+	{ "unix", required_argument, NULL, 'U' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "timeout", required_argument, NULL, 'w' },
+	{ "keep-open", no_argument, NULL, 'k' },
+	{ "exec", required_argument, NULL, 'e' },
+	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+	{ "crlf", no_argument, NULL, OPT_CRLF },
+	{ "send-only", no_argument, NULL, OPT_SEND_ONLY },
+	{ "recv-only", no_argument, NULL, OPT_RECV_ONLY },
+	{ "no-shutdown", no_argument, NULL, OPT_NO_SHUTDOWN },
+	{ "hexdump", no_argument, NULL, 'x' },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct listen_opts {
+	struct net_opts net;
+	struct relay_cli relay;
+	bool keep_open;
+	const char *exec;
+	long long max_conns;
+	bool saw_max_conns;
+	const char *host;
+	unsigned port;
+};
+
+static const char *const name = "listen";
+
+static int parse_args(int argc, char **argv, struct listen_opts *o)
+{
+	long long n;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "+:46ns:U:vw:ke:xh", longopts, NULL)) != -1) {
+		if ((rc = cmd_common_option(name, c, optarg, &o->net, &o->relay)) != 0) {
+			if (rc != 1)
+				return rc;
+			continue;
+		}
+		switch (c) {
+		case 'k': o->keep_open = true; break;
+		case 'e': o->exec = optarg; break;
+		case OPT_MAX_CONNS:
+			if ((rc = cmd_count(name, "--max-conns", optarg, 1, 65536, &n)))
+				return rc;
+			o->max_conns = n;
+			o->saw_max_conns = true;
+			break;
+		case 'h': fputs(usage, stdout); return -1;
+		default: return cmd_bad_option(name, c, argv);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (o->net.unix_path) {
+		if (argc > 0)
+			return cmd_usage(name, "-U takes no ADDRESS or PORT");
+		return 0;
+	}
+	if (argc < 1)
+		return cmd_usage(name, "missing PORT");
+	if (argc > 2)
+		return cmd_usage(name, "too many arguments: '%s'", argv[2]);
+	if (argc == 2 && o->net.source)
+		return cmd_usage(name, "give the address as ADDRESS or with -s, not both");
+	o->host = argc == 2 ? argv[0] : o->net.source;
+	return cmd_port(name, argv[argc - 1], "tcp", &o->port);
+}
+
+static int check_args(const struct listen_opts *o)
+{
+	int rc = cmd_check_common(name, &o->net, &o->relay);
+
+	if (rc)
+		return rc;
+	if (o->exec && relay_cli_any(&o->relay))
+		return cmd_usage(name, "-e gives the connection to CMD; relay options do not apply");
+	if (o->saw_max_conns && !(o->exec && o->keep_open))
+		return cmd_usage(name, "--max-conns needs -k and -e");
+	return 0;
+}
+
+static void on_accept(void *ctx, const char *peer, pid_t pid)
+{
+	const struct listen_opts *o = ctx;
+
+	if (o->net.verbose)
+		cmd_error(name, "connection from %s (pid %ld)", peer, (long)pid);
+}
+
+static void on_error(void *ctx, const char *msg)
+{
+	(void)ctx;
+	cmd_error(name, "%s", msg);
+}
+
+static int serve_exec(int lfd, struct listen_opts *o)
+{
+	struct sk_exec_server s = {
+		.lfd = lfd, .cmd = o->exec, .max_conns = (size_t)o->max_conns,
+		.once = !o->keep_open, .on_accept = on_accept,
+		.on_error = on_error, .ctx = o,
+	};
+	char err[SK_ERRLEN];
+	int rc;
+
+	s.sigfd = sk_child_signals();
+	if (s.sigfd < 0) {
+		cmd_error(name, "signalfd: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	rc = sk_exec_serve(&s, err);
+	close(s.sigfd);
+	if (rc < 0) {
+		cmd_error(name, "%s", err);
+		return EXIT_FAIL;
+	}
+	return rc;
+}
+
+/* Waits for a client up to the timeout; returns its socket or -1 with rc set. */
+static int wait_client(int lfd, int sigfd, const struct listen_opts *o,
+		       char *peer, int *rc)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = lfd, .events = POLLIN }, { .fd = sigfd, .events = POLLIN },
+	};
+	int fd, n;
+
+	for (;;) {
+		n = poll(pfd, 2, o->net.timeout_ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			cmd_error(name, "no connection within %g s", o->net.timeout_ms / 1000.0);
+			*rc = EXIT_FAIL;
+			return -1;
+		}
+		if (n > 0 && pfd[1].revents) {
+			*rc = o->keep_open ? 0 : 128 + SIGTERM;
+			return -1;
+		}
+		fd = sk_accept(lfd, peer);
+		if (fd >= 0)
+			return fd;
+		if (errno != EAGAIN && errno != ECONNABORTED && errno != EINTR) {
+			cmd_error(name, "accept: %s", strerror(errno));
+			*rc = EXIT_FAIL;
+			return -1;
+		}
+	}
+}
+
+static int serve_relay(int lfd, struct listen_opts *o)
+{
+	char peer[SK_ADDRSTRLEN];
+	bool in_eof = false;
+	int sigfd, fd, rc = 0, sig = 0;
+
+	sigfd = sk_child_signals();
+	if (sigfd < 0) {
+		cmd_error(name, "signalfd: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	do {
+		fd = wait_client(lfd, sigfd, o, peer, &rc);
+		if (fd < 0)
+			break;
+		if (!o->keep_open)
+			close(lfd);
+		if (o->net.verbose)
+			cmd_error(name, "connection from %s", peer);
+		rc = cmd_relay(name, fd, peer, &o->net, &o->relay, &in_eof, sigfd, &sig);
+		close(fd);
+		if (sig && o->keep_open)
+			rc = 0;
+	} while (o->keep_open && !sig);
+	close(sigfd);
+	return rc;
+}
+
+static int open_listener(const struct listen_opts *o)
+{
+	struct sk_listen_opts lo = {
+		.host = o->host, .port = o->port, .family = o->net.family,
+		.numeric = o->net.numeric, .socktype = SOCK_STREAM, .backlog = 128,
+	};
+	char err[SK_ERRLEN], addr[SK_ADDRSTRLEN];
+	int fd;
+
+	if (o->net.unix_path)
+		fd = sk_unix_listen(o->net.unix_path, SOCK_STREAM, 128, err);
+	else
+		fd = sk_listen(&lo, err);
+	if (fd < 0) {
+		if (errno == EADDRINUSE && !o->net.unix_path)
+			cmd_error(name, "%s (find the holder: sockctl whois-port %u)", err, o->port);
+		else
+			cmd_error(name, "%s", err);
+		return -1;
+	}
+	if (o->net.verbose)
+		cmd_error(name, "listening on %s",
+			  o->net.unix_path ? o->net.unix_path : sk_local_addr(fd, addr, sizeof(addr)));
+	return fd;
+}
+
+int cmd_listen(int argc, char **argv)
+{
+	struct listen_opts o = { .max_conns = 256 };
+	int lfd, rc;
+
+	net_opts_init(&o.net);
+	o.relay.no_splice = getenv("SOCKCTL_NO_SPLICE") != NULL;
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if ((rc = check_args(&o)))
+		return rc;
+	lfd = open_listener(&o);
+	if (lfd < 0)
+		return EXIT_FAIL;
+	rc = o.exec ? serve_exec(lfd, &o) : serve_relay(lfd, &o);
+	if (o.exec || o.keep_open)
+		close(lfd);
+	if (o.net.unix_path && o.net.unix_path[0] != '@')
+		unlink(o.net.unix_path);
+	return rc;
+}

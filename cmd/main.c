@@ -1,0 +1,144 @@
+/* sockctl: the command table, global options and dispatch. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+#ifndef SOCKCTL_VERSION
+#define SOCKCTL_VERSION "0.0.0"
+#endif
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "listen", cmd_listen, "TCP or unix-socket server relayed to stdin/stdout" },
+	{ "connect", cmd_connect, "TCP or unix-socket client relayed to stdin/stdout" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void print_usage(FILE *f)
+{
+	size_t i;
+
+	fputs("usage: sockctl [-h|--help] [-V|--version] COMMAND [OPTIONS] [ARGS]\n"
+	      "       sockctl help [COMMAND]\n"
+	      "\n"
+	      "A socket toolkit: relay, serve and inspect sockets.\n"
+	      "\n"
+	      "Commands:\n", f);
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fputs("\n"
+	      "Run 'sockctl COMMAND --help' for a command's options.\n"
+	      "Exit status: 0 success, 1 runtime failure, 2 usage error.\n", f);
+}
+
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+	fprintf(stderr, "sockctl: unknown command '%s'\nsee 'sockctl --help'\n", name);
+	return EXIT_USAGE;
+}
+
+static int run_command(const struct command *c, int argc, char **argv)
+{
+	int rc;
+
+	optind = 0; /* a full getopt reset for the command's own options */
+	rc = c->fn(argc, argv);
+	/* Like git's run_builtin: a failed write of stdout is a failure. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno != EPIPE) {
+			fprintf(stderr, "sockctl %s: write error on stdout: %s\n",
+				c->name, strerror(errno));
+			return rc ? rc : EXIT_FAIL;
+		}
+	}
+	return rc;
+}
+
+static int help_command(int argc, char **argv)
+{
+	const struct command *c;
+	char *args[] = { argv[1], "--help", NULL };
+
+	if (argc < 2) {
+		print_usage(stdout);
+		return 0;
+	}
+	if (argc > 2)
+		return unknown_command(argv[2]);
+	c = find_command(argv[1]);
+	if (!c)
+		return unknown_command(argv[1]);
+	return run_command(c, 2, args);
+}
+
+/* fds 0-2 must exist, or the first socket would become stdin or stdout. */
+static void sanitize_std_fds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd <= 2)
+		fcntl(fd, F_SETFD, 0);
+	if (fd > 2)
+		close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct command *cmd;
+	int c;
+
+	sanitize_std_fds();
+	signal(SIGPIPE, SIG_IGN);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			print_usage(stdout);
+			return 0;
+		case 'V':
+			printf("sockctl %s\n", SOCKCTL_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "sockctl: unknown option '%s'\nsee 'sockctl --help'\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		print_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[optind], "help") == 0)
+		return help_command(argc - optind, argv + optind);
+	cmd = find_command(argv[optind]);
+	if (!cmd)
+		return unknown_command(argv[optind]);
+	return run_command(cmd, argc - optind, argv + optind);
+}

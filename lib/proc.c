@@ -1,0 +1,218 @@
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "net.h"
+
+extern char **environ;
+
+int sk_child_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+pid_t sk_spawn_sh(const char *cmd, int fd, char *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, dfl;
+	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	pid_t pid;
+	int rc;
+
+	if (sk_set_nonblock(fd, false) < 0) {
+		sk_seterr(err, "spawn: %s", strerror(errno));
+		return -1;
+	}
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGCHLD);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd, STDIN_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rc != 0) {
+		errno = rc;
+		sk_seterr(err, "run /bin/sh: %s", strerror(rc));
+		return -1;
+	}
+	return pid;
+}
+
+int sk_exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}
+
+/* Reads every pending signal; returns the last of SIGINT/SIGTERM or 0. */
+static int drain_signals(int sigfd)
+{
+	struct signalfd_siginfo si;
+	int stop = 0;
+
+	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+			stop = (int)si.ssi_signo;
+	return stop;
+}
+
+struct children {
+	pid_t *pid;
+	size_t n, cap;
+	int last_code;
+};
+
+/* Reaps every child that has ended. */
+static void reap(struct children *c)
+{
+	size_t i;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < c->n; i++) {
+			if (c->pid[i] == pid) {
+				c->pid[i] = c->pid[--c->n];
+				c->last_code = sk_exit_code(status);
+				break;
+			}
+		}
+	}
+}
+
+/* SIGTERM to every child, SIGKILL to those left after the grace period. */
+static void stop_children(struct children *c, int sigfd)
+{
+	int64_t deadline = sk_deadline(SK_CHILD_GRACE_MS);
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		kill(c->pid[i], SIGTERM);
+	while (c->n > 0 && sk_ms_left(deadline) > 0) {
+		sk_wait_fd(sigfd, POLLIN, sk_ms_left(deadline));
+		drain_signals(sigfd);
+		reap(c);
+	}
+	for (i = 0; i < c->n; i++)
+		kill(c->pid[i], SIGKILL);
+	while (c->n > 0) {
+		int status;
+		pid_t pid = waitpid(c->pid[c->n - 1], &status, 0);
+
+		if (pid < 0 && errno == EINTR)
+			continue;
+		c->n--;
+	}
+}
+
+int sk_wait_child(pid_t pid, int sigfd)
+{
+	struct children c = { .pid = &pid, .n = 1, .cap = 1 };
+
+	while (c.n > 0) {
+		if (sk_wait_fd(sigfd, POLLIN, -1) < 0)
+			return -1;
+		if (drain_signals(sigfd)) {
+			stop_children(&c, sigfd);
+			return 128 + SIGTERM;
+		}
+		reap(&c);
+	}
+	return c.last_code;
+}
+
+/* Accepts one connection and starts its child. */
+static void serve_one(const struct sk_exec_server *s, struct children *c)
+{
+	char peer[SK_ADDRSTRLEN], err[SK_ERRLEN];
+	pid_t pid;
+	int fd = sk_accept(s->lfd, peer);
+
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != ECONNABORTED && s->on_error) {
+			sk_seterr(err, "accept: %s", strerror(errno));
+			s->on_error(s->ctx, err);
+		}
+		return;
+	}
+	pid = sk_spawn_sh(s->cmd, fd, err);
+	close(fd);
+	if (pid < 0) {
+		if (s->on_error)
+			s->on_error(s->ctx, err);
+		return;
+	}
+	c->pid[c->n++] = pid;
+	if (s->on_accept)
+		s->on_accept(s->ctx, peer, pid);
+}
+
+int sk_exec_serve(const struct sk_exec_server *s, char *err)
+{
+	struct children c = { .cap = s->max_conns ? s->max_conns : 1 };
+	struct pollfd pfd[2];
+	bool accepting = true;
+	int nfds;
+
+	c.pid = calloc(c.cap, sizeof(*c.pid));
+	if (!c.pid) {
+		sk_seterr(err, "out of memory");
+		return -1;
+	}
+	for (;;) {
+		pfd[0] = (struct pollfd){ .fd = s->sigfd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
+		nfds = accepting && c.n < c.cap ? 2 : 1;
+		if (!accepting && c.n == 0)
+			break;
+		if (poll(pfd, (nfds_t)nfds, -1) < 0 && errno != EINTR) {
+			sk_seterr(err, "poll: %s", strerror(errno));
+			stop_children(&c, s->sigfd);
+			free(c.pid);
+			return -1;
+		}
+		if (pfd[0].revents && drain_signals(s->sigfd)) {
+			stop_children(&c, s->sigfd);
+			break;
+		}
+		reap(&c);
+		if (nfds == 2 && pfd[1].revents) {
+			serve_one(s, &c);
+			if (s->once && c.n > 0)
+				accepting = false;
+		}
+	}
+	free(c.pid);
+	return s->once ? c.last_code : 0;
+}
