@@ -118,7 +118,7 @@ static int parse_args(int argc, char **argv, struct connect_opts *o)
 {
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "+:46ns:U:vw:ze:xh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":46ns:U:vw:ze:xh", longopts, NULL)) != -1) {
 		if ((rc = cmd_common_option(name, c, optarg, &o->net, &o->relay)) != 0) {
 			if (rc != 1)
 				return rc;

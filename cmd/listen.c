@@ -86,7 +86,7 @@ static int parse_args(int argc, char **argv, struct listen_opts *o)
 	long long n;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "+:46ns:U:vw:ke:xh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":46ns:U:vw:ke:xh", longopts, NULL)) != -1) {
 		if ((rc = cmd_common_option(name, c, optarg, &o->net, &o->relay)) != 0) {
 			if (rc != 1)
 				return rc;

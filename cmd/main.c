@@ -59,21 +59,26 @@ static int unknown_command(const char *name)
 	return EXIT_USAGE;
 }
 
-static int run_command(const struct command *c, int argc, char **argv)
+/* Like git's run_builtin: a failed write of stdout is a failure. */
+static int finish_stdout(const char *who, int rc)
 {
-	int rc;
-
-	optind = 0; /* a full getopt reset for the command's own options */
-	rc = c->fn(argc, argv);
-	/* Like git's run_builtin: a failed write of stdout is a failure. */
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (errno != EPIPE) {
-			fprintf(stderr, "sockctl %s: write error on stdout: %s\n",
-				c->name, strerror(errno));
+			fprintf(stderr, "%s: write error on stdout: %s\n", who,
+				strerror(errno));
 			return rc ? rc : EXIT_FAIL;
 		}
 	}
 	return rc;
+}
+
+static int run_command(const struct command *c, int argc, char **argv)
+{
+	char who[64];
+
+	optind = 0; /* a full getopt reset for the command's own options */
+	snprintf(who, sizeof(who), "sockctl %s", c->name);
+	return finish_stdout(who, c->fn(argc, argv));
 }
 
 static int help_command(int argc, char **argv)
@@ -83,7 +88,7 @@ static int help_command(int argc, char **argv)
 
 	if (argc < 2) {
 		print_usage(stdout);
-		return 0;
+		return finish_stdout("sockctl", 0);
 	}
 	if (argc > 2)
 		return unknown_command(argv[2]);
@@ -121,10 +126,10 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'h':
 			print_usage(stdout);
-			return 0;
+			return finish_stdout("sockctl", 0);
 		case 'V':
 			printf("sockctl %s\n", SOCKCTL_VERSION);
-			return 0;
+			return finish_stdout("sockctl", 0);
 		default:
 			fprintf(stderr, "sockctl: unknown option '%s'\nsee 'sockctl --help'\n",
 				argv[optind - 1]);

@@ -1,0 +1,80 @@
+# Shared set-up for the bats suite. Every wait is bounded; every
+bats_require_minimum_version 1.5.0
+# background process is started through bg() and killed in teardown.
+
+SK="${SOCKCTL:-$BATS_TEST_DIRNAME/../sockctl}"
+PEER="$BATS_TEST_DIRNAME/peers/peer.py"
+
+setup() {
+	TMP="$(mktemp -d "${BATS_TMPDIR:-/tmp}/sockctl.XXXXXX")"
+	BG_PIDS=()
+}
+
+teardown() {
+	local p
+	for p in "${BG_PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${BG_PIDS[@]}"; do
+		wait_exit "$p" 5 >/dev/null 2>&1 || kill -9 "$p" 2>/dev/null || true
+	done
+	rm -rf "$TMP"
+}
+
+# bg NAME CMD...: runs CMD in the background, stdin from $BG_STDIN
+# (default /dev/null), stdout to $TMP/NAME.out, stderr to $TMP/NAME.err;
+# sets NAME_pid.
+bg() {
+	local name=$1
+	shift
+	"$@" <"${BG_STDIN:-/dev/null}" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	BG_PIDS+=("$!")
+	printf -v "${name}_pid" '%s' "$!"
+}
+
+# wait_for FILE PATTERN [SECS]: until FILE has a line matching PATTERN.
+wait_for() {
+	local f=$1 pat=$2 secs=${3:-10} i
+	for ((i = 0; i < secs * 50; i++)); do
+		grep -qE -- "$pat" "$f" 2>/dev/null && return 0
+		sleep 0.02
+	done
+	echo "timed out waiting for '$pat' in $f:" >&2
+	cat "$f" >&2 2>/dev/null
+	return 1
+}
+
+# port_of FILE: waits for the 'listening on' line in FILE, prints the port.
+port_of() {
+	wait_for "$1" 'listening on ' || return 1
+	sed -n 's/.*listening on .*:\([0-9]\{1,5\}\)$/\1/p' "$1" | head -n 1
+}
+
+# wait_exit PID [SECS]: waits for a background PID to end; returns its
+# exit status, or 124 if it is still running after SECS.
+wait_exit() {
+	local pid=$1 secs=${2:-10} i
+	for ((i = 0; i < secs * 50; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			return $?
+		fi
+		sleep 0.02
+	done
+	return 124
+}
+
+# sha FILE: the sha256 of FILE.
+sha() {
+	sha256sum "$1" | cut -d' ' -f1
+}
+
+# make_data FILE MiB: a file of random bytes.
+make_data() {
+	head -c "$(($2 * 1024 * 1024))" /dev/urandom >"$1"
+}
+
+# fd_count PID: how many fds PID has open.
+fd_count() {
+	ls "/proc/$1/fd" | wc -l
+}

@@ -1,0 +1,259 @@
+#!/usr/bin/env bats
+# The relay loses nothing: big transfers both ways, over the splice path
+# and the read/write path (SOCKCTL_NO_SPLICE=1), half-close, terminals.
+
+load helpers
+
+# client_to_server PATH_ENV STDIN_KIND: 24 MiB from connect's stdin to
+# listen's stdout, checked by sha256.
+client_to_server() {
+	local mode=$1 kind=$2
+	make_data "$TMP/in" 24
+	bg srv env $mode "$SK" listen -v 127.0.0.1 0
+	port=$(port_of "$TMP/srv.err")
+	if [ "$kind" = pipe ]; then
+		run env $mode bash -c "cat '$TMP/in' | '$SK' connect 127.0.0.1 $port"
+	else
+		run env $mode "$SK" connect 127.0.0.1 "$port" <"$TMP/in"
+	fi
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	wait_exit "$srv_pid"
+	[ "$(sha "$TMP/in")" = "$(sha "$TMP/srv.out")" ]
+}
+
+# server_to_client PATH_ENV OUT_KIND: 24 MiB from listen's stdin to
+# connect's stdout (a pipe or a file).
+server_to_client() {
+	local mode=$1 kind=$2
+	make_data "$TMP/in" 24
+	BG_STDIN="$TMP/in" bg srv env $mode "$SK" listen -v 127.0.0.1 0
+	port=$(port_of "$TMP/srv.err")
+	if [ "$kind" = pipe ]; then
+		env $mode "$SK" connect 127.0.0.1 "$port" </dev/null | cat >"$TMP/got"
+	else
+		env $mode "$SK" connect 127.0.0.1 "$port" </dev/null >"$TMP/got"
+	fi
+	wait_exit "$srv_pid"
+	[ "$(sha "$TMP/in")" = "$(sha "$TMP/got")" ]
+}
+
+@test "24 MiB client to server, pipe stdin, splice path" {
+	client_to_server "SOCKCTL_SPLICE=1" pipe
+}
+
+@test "24 MiB client to server, file stdin, sendfile path" {
+	client_to_server "SOCKCTL_SPLICE=1" file
+}
+
+@test "24 MiB client to server, pipe stdin, read/write path" {
+	client_to_server "SOCKCTL_NO_SPLICE=1" pipe
+}
+
+@test "24 MiB client to server, file stdin, read/write path" {
+	client_to_server "SOCKCTL_NO_SPLICE=1" file
+}
+
+@test "24 MiB server to client, pipe stdout, splice path" {
+	server_to_client "SOCKCTL_SPLICE=1" pipe
+}
+
+@test "24 MiB server to client, file stdout, splice path" {
+	server_to_client "SOCKCTL_SPLICE=1" file
+}
+
+@test "24 MiB server to client, pipe stdout, read/write path" {
+	server_to_client "SOCKCTL_NO_SPLICE=1" pipe
+}
+
+@test "24 MiB server to client, file stdout, read/write path" {
+	server_to_client "SOCKCTL_NO_SPLICE=1" file
+}
+
+@test "16 MiB both ways at once through two sockctl, no deadlock (both paths)" {
+	make_data "$TMP/a" 16
+	make_data "$TMP/b" 16
+	for mode in SOCKCTL_SPLICE=1 SOCKCTL_NO_SPLICE=1; do
+		BG_STDIN="$TMP/a" bg srv env $mode "$SK" listen -v 127.0.0.1 0
+		port=$(port_of "$TMP/srv.err")
+		cat "$TMP/b" | env $mode timeout 60 "$SK" connect 127.0.0.1 "$port" | cat >"$TMP/got"
+		wait_exit "$srv_pid"
+		[ "$(sha "$TMP/a")" = "$(sha "$TMP/got")" ]
+		[ "$(sha "$TMP/b")" = "$(sha "$TMP/srv.out")" ]
+	done
+}
+
+@test "half-close: the peer reads to EOF, then its whole reply arrives (both paths)" {
+	make_data "$TMP/in" 8
+	make_data "$TMP/reply" 8
+	for mode in SOCKCTL_SPLICE=1 SOCKCTL_NO_SPLICE=1; do
+		bg peer python3 "$PEER" server sink "$TMP/reply"
+		port=$(port_of "$TMP/peer.err")
+		env $mode timeout 30 "$SK" connect 127.0.0.1 "$port" <"$TMP/in" >"$TMP/got"
+		wait_exit "$peer_pid"
+		[ "$(cat "$TMP/peer.out")" = "$((8 * 1024 * 1024)) $(sha "$TMP/in")" ]
+		[ "$(sha "$TMP/reply")" = "$(sha "$TMP/got")" ]
+	done
+}
+
+@test "half-close the other way: the peer sends and shuts down first, then reads our data whole" {
+	make_data "$TMP/ours" 8
+	make_data "$TMP/theirs" 8
+	for mode in SOCKCTL_SPLICE=1 SOCKCTL_NO_SPLICE=1; do
+		BG_STDIN="$TMP/ours" bg srv env $mode "$SK" listen -v 127.0.0.1 0
+		port=$(port_of "$TMP/srv.err")
+		run timeout 30 python3 "$PEER" client 127.0.0.1 "$port" source "$TMP/theirs"
+		[ "$status" -eq 0 ]
+		[ "$output" = "$((8 * 1024 * 1024)) $(sha "$TMP/ours")" ]
+		wait_exit "$srv_pid"
+		[ "$(sha "$TMP/theirs")" = "$(sha "$TMP/srv.out")" ]
+	done
+}
+
+@test "an HTTP/1.0 request piped in prints the whole response and exits by itself" {
+	bg peer python3 "$PEER" server http
+	port=$(port_of "$TMP/peer.err")
+	run --separate-stderr timeout 20 bash -c "printf 'GET / HTTP/1.0\r\n\r\n' | '$SK' connect 127.0.0.1 $port"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[[ "$output" == "HTTP/1.0 200 OK"* ]]
+	[[ "$output" == *"end" ]]
+	[ "${#output}" -gt 100000 ]
+}
+
+@test "interactive: stdin a terminal, sockctl exits as soon as the peer closes" {
+	bg peer python3 "$PEER" server hello
+	port=$(port_of "$TMP/peer.err")
+	run timeout 20 python3 - "$SK" "$port" <<'PY'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "connect", "127.0.0.1", sys.argv[2]])
+out, deadline = b"", time.time() + 10
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            b = os.read(fd, 1024)
+        except OSError:
+            break
+        if not b:
+            break
+        out += b
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+else:
+    print("still running with the terminal open"); sys.exit(1)
+if not done:
+    _, status = os.waitpid(pid, 0)
+print(out.decode().strip(), os.waitstatus_to_exitcode(status))
+PY
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello 0" ]
+}
+
+@test "--no-shutdown keeps the connection open for writing at stdin EOF" {
+	printf 'abc' >"$TMP/in"
+	bg peer python3 "$PEER" server noeof 3
+	port=$(port_of "$TMP/peer.err")
+	run timeout 20 "$SK" connect --no-shutdown 127.0.0.1 "$port" <"$TMP/in"
+	[ "$status" -eq 0 ]
+	[ "$output" = "abc no-eof" ]
+	bg peer python3 "$PEER" server noeof 3
+	port=$(port_of "$TMP/peer.err")
+	run timeout 20 "$SK" connect 127.0.0.1 "$port" <"$TMP/in"
+	[ "$output" = "abc eof" ]
+}
+
+@test "--send-only discards what arrives; --recv-only sends nothing" {
+	printf 'to-peer' >"$TMP/in"
+	printf 'from-peer' >"$TMP/reply"
+	bg peer python3 "$PEER" server sink "$TMP/reply"
+	port=$(port_of "$TMP/peer.err")
+	run --separate-stderr timeout 20 "$SK" connect --send-only 127.0.0.1 "$port" <"$TMP/in"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	wait_exit "$peer_pid"
+	[ "$(cut -d' ' -f1 "$TMP/peer.out")" = 7 ]
+
+	bg peer python3 "$PEER" server source "$TMP/reply"
+	port=$(port_of "$TMP/peer.err")
+	# stdin holds data, but nothing may be sent; close from our side with -w.
+	run --separate-stderr timeout 20 "$SK" connect --recv-only -w 1 127.0.0.1 "$port" <"$TMP/in"
+	[ "$output" = "from-peer" ]
+	kill "$peer_pid"
+	[ ! -s "$TMP/peer.out" ] || [ "$(cut -d' ' -f1 "$TMP/peer.out")" = 0 ]
+}
+
+@test "--crlf turns bare LF into CRLF and leaves CRLF alone" {
+	printf 'a\nb\r\nc\n\n' >"$TMP/in"
+	bg srv "$SK" listen -v 127.0.0.1 0
+	port=$(port_of "$TMP/srv.err")
+	run timeout 20 "$SK" connect --crlf 127.0.0.1 "$port" <"$TMP/in"
+	[ "$status" -eq 0 ]
+	wait_exit "$srv_pid"
+	[ "$(od -An -c "$TMP/srv.out" | tr -s ' ')" = " a \r \n b \r \n c \r \n \r \n" ]
+}
+
+@test "-x writes a direction-marked hex dump on stderr, data unchanged" {
+	printf 'hello' >"$TMP/in"
+	printf 'world!' >"$TMP/reply"
+	bg peer python3 "$PEER" server sink "$TMP/reply"
+	port=$(port_of "$TMP/peer.err")
+	run --separate-stderr timeout 20 "$SK" connect -x 127.0.0.1 "$port" <"$TMP/in"
+	[ "$status" -eq 0 ]
+	[ "$output" = "world!" ]
+	[[ "$stderr" == *"> 00000000  68 65 6c 6c 6f"*"|hello|"* ]]
+	[[ "$stderr" == *"< 00000000  77 6f 72 6c 64 21"*"|world!|"* ]]
+}
+
+@test "--progress reports bytes and rate on stderr" {
+	make_data "$TMP/in" 2
+	bg srv "$SK" listen -v 127.0.0.1 0
+	port=$(port_of "$TMP/srv.err")
+	run --separate-stderr timeout 20 "$SK" connect --progress 127.0.0.1 "$port" <"$TMP/in"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"sockctl connect: sent 2.0 MiB, received 0 B"*"/s"* ]]
+}
+
+@test "-w on a relay: exit 1 after SECS with no data either way" {
+	bg peer python3 "$PEER" server hold
+	port=$(port_of "$TMP/peer.err")
+	mkfifo "$TMP/fifo"
+	exec 7<>"$TMP/fifo"
+	run --separate-stderr timeout 20 "$SK" connect -w 0.5 127.0.0.1 "$port" <"$TMP/fifo"
+	exec 7>&-
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"sockctl connect: 127.0.0.1:$port: no data for 0.5 s, closing"* ]]
+}
+
+@test "stdout closed early (| head -c 1): quiet, exit 0, no hang" {
+	make_data "$TMP/in" 8
+	BG_STDIN="$TMP/in" bg srv "$SK" listen -v 127.0.0.1 0
+	port=$(port_of "$TMP/srv.err")
+	run --separate-stderr timeout 20 bash -c "set -o pipefail; '$SK' connect 127.0.0.1 $port </dev/null | head -c 1 >/dev/null"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+}
+
+@test "a full disk on stdout is an error naming stdout" {
+	make_data "$TMP/in" 1
+	BG_STDIN="$TMP/in" bg srv "$SK" listen -v 127.0.0.1 0
+	port=$(port_of "$TMP/srv.err")
+	run --separate-stderr timeout 20 bash -c "'$SK' connect 127.0.0.1 $port </dev/null >/dev/full"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"write to output: No space left on device"* ]]
+}
+
+@test "a reset by the peer is exit 1 with the address and the reason" {
+	bg peer python3 "$PEER" server reset
+	port=$(port_of "$TMP/peer.err")
+	mkfifo "$TMP/fifo"
+	exec 7<>"$TMP/fifo"
+	printf 'x' >&7
+	run --separate-stderr timeout 20 "$SK" connect 127.0.0.1 "$port" <"$TMP/fifo"
+	exec 7>&-
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"sockctl connect: 127.0.0.1:$port: receive: Connection reset by peer"* ]]
+}
