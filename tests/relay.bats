@@ -182,8 +182,8 @@ PY
 	# stdin holds data, but nothing may be sent; close from our side with -w.
 	run --separate-stderr timeout 20 "$SK" connect --recv-only -w 1 127.0.0.1 "$port" <"$TMP/in"
 	[ "$output" = "from-peer" ]
-	kill "$peer_pid"
-	[ ! -s "$TMP/peer.out" ] || [ "$(cut -d' ' -f1 "$TMP/peer.out")" = 0 ]
+	wait_exit "$peer_pid"
+	[ "$(cut -d' ' -f1 "$TMP/peer.out")" = 0 ]
 }
 
 @test "--crlf turns bare LF into CRLF and leaves CRLF alone" {
