@@ -20,6 +20,8 @@ LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 CMD_OBJ = $(CMD_SRC:%.c=build/%.o)
 SAN_OBJ = $(LIB_SRC:%.c=build/san/%.o) $(CMD_SRC:%.c=build/san/%.o)
 UNITS   = $(UNIT_SRC:tests/unit/%.c=build/unit/%)
+SAN_UNITS = $(UNIT_SRC:tests/unit/%.c=build/san/unit/%)
+SAN_LIB_OBJ = $(LIB_SRC:%.c=build/san/%.o)
 
 all: sockctl
 
@@ -44,6 +46,10 @@ build/unit/%: tests/unit/%.c build/libsockctl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< build/libsockctl.a
 
+build/san/unit/%: tests/unit/%.c $(SAN_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(WARNINGS) $(SAN_FLAGS) -o $@ $< $(SAN_LIB_OBJ)
+
 units: $(UNITS)
 
 # The bats suite and the unit tests, against ./sockctl.
@@ -53,9 +59,10 @@ test: sockctl units
 # The same suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 # Reports of background processes go to SAN_LOG_DIR; any report fails the run.
 SAN_LOG_DIR = $(CURDIR)/build/san/logs
-check: build/san/sockctl units
+check: build/san/sockctl $(SAN_UNITS)
 	rm -rf $(SAN_LOG_DIR) && mkdir -p $(SAN_LOG_DIR)
 	SOCKCTL=$(CURDIR)/build/san/sockctl SAN_LOG_DIR=$(SAN_LOG_DIR) \
+	UNIT_DIR=$(CURDIR)/build/san/unit \
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(SAN_LOG_DIR)/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOG_DIR)/ubsan \
 	tests/run

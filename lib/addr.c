@@ -23,7 +23,7 @@ char *sk_host_unbracket(const char *host, char *buf, size_t buflen)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (n == 0 || n >= buflen) {
+	if (n == 0 || n >= buflen || memchr(host, '[', n) || memchr(host, ']', n)) {
 		errno = EINVAL;
 		return NULL;
 	}
