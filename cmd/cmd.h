@@ -9,16 +9,14 @@
 int cmd_listen(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 
-#define EXIT_FAIL 1
+#define EXIT_FAIL  1
 #define EXIT_USAGE 2
 
 /* "sockctl CMD: message" on stderr. */
-void cmd_error(const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A usage error: the reason and a hint on stderr. Returns EXIT_USAGE. */
-int cmd_usage(const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int cmd_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The usage error for getopt's '?' or ':' result. Returns EXIT_USAGE. */
 int cmd_bad_option(const char *cmd, int c, char **argv);
@@ -36,11 +34,11 @@ enum {
 
 /* Options every socket command shares. */
 struct net_opts {
-	int family;          /* AF_UNSPEC, AF_INET, AF_INET6 */
-	bool numeric;        /* -n */
-	bool verbose;        /* -v */
-	int timeout_ms;      /* -w, -1 unset */
-	const char *source;  /* -s */
+	int family;	       /* AF_UNSPEC, AF_INET, AF_INET6 */
+	bool numeric;	       /* -n */
+	bool verbose;	       /* -v */
+	int timeout_ms;	       /* -w, -1 unset */
+	const char *source;    /* -s */
 	const char *unix_path; /* -U */
 	bool saw4, saw6;
 };
@@ -58,12 +56,11 @@ void net_opts_init(struct net_opts *o);
  * when it took the option, 0 when it is not one of them, or EXIT_USAGE
  * after reporting a bad value.
  */
-int cmd_common_option(const char *cmd, int c, const char *arg,
-		      struct net_opts *o, struct relay_cli *r);
+int cmd_common_option(const char *cmd, int c, const char *arg, struct net_opts *o,
+		      struct relay_cli *r);
 
 /* Checks conflicts between shared options; returns 0 or EXIT_USAGE. */
-int cmd_check_common(const char *cmd, const struct net_opts *o,
-		     const struct relay_cli *r);
+int cmd_check_common(const char *cmd, const struct net_opts *o, const struct relay_cli *r);
 
 /* True when any relay option is set (they need a relay to act on). */
 bool relay_cli_any(const struct relay_cli *r);
@@ -72,8 +69,8 @@ bool relay_cli_any(const struct relay_cli *r);
 int cmd_port(const char *cmd, const char *arg, const char *proto, unsigned *port);
 
 /* Parses a count in [min, max] for option name. Returns 0 or EXIT_USAGE. */
-int cmd_count(const char *cmd, const char *name, const char *arg, long long min,
-	      long long max, long long *out);
+int cmd_count(const char *cmd, const char *name, const char *arg, long long min, long long max,
+	      long long *out);
 
 /*
  * Relays stdin/stdout over the connected socket fd to peer, with r's

@@ -70,12 +70,18 @@ static int relay_option(int c, struct relay_cli *r)
 	return 0;
 }
 
-int cmd_common_option(const char *cmd, int c, const char *arg,
-		      struct net_opts *o, struct relay_cli *r)
+int cmd_common_option(const char *cmd, int c, const char *arg, struct net_opts *o,
+		      struct relay_cli *r)
 {
 	switch (c) {
-	case '4': o->family = AF_INET; o->saw4 = true; return 1;
-	case '6': o->family = AF_INET6; o->saw6 = true; return 1;
+	case '4':
+		o->family = AF_INET;
+		o->saw4 = true;
+		return 1;
+	case '6':
+		o->family = AF_INET6;
+		o->saw6 = true;
+		return 1;
 	case 'n': o->numeric = true; return 1;
 	case 'v': o->verbose = true; return 1;
 	case 's': o->source = arg; return 1;
@@ -91,12 +97,11 @@ int cmd_common_option(const char *cmd, int c, const char *arg,
 
 bool relay_cli_any(const struct relay_cli *r)
 {
-	return r->crlf || r->send_only || r->recv_only || r->no_shutdown ||
-	       r->hexdump || r->progress;
+	return r->crlf || r->send_only || r->recv_only || r->no_shutdown || r->hexdump ||
+	       r->progress;
 }
 
-int cmd_check_common(const char *cmd, const struct net_opts *o,
-		     const struct relay_cli *r)
+int cmd_check_common(const char *cmd, const struct net_opts *o, const struct relay_cli *r)
 {
 	if (o->saw4 && o->saw6)
 		return cmd_usage(cmd, "-4 and -6 cannot be used together");
@@ -118,13 +123,13 @@ int cmd_port(const char *cmd, const char *arg, const char *proto, unsigned *port
 	return cmd_usage(cmd, "bad port '%s': not a number or a known service name", arg);
 }
 
-int cmd_count(const char *cmd, const char *name, const char *arg, long long min,
-	      long long max, long long *out)
+int cmd_count(const char *cmd, const char *name, const char *arg, long long min, long long max,
+	      long long *out)
 {
 	if (sk_parse_num(arg, min, max, out) == 0)
 		return 0;
-	return cmd_usage(cmd, "bad %s '%s': must be a number from %lld to %lld",
-			 name, arg, min, max);
+	return cmd_usage(cmd, "bad %s '%s': must be a number from %lld to %lld", name, arg, min,
+			 max);
 }
 
 struct relay_ui {
@@ -132,16 +137,14 @@ struct relay_ui {
 	bool tty;
 };
 
-static void show_data(void *ctx, enum sk_dir dir, const unsigned char *p,
-		      size_t n, uint64_t offset)
+static void show_data(void *ctx, enum sk_dir dir, const unsigned char *p, size_t n, uint64_t offset)
 {
 	char line[SK_HEXDUMP_LINE];
 	size_t used;
 
 	(void)ctx;
 	while (n > 0) {
-		used = sk_hexdump_line(line, dir == SK_DIR_SEND ? '>' : '<',
-				       offset, p, n);
+		used = sk_hexdump_line(line, dir == SK_DIR_SEND ? '>' : '<', offset, p, n);
 		fputs(line, stderr);
 		p += used;
 		n -= used;
@@ -151,7 +154,7 @@ static void show_data(void *ctx, enum sk_dir dir, const unsigned char *p,
 
 static void human_bytes(char *buf, size_t len, double v)
 {
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	int i = 0;
 
 	while (v >= 1024 && i < 4) {
@@ -161,19 +164,16 @@ static void human_bytes(char *buf, size_t len, double v)
 	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, unit[i]);
 }
 
-static void show_progress(const char *cmd, const struct sk_relay_stats *st,
-			  bool tty, bool final)
+static void show_progress(const char *cmd, const struct sk_relay_stats *st, bool tty, bool final)
 {
 	char sent[32], recvd[32], rate[32];
 	double secs = (double)(sk_now_ms() - st->started_ms) / 1000.0;
 
 	human_bytes(sent, sizeof(sent), (double)st->sent);
 	human_bytes(recvd, sizeof(recvd), (double)st->received);
-	human_bytes(rate, sizeof(rate),
-		    secs > 0 ? (double)(st->sent + st->received) / secs : 0);
-	fprintf(stderr, "%ssockctl %s: sent %s, received %s, %.1f s, %s/s%s",
-		tty ? "\r" : "", cmd, sent, recvd, secs, rate,
-		tty && !final ? "\033[K" : "\n");
+	human_bytes(rate, sizeof(rate), secs > 0 ? (double)(st->sent + st->received) / secs : 0);
+	fprintf(stderr, "%ssockctl %s: sent %s, received %s, %.1f s, %s/s%s", tty ? "\r" : "", cmd,
+		sent, recvd, secs, rate, tty && !final ? "\033[K" : "\n");
 }
 
 static void tick(void *ctx, const struct sk_relay_stats *st)
@@ -197,22 +197,22 @@ static int read_stop_signal(int fd)
 int cmd_relay(const char *cmd, int fd, const char *peer, const struct net_opts *o,
 	      const struct relay_cli *r, bool *in_eof, int stop_fd, int *stopped)
 {
-	struct relay_ui ui = { .cmd = cmd, .tty = isatty(STDERR_FILENO) };
+	struct relay_ui ui = {.cmd = cmd, .tty = isatty(STDERR_FILENO)};
 	struct sk_relay_opts ro = {
-		.net = fd,
-		.in = r->recv_only ? -1 : STDIN_FILENO,
-		.out = r->send_only ? -1 : STDOUT_FILENO,
-		.in_eof = in_eof,
-		.no_shutdown = r->no_shutdown,
-		.crlf = r->crlf,
-		.stop_on_peer_eof = isatty(STDIN_FILENO),
-		.no_splice = r->no_splice,
-		.idle_ms = o->timeout_ms,
-		.stop_fd = stop_fd,
-		.tick_ms = ui.tty ? 250 : 1000,
-		.on_data = r->hexdump ? show_data : NULL,
-		.on_tick = r->progress ? tick : NULL,
-		.ctx = &ui,
+	    .net = fd,
+	    .in = r->recv_only ? -1 : STDIN_FILENO,
+	    .out = r->send_only ? -1 : STDOUT_FILENO,
+	    .in_eof = in_eof,
+	    .no_shutdown = r->no_shutdown,
+	    .crlf = r->crlf,
+	    .stop_on_peer_eof = isatty(STDIN_FILENO),
+	    .no_splice = r->no_splice,
+	    .idle_ms = o->timeout_ms,
+	    .stop_fd = stop_fd,
+	    .tick_ms = ui.tty ? 250 : 1000,
+	    .on_data = r->hexdump ? show_data : NULL,
+	    .on_tick = r->progress ? tick : NULL,
+	    .ctx = &ui,
 	};
 	struct sk_relay_stats st;
 	char err[SK_ERRLEN];
@@ -221,15 +221,11 @@ int cmd_relay(const char *cmd, int fd, const char *peer, const struct net_opts *
 	if (r->progress)
 		show_progress(cmd, &st, ui.tty, true);
 	switch (rc) {
-	case SK_RELAY_DONE:
-		return 0;
+	case SK_RELAY_DONE: return 0;
 	case SK_RELAY_TIMEOUT:
-		cmd_error(cmd, "%s: no data for %g s, closing", peer,
-			  o->timeout_ms / 1000.0);
+		cmd_error(cmd, "%s: no data for %g s, closing", peer, o->timeout_ms / 1000.0);
 		return EXIT_FAIL;
-	case SK_RELAY_STOPPED:
-		*stopped = read_stop_signal(stop_fd);
-		return 128 + *stopped;
+	case SK_RELAY_STOPPED: *stopped = read_stop_signal(stop_fd); return 128 + *stopped;
 	}
 	cmd_error(cmd, "%s: %s", peer, err);
 	return EXIT_FAIL;

@@ -18,60 +18,60 @@
 #include "proc.h"
 
 static const char usage[] =
-	"usage: sockctl connect [OPTIONS] HOST PORT\n"
-	"       sockctl connect [OPTIONS] -U PATH\n"
-	"       sockctl connect -z [OPTIONS] HOST PORTS\n"
-	"\n"
-	"Connect over TCP (or a unix socket) and relay stdin/stdout; at stdin EOF\n"
-	"the connection is half-closed and the peer's data keeps coming until it\n"
-	"closes. Every address of HOST is tried until one answers.\n"
-	"\n"
-	"Options:\n"
-	"  -4, --ipv4             IPv4 only\n"
-	"  -6, --ipv6             IPv6 only\n"
-	"  -n, --numeric          no DNS: HOST must be a numeric address\n"
-	"  -s, --source ADDR      connect from this local address\n"
-	"  -U, --unix PATH        connect to a unix socket (@NAME: abstract)\n"
-	"  -v, --verbose          report the connection (and closed ports with -z)\n"
-	"  -w, --timeout SECS     give up connecting after SECS; also exit after\n"
-	"                         SECS with no data in either direction\n"
-	"      --wait SECS        retry a refused or unreachable connect until it\n"
-	"                         succeeds or SECS pass\n"
-	"  -z, --scan             connect and close, moving no data; PORTS is a port,\n"
-	"                         a range 20-30, or a comma list of both. Prints\n"
-	"                         'HOST PORT open' per open port; exit 0 if any is\n"
-	"  -e, --exec CMD         once connected, run '/bin/sh -c CMD' with the\n"
-	"                         connection as its stdin and stdout\n"
-	"      --crlf             send each LF of stdin as CRLF\n"
-	"      --send-only        only send stdin; discard what the peer sends\n"
-	"      --recv-only        only write what the peer sends; ignore stdin\n"
-	"      --no-shutdown      do not half-close the connection at stdin EOF\n"
-	"  -x, --hexdump          hex dump of the traffic on stderr ('>' sent, '<' received)\n"
-	"      --progress         bytes moved and the rate on stderr\n"
-	"  -h, --help             show this help\n"
-	"\n"
-	"Exit status: 0 done, 1 runtime failure (refused, unreachable, timeout,\n"
-	"reset, no open port with -z), 2 usage error; with -e, that of CMD.\n";
+    "usage: sockctl connect [OPTIONS] HOST PORT\n"
+    "       sockctl connect [OPTIONS] -U PATH\n"
+    "       sockctl connect -z [OPTIONS] HOST PORTS\n"
+    "\n"
+    "Connect over TCP (or a unix socket) and relay stdin/stdout; at stdin EOF\n"
+    "the connection is half-closed and the peer's data keeps coming until it\n"
+    "closes. Every address of HOST is tried until one answers.\n"
+    "\n"
+    "Options:\n"
+    "  -4, --ipv4             IPv4 only\n"
+    "  -6, --ipv6             IPv6 only\n"
+    "  -n, --numeric          no DNS: HOST must be a numeric address\n"
+    "  -s, --source ADDR      connect from this local address\n"
+    "  -U, --unix PATH        connect to a unix socket (@NAME: abstract)\n"
+    "  -v, --verbose          report the connection (and closed ports with -z)\n"
+    "  -w, --timeout SECS     give up connecting after SECS; also exit after\n"
+    "                         SECS with no data in either direction\n"
+    "      --wait SECS        retry a refused or unreachable connect until it\n"
+    "                         succeeds or SECS pass\n"
+    "  -z, --scan             connect and close, moving no data; PORTS is a port,\n"
+    "                         a range 20-30, or a comma list of both. Prints\n"
+    "                         'HOST PORT open' per open port; exit 0 if any is\n"
+    "  -e, --exec CMD         once connected, run '/bin/sh -c CMD' with the\n"
+    "                         connection as its stdin and stdout\n"
+    "      --crlf             send each LF of stdin as CRLF\n"
+    "      --send-only        only send stdin; discard what the peer sends\n"
+    "      --recv-only        only write what the peer sends; ignore stdin\n"
+    "      --no-shutdown      do not half-close the connection at stdin EOF\n"
+    "  -x, --hexdump          hex dump of the traffic on stderr ('>' sent, '<' received)\n"
+    "      --progress         bytes moved and the rate on stderr\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Exit status: 0 done, 1 runtime failure (refused, unreachable, timeout,\n"
+    "reset, no open port with -z), 2 usage error; with -e, that of CMD.\n";
 
 static const struct option longopts[] = {
-	{ "ipv4", no_argument, NULL, '4' },
-	{ "ipv6", no_argument, NULL, '6' },
-	{ "numeric", no_argument, NULL, 'n' },
-	{ "source", required_argument, NULL, 's' },
-	{ "unix", required_argument, NULL, 'U' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "timeout", required_argument, NULL, 'w' },
-	{ "wait", required_argument, NULL, OPT_WAIT },
-	{ "scan", no_argument, NULL, 'z' },
-	{ "exec", required_argument, NULL, 'e' },
-	{ "crlf", no_argument, NULL, OPT_CRLF },
-	{ "send-only", no_argument, NULL, OPT_SEND_ONLY },
-	{ "recv-only", no_argument, NULL, OPT_RECV_ONLY },
-	{ "no-shutdown", no_argument, NULL, OPT_NO_SHUTDOWN },
-	{ "hexdump", no_argument, NULL, 'x' },
-	{ "progress", no_argument, NULL, OPT_PROGRESS },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+    {"ipv4", no_argument, NULL, '4'},
+    {"ipv6", no_argument, NULL, '6'},
+    {"numeric", no_argument, NULL, 'n'},
+    {"source", required_argument, NULL, 's'},
+    {"unix", required_argument, NULL, 'U'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"timeout", required_argument, NULL, 'w'},
+    {"wait", required_argument, NULL, OPT_WAIT},
+    {"scan", no_argument, NULL, 'z'},
+    {"exec", required_argument, NULL, 'e'},
+    {"crlf", no_argument, NULL, OPT_CRLF},
+    {"send-only", no_argument, NULL, OPT_SEND_ONLY},
+    {"recv-only", no_argument, NULL, OPT_RECV_ONLY},
+    {"no-shutdown", no_argument, NULL, OPT_NO_SHUTDOWN},
+    {"hexdump", no_argument, NULL, 'x'},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 struct connect_opts {
@@ -129,7 +129,8 @@ static int parse_args(int argc, char **argv, struct connect_opts *o)
 		case 'e': o->exec = optarg; break;
 		case OPT_WAIT:
 			if (sk_parse_seconds(optarg, &o->wait_ms) < 0)
-				return cmd_usage(name, "bad --wait '%s': not a number of seconds", optarg);
+				return cmd_usage(name, "bad --wait '%s': not a number of seconds",
+						 optarg);
 			break;
 		case 'h': fputs(usage, stdout); return -1;
 		default: return cmd_bad_option(name, c, argv);
@@ -142,14 +143,15 @@ static int parse_args(int argc, char **argv, struct connect_opts *o)
 	if (o->scan && o->net.unix_path)
 		return cmd_usage(name, "-z scans TCP ports; it cannot be used with -U");
 	if (o->exec && relay_cli_any(&o->relay))
-		return cmd_usage(name, "-e gives the connection to CMD; relay options do not apply");
+		return cmd_usage(name,
+				 "-e gives the connection to CMD; relay options do not apply");
 	return parse_positional(argc - optind, argv + optind, o);
 }
 
 static bool retryable(int e)
 {
-	return e == ECONNREFUSED || e == ENETUNREACH || e == EHOSTUNREACH ||
-	       e == ETIMEDOUT || e == ECONNRESET || e == ENOENT || e == EAGAIN;
+	return e == ECONNREFUSED || e == ENETUNREACH || e == EHOSTUNREACH || e == ETIMEDOUT ||
+	       e == ECONNRESET || e == ENOENT || e == EAGAIN;
 }
 
 /* Sets the port of every address in the list. */
@@ -157,9 +159,11 @@ static void set_port(struct addrinfo *ai, unsigned port)
 {
 	for (; ai; ai = ai->ai_next) {
 		if (ai->ai_family == AF_INET)
-			((struct sockaddr_in *)(void *)ai->ai_addr)->sin_port = htons((unsigned short)port);
+			((struct sockaddr_in *)(void *)ai->ai_addr)->sin_port =
+			    htons((unsigned short)port);
 		else if (ai->ai_family == AF_INET6)
-			((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_port = htons((unsigned short)port);
+			((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_port =
+			    htons((unsigned short)port);
 	}
 }
 
@@ -194,8 +198,8 @@ static int dial(const struct connect_opts *o, const struct addrinfo *targets,
 	}
 }
 
-static int scan(const struct connect_opts *o, struct addrinfo *targets,
-		const struct addrinfo *src, int64_t wait_until)
+static int scan(const struct connect_opts *o, struct addrinfo *targets, const struct addrinfo *src,
+		int64_t wait_until)
 {
 	char peer[SK_ADDRSTRLEN], err[SK_ERRLEN];
 	bool any = false;
@@ -248,12 +252,14 @@ static int talk(const struct connect_opts *o, int fd, const char *peer)
 	return rc;
 }
 
-static struct addrinfo *resolve(const struct connect_opts *o, const char *host,
-				unsigned port, bool passive)
+static struct addrinfo *resolve(const struct connect_opts *o, const char *host, unsigned port,
+				bool passive)
 {
 	struct sk_resolve_opts ro = {
-		.family = o->net.family, .socktype = SOCK_STREAM,
-		.numeric = o->net.numeric, .passive = passive,
+	    .family = o->net.family,
+	    .socktype = SOCK_STREAM,
+	    .numeric = o->net.numeric,
+	    .passive = passive,
 	};
 	char err[SK_ERRLEN];
 	struct addrinfo *ai = sk_resolve(host, port, &ro, err);
@@ -299,7 +305,7 @@ out:
 
 int cmd_connect(int argc, char **argv)
 {
-	struct connect_opts o = { .wait_ms = -1 };
+	struct connect_opts o = {.wait_ms = -1};
 	int rc;
 
 	net_opts_init(&o.net);

@@ -16,56 +16,56 @@
 #include "proc.h"
 
 static const char usage[] =
-	"usage: sockctl listen [OPTIONS] [ADDRESS] PORT\n"
-	"       sockctl listen [OPTIONS] -U PATH\n"
-	"\n"
-	"Accept a TCP (or unix-socket) connection and relay it to stdin/stdout.\n"
-	"ADDRESS defaults to every local address, IPv6 and IPv4 together;\n"
-	"PORT 0 lets the kernel choose (see the 'listening on' line of -v).\n"
-	"\n"
-	"Options:\n"
-	"  -4, --ipv4             IPv4 only\n"
-	"  -6, --ipv6             IPv6 only\n"
-	"  -n, --numeric          no DNS: ADDRESS must be a numeric address\n"
-	"  -s, --source ADDR      the local address to listen on (same as ADDRESS)\n"
-	"  -U, --unix PATH        listen on a unix socket (@NAME: abstract)\n"
-	"  -v, --verbose          print 'listening on ADDR:PORT' and each connection\n"
-	"  -w, --timeout SECS     exit 1 after SECS with no connection or no data\n"
-	"  -k, --keep-open        after a connection ends, accept the next one\n"
-	"  -e, --exec CMD         run '/bin/sh -c CMD' per connection, the\n"
-	"                         connection as its stdin and stdout; with -k,\n"
-	"                         connections are served concurrently\n"
-	"      --max-conns N      with -k -e: at most N children at once (default 256)\n"
-	"      --crlf             send each LF of stdin as CRLF\n"
-	"      --send-only        only send stdin; discard what the peer sends\n"
-	"      --recv-only        only write what the peer sends; ignore stdin\n"
-	"      --no-shutdown      do not half-close the connection at stdin EOF\n"
-	"  -x, --hexdump          hex dump of the traffic on stderr ('>' sent, '<' received)\n"
-	"      --progress         bytes moved and the rate on stderr\n"
-	"  -h, --help             show this help\n"
-	"\n"
-	"Exit status: 0 done, 1 runtime failure, 2 usage error; with -e and no -k,\n"
-	"the exit status of CMD. With -k, SIGINT and SIGTERM stop it with 0.\n";
+    "usage: sockctl listen [OPTIONS] [ADDRESS] PORT\n"
+    "       sockctl listen [OPTIONS] -U PATH\n"
+    "\n"
+    "Accept a TCP (or unix-socket) connection and relay it to stdin/stdout.\n"
+    "ADDRESS defaults to every local address, IPv6 and IPv4 together;\n"
+    "PORT 0 lets the kernel choose (see the 'listening on' line of -v).\n"
+    "\n"
+    "Options:\n"
+    "  -4, --ipv4             IPv4 only\n"
+    "  -6, --ipv6             IPv6 only\n"
+    "  -n, --numeric          no DNS: ADDRESS must be a numeric address\n"
+    "  -s, --source ADDR      the local address to listen on (same as ADDRESS)\n"
+    "  -U, --unix PATH        listen on a unix socket (@NAME: abstract)\n"
+    "  -v, --verbose          print 'listening on ADDR:PORT' and each connection\n"
+    "  -w, --timeout SECS     exit 1 after SECS with no connection or no data\n"
+    "  -k, --keep-open        after a connection ends, accept the next one\n"
+    "  -e, --exec CMD         run '/bin/sh -c CMD' per connection, the\n"
+    "                         connection as its stdin and stdout; with -k,\n"
+    "                         connections are served concurrently\n"
+    "      --max-conns N      with -k -e: at most N children at once (default 256)\n"
+    "      --crlf             send each LF of stdin as CRLF\n"
+    "      --send-only        only send stdin; discard what the peer sends\n"
+    "      --recv-only        only write what the peer sends; ignore stdin\n"
+    "      --no-shutdown      do not half-close the connection at stdin EOF\n"
+    "  -x, --hexdump          hex dump of the traffic on stderr ('>' sent, '<' received)\n"
+    "      --progress         bytes moved and the rate on stderr\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Exit status: 0 done, 1 runtime failure, 2 usage error; with -e and no -k,\n"
+    "the exit status of CMD. With -k, SIGINT and SIGTERM stop it with 0.\n";
 
 static const struct option longopts[] = {
-	{ "ipv4", no_argument, NULL, '4' },
-	{ "ipv6", no_argument, NULL, '6' },
-	{ "numeric", no_argument, NULL, 'n' },
-	{ "source", required_argument, NULL, 's' },
-	{ "unix", required_argument, NULL, 'U' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "timeout", required_argument, NULL, 'w' },
-	{ "keep-open", no_argument, NULL, 'k' },
-	{ "exec", required_argument, NULL, 'e' },
-	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
-	{ "crlf", no_argument, NULL, OPT_CRLF },
-	{ "send-only", no_argument, NULL, OPT_SEND_ONLY },
-	{ "recv-only", no_argument, NULL, OPT_RECV_ONLY },
-	{ "no-shutdown", no_argument, NULL, OPT_NO_SHUTDOWN },
-	{ "hexdump", no_argument, NULL, 'x' },
-	{ "progress", no_argument, NULL, OPT_PROGRESS },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+    {"ipv4", no_argument, NULL, '4'},
+    {"ipv6", no_argument, NULL, '6'},
+    {"numeric", no_argument, NULL, 'n'},
+    {"source", required_argument, NULL, 's'},
+    {"unix", required_argument, NULL, 'U'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"timeout", required_argument, NULL, 'w'},
+    {"keep-open", no_argument, NULL, 'k'},
+    {"exec", required_argument, NULL, 'e'},
+    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"crlf", no_argument, NULL, OPT_CRLF},
+    {"send-only", no_argument, NULL, OPT_SEND_ONLY},
+    {"recv-only", no_argument, NULL, OPT_RECV_ONLY},
+    {"no-shutdown", no_argument, NULL, OPT_NO_SHUTDOWN},
+    {"hexdump", no_argument, NULL, 'x'},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 struct listen_opts {
@@ -129,7 +129,8 @@ static int check_args(const struct listen_opts *o)
 	if (rc)
 		return rc;
 	if (o->exec && relay_cli_any(&o->relay))
-		return cmd_usage(name, "-e gives the connection to CMD; relay options do not apply");
+		return cmd_usage(name,
+				 "-e gives the connection to CMD; relay options do not apply");
 	if (o->saw_max_conns && !(o->exec && o->keep_open))
 		return cmd_usage(name, "--max-conns needs -k and -e");
 	return 0;
@@ -152,9 +153,13 @@ static void on_error(void *ctx, const char *msg)
 static int serve_exec(int lfd, struct listen_opts *o)
 {
 	struct sk_exec_server s = {
-		.lfd = lfd, .cmd = o->exec, .max_conns = (size_t)o->max_conns,
-		.once = !o->keep_open, .on_accept = on_accept,
-		.on_error = on_error, .ctx = o,
+	    .lfd = lfd,
+	    .cmd = o->exec,
+	    .max_conns = (size_t)o->max_conns,
+	    .once = !o->keep_open,
+	    .on_accept = on_accept,
+	    .on_error = on_error,
+	    .ctx = o,
 	};
 	char err[SK_ERRLEN];
 	int rc;
@@ -174,11 +179,11 @@ static int serve_exec(int lfd, struct listen_opts *o)
 }
 
 /* Waits for a client up to the timeout; returns its socket or -1 with rc set. */
-static int wait_client(int lfd, int sigfd, const struct listen_opts *o,
-		       char *peer, int *rc)
+static int wait_client(int lfd, int sigfd, const struct listen_opts *o, char *peer, int *rc)
 {
 	struct pollfd pfd[2] = {
-		{ .fd = lfd, .events = POLLIN }, { .fd = sigfd, .events = POLLIN },
+	    {.fd = lfd, .events = POLLIN},
+	    {.fd = sigfd, .events = POLLIN},
 	};
 	int fd, n;
 
@@ -237,8 +242,12 @@ static int serve_relay(int lfd, struct listen_opts *o)
 static int open_listener(const struct listen_opts *o)
 {
 	struct sk_listen_opts lo = {
-		.host = o->host, .port = o->port, .family = o->net.family,
-		.numeric = o->net.numeric, .socktype = SOCK_STREAM, .backlog = 128,
+	    .host = o->host,
+	    .port = o->port,
+	    .family = o->net.family,
+	    .numeric = o->net.numeric,
+	    .socktype = SOCK_STREAM,
+	    .backlog = 128,
 	};
 	char err[SK_ERRLEN], addr[SK_ADDRSTRLEN];
 	int fd;
@@ -249,20 +258,22 @@ static int open_listener(const struct listen_opts *o)
 		fd = sk_listen(&lo, err);
 	if (fd < 0) {
 		if (errno == EADDRINUSE && !o->net.unix_path)
-			cmd_error(name, "%s (find the holder: sockctl whois-port %u)", err, o->port);
+			cmd_error(name, "%s (find the holder: sockctl whois-port %u)", err,
+				  o->port);
 		else
 			cmd_error(name, "%s", err);
 		return -1;
 	}
 	if (o->net.verbose)
 		cmd_error(name, "listening on %s",
-			  o->net.unix_path ? o->net.unix_path : sk_local_addr(fd, addr, sizeof(addr)));
+			  o->net.unix_path ? o->net.unix_path
+					   : sk_local_addr(fd, addr, sizeof(addr)));
 	return fd;
 }
 
 int cmd_listen(int argc, char **argv)
 {
-	struct listen_opts o = { .max_conns = 256 };
+	struct listen_opts o = {.max_conns = 256};
 	int lfd, rc;
 
 	net_opts_init(&o.net);

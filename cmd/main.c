@@ -20,8 +20,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "listen", cmd_listen, "TCP or unix-socket server relayed to stdin/stdout" },
-	{ "connect", cmd_connect, "TCP or unix-socket client relayed to stdin/stdout" },
+    {"listen", cmd_listen, "TCP or unix-socket server relayed to stdin/stdout"},
+    {"connect", cmd_connect, "TCP or unix-socket client relayed to stdin/stdout"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -35,12 +35,14 @@ static void print_usage(FILE *f)
 	      "\n"
 	      "A socket toolkit: relay, serve and inspect sockets.\n"
 	      "\n"
-	      "Commands:\n", f);
+	      "Commands:\n",
+	      f);
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fputs("\n"
 	      "Run 'sockctl COMMAND --help' for a command's options.\n"
-	      "Exit status: 0 success, 1 runtime failure, 2 usage error.\n", f);
+	      "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
+	      f);
 }
 
 static const struct command *find_command(const char *name)
@@ -64,8 +66,7 @@ static int finish_stdout(const char *who, int rc)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (errno != EPIPE) {
-			fprintf(stderr, "%s: write error on stdout: %s\n", who,
-				strerror(errno));
+			fprintf(stderr, "%s: write error on stdout: %s\n", who, strerror(errno));
 			return rc ? rc : EXIT_FAIL;
 		}
 	}
@@ -84,7 +85,7 @@ static int run_command(const struct command *c, int argc, char **argv)
 static int help_command(int argc, char **argv)
 {
 	const struct command *c;
-	char *args[] = { argv[1], "--help", NULL };
+	char *args[] = {argv[1], "--help", NULL};
 
 	if (argc < 2) {
 		print_usage(stdout);
@@ -112,9 +113,9 @@ static void sanitize_std_fds(void)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const struct command *cmd;
 	int c;
@@ -124,9 +125,7 @@ int main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'h':
-			print_usage(stdout);
-			return finish_stdout("sockctl", 0);
+		case 'h': print_usage(stdout); return finish_stdout("sockctl", 0);
 		case 'V':
 			printf("sockctl %s\n", SOCKCTL_VERSION);
 			return finish_stdout("sockctl", 0);

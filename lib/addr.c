@@ -32,38 +32,34 @@ char *sk_host_unbracket(const char *host, char *buf, size_t buflen)
 	return buf;
 }
 
-static char *format_unix(const struct sockaddr_un *sun, socklen_t len,
-			 char *buf, size_t buflen)
+static char *format_unix(const struct sockaddr_un *sun, socklen_t len, char *buf, size_t buflen)
 {
 	size_t n = len > offsetof(struct sockaddr_un, sun_path)
-		? len - offsetof(struct sockaddr_un, sun_path) : 0;
+		       ? len - offsetof(struct sockaddr_un, sun_path)
+		       : 0;
 
 	if (n == 0)
 		snprintf(buf, buflen, "(unnamed)");
 	else if (sun->sun_path[0] == '\0')
 		snprintf(buf, buflen, "@%.*s", (int)(n - 1), sun->sun_path + 1);
 	else
-		snprintf(buf, buflen, "%.*s", (int)strnlen(sun->sun_path, n),
-			 sun->sun_path);
+		snprintf(buf, buflen, "%.*s", (int)strnlen(sun->sun_path, n), sun->sun_path);
 	return buf;
 }
 
-char *sk_addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
-		     size_t buflen)
+char *sk_addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen)
 {
 	char host[NI_MAXHOST];
 	unsigned port;
 
 	if (sa->sa_family == AF_UNIX)
-		return format_unix((const struct sockaddr_un *)(const void *)sa,
-				   len, buf, buflen);
+		return format_unix((const struct sockaddr_un *)(const void *)sa, len, buf, buflen);
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const void *)sa;
 
 		port = ntohs(s6->sin6_port);
 		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], host,
-				  sizeof(host));
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], host, sizeof(host));
 			snprintf(buf, buflen, "%s:%u", host, port);
 			return buf;
 		}
@@ -94,8 +90,8 @@ char *sk_local_addr(int fd, char *buf, size_t buflen)
 	return sk_addr_format((struct sockaddr *)&ss, len, buf, buflen);
 }
 
-struct addrinfo *sk_resolve(const char *host, unsigned port,
-			    const struct sk_resolve_opts *opts, char *err)
+struct addrinfo *sk_resolve(const char *host, unsigned port, const struct sk_resolve_opts *opts,
+			    char *err)
 {
 	struct addrinfo hints, *res = NULL;
 	char name[NI_MAXHOST], service[8];

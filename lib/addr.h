@@ -23,8 +23,7 @@ char *sk_host_unbracket(const char *host, char *buf, size_t buflen);
  * IPv6 addresses as IPv4), a unix path, "@name" for an abstract unix
  * socket, or "(unnamed)". Returns buf.
  */
-char *sk_addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
-		     size_t buflen);
+char *sk_addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen);
 
 /* Formats the local address of fd like sk_addr_format. Returns buf. */
 char *sk_local_addr(int fd, char *buf, size_t buflen);
@@ -41,7 +40,7 @@ struct sk_resolve_opts {
  * wildcard) and port. Returns a list to free with freeaddrinfo, or NULL
  * with err naming the host and the reason.
  */
-struct addrinfo *sk_resolve(const char *host, unsigned port,
-			    const struct sk_resolve_opts *opts, char *err);
+struct addrinfo *sk_resolve(const char *host, unsigned port, const struct sk_resolve_opts *opts,
+			    char *err);
 
 #endif

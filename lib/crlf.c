@@ -1,7 +1,6 @@
 #include "crlf.h"
 
-size_t sk_crlf_convert(struct sk_crlf *st, const unsigned char *in, size_t n,
-		       unsigned char *out)
+size_t sk_crlf_convert(struct sk_crlf *st, const unsigned char *in, size_t n, unsigned char *out)
 {
 	size_t i, o = 0;
 

@@ -14,7 +14,6 @@ struct sk_crlf {
  * follow a CR (also across chunks). out must hold 2 * n bytes. Returns
  * the number of bytes written to out.
  */
-size_t sk_crlf_convert(struct sk_crlf *st, const unsigned char *in, size_t n,
-		       unsigned char *out);
+size_t sk_crlf_convert(struct sk_crlf *st, const unsigned char *in, size_t n, unsigned char *out);
 
 #endif

@@ -8,7 +8,6 @@
  * Formats a message into err (SK_ERRLEN bytes) when err is not NULL.
  * errno is preserved, so a caller can fill err after the failing call.
  */
-void sk_seterr(char *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void sk_seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -3,8 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-size_t sk_hexdump_line(char *out, char mark, uint64_t offset,
-		       const unsigned char *p, size_t n)
+size_t sk_hexdump_line(char *out, char mark, uint64_t offset, const unsigned char *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, used = n < 16 ? n : 16;

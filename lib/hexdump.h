@@ -14,7 +14,6 @@
  * (SK_HEXDUMP_LINE bytes). Bytes outside printable ASCII show as '.'.
  * Returns the number of input bytes used (min(n, 16)).
  */
-size_t sk_hexdump_line(char *out, char mark, uint64_t offset,
-		       const unsigned char *p, size_t n);
+size_t sk_hexdump_line(char *out, char mark, uint64_t offset, const unsigned char *p, size_t n);
 
 #endif

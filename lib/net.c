@@ -27,7 +27,7 @@ int sk_set_nonblock(int fd, bool on)
 
 int sk_wait_fd(int fd, short events, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = fd, .events = events };
+	struct pollfd pfd = {.fd = fd, .events = events};
 	int64_t deadline = sk_deadline(timeout_ms);
 	int rc;
 
@@ -73,8 +73,8 @@ static const struct addrinfo *match_family(const struct addrinfo *list, int fami
 }
 
 /* One attempt: returns a connected socket or -1 with errno and err. */
-static int connect_one(const struct addrinfo *ai, const struct addrinfo *src,
-		       int64_t deadline, char *err)
+static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, int64_t deadline,
+		       char *err)
 {
 	char addr[SK_ADDRSTRLEN];
 	const struct addrinfo *local = NULL;
@@ -86,8 +86,7 @@ static int connect_one(const struct addrinfo *ai, const struct addrinfo *src,
 		errno = EAFNOSUPPORT;
 		return -1;
 	}
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    ai->ai_protocol);
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd < 0) {
 		sk_seterr(err, "socket for %s: %s", addr, strerror(errno));
 		return -1;
@@ -109,8 +108,8 @@ static int connect_one(const struct addrinfo *ai, const struct addrinfo *src,
 	return fd;
 }
 
-int sk_tcp_connect(const struct addrinfo *targets, const struct addrinfo *src,
-		   int timeout_ms, char *peer, char *err)
+int sk_tcp_connect(const struct addrinfo *targets, const struct addrinfo *src, int timeout_ms,
+		   char *peer, char *err)
 {
 	int64_t deadline = sk_deadline(timeout_ms);
 	const struct addrinfo *ai;
@@ -133,8 +132,8 @@ int sk_tcp_connect(const struct addrinfo *targets, const struct addrinfo *src,
 }
 
 /* Binds (and listens on) one address. Returns the socket or -1. */
-static int bind_one(const struct sockaddr *sa, socklen_t len,
-		    const struct sk_listen_opts *o, bool v6only, char *err)
+static int bind_one(const struct sockaddr *sa, socklen_t len, const struct sk_listen_opts *o,
+		    bool v6only, char *err)
 {
 	char addr[SK_ADDRSTRLEN];
 	int fd, one = 1, v6 = v6only;
@@ -163,16 +162,15 @@ static int bind_one(const struct sockaddr *sa, socklen_t len,
 
 static int listen_wildcard(const struct sk_listen_opts *o, char *err)
 {
-	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
-	struct sockaddr_in s4 = { .sin_family = AF_INET };
+	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT};
+	struct sockaddr_in s4 = {.sin_family = AF_INET};
 	int fd;
 
 	s6.sin6_port = htons((unsigned short)o->port);
 	s4.sin_port = htons((unsigned short)o->port);
 	s4.sin_addr.s_addr = htonl(INADDR_ANY);
 	if (o->family != AF_INET) {
-		fd = bind_one((struct sockaddr *)&s6, sizeof(s6), o,
-			      o->family == AF_INET6, err);
+		fd = bind_one((struct sockaddr *)&s6, sizeof(s6), o, o->family == AF_INET6, err);
 		if (fd >= 0 || o->family == AF_INET6 ||
 		    (errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL))
 			return fd;
@@ -183,8 +181,10 @@ static int listen_wildcard(const struct sk_listen_opts *o, char *err)
 int sk_listen(const struct sk_listen_opts *o, char *err)
 {
 	struct sk_resolve_opts ro = {
-		.family = o->family, .socktype = o->socktype,
-		.numeric = o->numeric, .passive = true,
+	    .family = o->family,
+	    .socktype = o->socktype,
+	    .numeric = o->numeric,
+	    .passive = true,
 	};
 	struct addrinfo *res, *ai;
 	int fd = -1;
@@ -195,8 +195,7 @@ int sk_listen(const struct sk_listen_opts *o, char *err)
 	if (!res)
 		return -1;
 	for (ai = res; ai && fd < 0; ai = ai->ai_next)
-		fd = bind_one(ai->ai_addr, ai->ai_addrlen, o,
-			      o->family == AF_INET6, err);
+		fd = bind_one(ai->ai_addr, ai->ai_addrlen, o, o->family == AF_INET6, err);
 	freeaddrinfo(res);
 	return fd;
 }
@@ -251,9 +250,9 @@ int sk_unix_listen(const char *path, int socktype, int backlog, char *err)
 		sk_seterr(err, "socket: %s", strerror(errno));
 		return -1;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, len) < 0 && !(errno == EADDRINUSE &&
-	    path[0] != '@' && stale_socket(&sun, len) && unlink(path) == 0 &&
-	    bind(fd, (struct sockaddr *)&sun, len) == 0)) {
+	if (bind(fd, (struct sockaddr *)&sun, len) < 0 &&
+	    !(errno == EADDRINUSE && path[0] != '@' && stale_socket(&sun, len) &&
+	      unlink(path) == 0 && bind(fd, (struct sockaddr *)&sun, len) == 0)) {
 		sk_seterr(err, "bind to %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
@@ -270,8 +269,7 @@ int sk_unix_connect(const char *path, int socktype, int timeout_ms, char *err)
 {
 	struct sockaddr_un sun;
 	socklen_t len = unix_addr(path, &sun, err);
-	struct timeval tv = { .tv_sec = timeout_ms / 1000,
-			      .tv_usec = (timeout_ms % 1000) * 1000 };
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
 	int fd, rc;
 
 	if (len == (socklen_t)-1)
@@ -306,8 +304,7 @@ int sk_accept(int lfd, char *peer)
 	int fd, one = 1;
 
 	do
-		fd = accept4(lfd, (struct sockaddr *)&ss, &len,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return -1;

@@ -19,16 +19,16 @@ struct addrinfo;
  * last attempt (ETIMEDOUT when the deadline passed) and err naming the
  * address and step.
  */
-int sk_tcp_connect(const struct addrinfo *targets, const struct addrinfo *src,
-		   int timeout_ms, char *peer, char *err);
+int sk_tcp_connect(const struct addrinfo *targets, const struct addrinfo *src, int timeout_ms,
+		   char *peer, char *err);
 
 struct sk_listen_opts {
 	const char *host; /* NULL: every local address */
-	unsigned port;    /* 0: the kernel chooses */
-	int family;       /* AF_UNSPEC: IPv6 and IPv4 together if possible */
+	unsigned port;	  /* 0: the kernel chooses */
+	int family;	  /* AF_UNSPEC: IPv6 and IPv4 together if possible */
 	bool numeric;
-	int socktype;     /* SOCK_STREAM or SOCK_DGRAM */
-	int backlog;      /* for SOCK_STREAM */
+	int socktype; /* SOCK_STREAM or SOCK_DGRAM */
+	int backlog;  /* for SOCK_STREAM */
 };
 
 /*

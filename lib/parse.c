@@ -94,8 +94,7 @@ int sk_parse_port(const char *s, const char *proto, unsigned *out)
 }
 
 /* Parses one element of a port list: a port or a range. */
-static int parse_range(const char *s, const char *proto,
-		       struct sk_port_range *r, char *err)
+static int parse_range(const char *s, const char *proto, struct sk_port_range *r, char *err)
 {
 	char buf[130];
 	char *dash;
@@ -130,8 +129,7 @@ static int parse_range(const char *s, const char *proto,
 	return 0;
 }
 
-int sk_parse_port_list(const char *s, const char *proto,
-		       struct sk_port_list *out, char *err)
+int sk_parse_port_list(const char *s, const char *proto, struct sk_port_list *out, char *err)
 {
 	size_t n = 1, i = 0;
 	const char *p;

@@ -44,8 +44,7 @@ struct sk_port_list {
  * sk_port_list_free), or -1 with err saying what is wrong and errno
  * EINVAL, ERANGE or ENOMEM.
  */
-int sk_parse_port_list(const char *s, const char *proto,
-		       struct sk_port_list *out, char *err);
+int sk_parse_port_list(const char *s, const char *proto, struct sk_port_list *out, char *err);
 
 /* Frees what sk_parse_port_list allocated. */
 void sk_port_list_free(struct sk_port_list *list);

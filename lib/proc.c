@@ -34,7 +34,7 @@ pid_t sk_spawn_sh(const char *cmd, int fd, char *err)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, dfl;
-	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
 	pid_t pid;
 	int rc;
 
@@ -138,7 +138,7 @@ static void stop_children(struct children *c, int sigfd)
 
 int sk_wait_child(pid_t pid, int sigfd)
 {
-	struct children c = { .pid = &pid, .n = 1, .cap = 1 };
+	struct children c = {.pid = &pid, .n = 1, .cap = 1};
 
 	while (c.n > 0) {
 		if (sk_wait_fd(sigfd, POLLIN, -1) < 0)
@@ -180,7 +180,7 @@ static void serve_one(const struct sk_exec_server *s, struct children *c)
 
 int sk_exec_serve(const struct sk_exec_server *s, char *err)
 {
-	struct children c = { .cap = s->max_conns ? s->max_conns : 1 };
+	struct children c = {.cap = s->max_conns ? s->max_conns : 1};
 	struct pollfd pfd[2];
 	bool accepting = true;
 	int nfds;
@@ -191,8 +191,8 @@ int sk_exec_serve(const struct sk_exec_server *s, char *err)
 		return -1;
 	}
 	for (;;) {
-		pfd[0] = (struct pollfd){ .fd = s->sigfd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
+		pfd[0] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
 		nfds = accepting && c.n < c.cap ? 2 : 1;
 		if (!accepting && c.n == 0)
 			break;

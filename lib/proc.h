@@ -36,11 +36,11 @@ int sk_exit_code(int status);
 int sk_wait_child(pid_t pid, int sigfd);
 
 struct sk_exec_server {
-	int lfd;            /* listening, non-blocking */
+	int lfd; /* listening, non-blocking */
 	const char *cmd;
-	size_t max_conns;   /* children at once */
-	bool once;          /* serve one connection, then return */
-	int sigfd;          /* from sk_child_signals */
+	size_t max_conns; /* children at once */
+	bool once;	  /* serve one connection, then return */
+	int sigfd;	  /* from sk_child_signals */
 	/* A connection was accepted and pid serves it. */
 	void (*on_accept)(void *ctx, const char *peer, pid_t pid);
 	/* A connection could not be served; msg says why. */

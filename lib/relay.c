@@ -26,10 +26,10 @@
 #include "clock.h"
 #include "crlf.h"
 
-#define BUF_SIZE (64 * 1024)
+#define BUF_SIZE     (64 * 1024)
 #define SPLICE_CHUNK (1 << 20)
-#define PIPE_SIZE (1 << 20)
-#define BURST 8
+#define PIPE_SIZE    (1 << 20)
+#define BURST	     8
 
 enum mode { MODE_COPY, MODE_SPLICE, MODE_SENDFILE, MODE_PIPE };
 
@@ -45,12 +45,12 @@ struct pump {
 	struct sk_crlf crlf;
 	unsigned char *buf, *scratch; /* COPY: buf[off, off + len) waits */
 	size_t off, len;
-	int pipefd[2];   /* PIPE: the private pipe, pending bytes in it */
+	int pipefd[2]; /* PIPE: the private pipe, pending bytes in it */
 	size_t pending, pipe_cap;
-	bool pipe_full;  /* PIPE: the last fill found no room */
-	bool want_dst;   /* SPLICE: the last move was held up by dst */
+	bool pipe_full; /* PIPE: the last fill found no room */
+	bool want_dst;	/* SPLICE: the last move was held up by dst */
 	bool src_eof, dst_gone, done;
-	uint64_t taken;  /* bytes read from src, for on_data offsets */
+	uint64_t taken;	 /* bytes read from src, for on_data offsets */
 	uint64_t *moved; /* bytes written to dst */
 };
 
@@ -63,16 +63,15 @@ static bool is_socket(int fd)
 
 static bool fallback_errno(int e)
 {
-	return e == EINVAL || e == ENOSYS || e == EOPNOTSUPP || e == EXDEV ||
-	       e == EBADF;
+	return e == EINVAL || e == ENOSYS || e == EOPNOTSUPP || e == EXDEV || e == EBADF;
 }
 
 static enum mode choose_mode(int src, int dst)
 {
 	struct stat s, d;
 
-	if (fstat(src, &s) < 0 || fstat(dst, &d) < 0 || isatty(src) ||
-	    isatty(dst) || S_ISDIR(s.st_mode))
+	if (fstat(src, &s) < 0 || fstat(dst, &d) < 0 || isatty(src) || isatty(dst) ||
+	    S_ISDIR(s.st_mode))
 		return MODE_COPY;
 	if (S_ISREG(d.st_mode) && (fcntl(dst, F_GETFL) & O_APPEND))
 		return MODE_COPY;
@@ -147,8 +146,8 @@ static int step_error(struct pump *p, bool at_dst, char *err)
 {
 	int e = errno;
 	static const char *const what[2][2] = {
-		{ "read from input", "send" },
-		{ "receive", "write to output" },
+	    {"read from input", "send"},
+	    {"receive", "write to output"},
 	};
 
 	if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR)
@@ -179,8 +178,7 @@ static int copy_fill(struct pump *p, const struct sk_relay_opts *o, char *err)
 	size_t room = p->use_crlf ? BUF_SIZE / 2 : BUF_SIZE;
 	ssize_t n;
 
-	n = p->src_sock ? recv(p->src, into, room, MSG_DONTWAIT)
-			: read(p->src, into, room);
+	n = p->src_sock ? recv(p->src, into, room, MSG_DONTWAIT) : read(p->src, into, room);
 	if (n < 0)
 		return step_error(p, false, err);
 	if (n == 0) {
@@ -188,8 +186,7 @@ static int copy_fill(struct pump *p, const struct sk_relay_opts *o, char *err)
 		return 0;
 	}
 	p->off = 0;
-	p->len = p->use_crlf ? sk_crlf_convert(&p->crlf, into, (size_t)n, p->buf)
-			     : (size_t)n;
+	p->len = p->use_crlf ? sk_crlf_convert(&p->crlf, into, (size_t)n, p->buf) : (size_t)n;
 	if (o->on_data)
 		o->on_data(o->ctx, p->dir, p->buf, p->len, p->taken);
 	p->taken += p->len;
@@ -206,8 +203,7 @@ static int copy_drain(struct pump *p, char *err)
 
 	if (p->len == 0 && p->pending > 0) {
 		/* Left in the private pipe when splice gave up. */
-		n = read(p->pipefd[0], p->buf,
-			 p->pending < BUF_SIZE ? p->pending : BUF_SIZE);
+		n = read(p->pipefd[0], p->buf, p->pending < BUF_SIZE ? p->pending : BUF_SIZE);
 		if (n <= 0)
 			return n < 0 ? step_error(p, false, err) : 0;
 		p->pending -= (size_t)n;
@@ -216,8 +212,7 @@ static int copy_drain(struct pump *p, char *err)
 	}
 	if (p->len == 0)
 		return 0;
-	n = p->dst_sock ? send(p->dst, p->buf + p->off, p->len,
-			       MSG_DONTWAIT | MSG_NOSIGNAL)
+	n = p->dst_sock ? send(p->dst, p->buf + p->off, p->len, MSG_DONTWAIT | MSG_NOSIGNAL)
 			: write(p->dst, p->buf + p->off, p->len);
 	if (n < 0)
 		return step_error(p, true, err);
@@ -294,8 +289,7 @@ static int pipe_drain(struct pump *p, char *err)
 {
 	ssize_t n;
 
-	n = splice(p->pipefd[0], NULL, p->dst, NULL, p->pending,
-		   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	n = splice(p->pipefd[0], NULL, p->dst, NULL, p->pending, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	if (n > 0) {
 		p->pending -= (size_t)n;
 		*p->moved += (size_t)n;
@@ -307,8 +301,8 @@ static int pipe_drain(struct pump *p, char *err)
 	return n < 0 ? step_error(p, true, err) : 0;
 }
 
-static int pump_step(struct pump *p, short src_rev, short dst_rev,
-		     const struct sk_relay_opts *o, char *err)
+static int pump_step(struct pump *p, short src_rev, short dst_rev, const struct sk_relay_opts *o,
+		     char *err)
 {
 	int rc = 0;
 
@@ -316,16 +310,15 @@ static int pump_step(struct pump *p, short src_rev, short dst_rev,
 	case MODE_COPY:
 		if (dst_rev)
 			rc = copy_drain(p, err);
-		if (rc == 0 && src_rev && p->len == 0 && p->pending == 0 &&
-		    !p->src_eof && !p->dst_gone) {
+		if (rc == 0 && src_rev && p->len == 0 && p->pending == 0 && !p->src_eof &&
+		    !p->dst_gone) {
 			rc = copy_fill(p, o, err);
 			if (rc == 0 && p->len > 0)
 				rc = copy_drain(p, err);
 		}
 		return rc;
 	case MODE_SPLICE:
-	case MODE_SENDFILE:
-		return src_rev || dst_rev ? direct_move(p, dst_rev != 0, err) : 0;
+	case MODE_SENDFILE: return src_rev || dst_rev ? direct_move(p, dst_rev != 0, err) : 0;
 	case MODE_PIPE:
 		if (src_rev)
 			rc = pipe_fill(p, err);
@@ -373,8 +366,7 @@ static bool pump_drained(const struct pump *p)
 }
 
 /* Closes finished directions. Returns true when the relay is over. */
-static bool settle(struct pump *send, struct pump *recv,
-		   const struct sk_relay_opts *o)
+static bool settle(struct pump *send, struct pump *recv, const struct sk_relay_opts *o)
 {
 	if (!send->done && pump_drained(send)) {
 		send->done = true;
@@ -398,8 +390,7 @@ static void nonblock_save(struct saved_fl *s, int fd)
 	struct stat st;
 
 	s->fd = -1;
-	if (fd < 0 || fstat(fd, &st) < 0 ||
-	    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+	if (fd < 0 || fstat(fd, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
 		return;
 	s->flags = fcntl(fd, F_GETFL);
 	if (s->flags < 0 || (s->flags & O_NONBLOCK))
@@ -420,16 +411,15 @@ struct loop {
 	int nfds;
 };
 
-static void loop_add(struct loop *l, int slot[2], int src, int dst,
-		     short src_ev, short dst_ev)
+static void loop_add(struct loop *l, int slot[2], int src, int dst, short src_ev, short dst_ev)
 {
 	slot[0] = slot[1] = -1;
 	if (src_ev) {
-		l->pfd[l->nfds] = (struct pollfd){ .fd = src, .events = src_ev };
+		l->pfd[l->nfds] = (struct pollfd){.fd = src, .events = src_ev};
 		slot[0] = l->nfds++;
 	}
 	if (dst_ev) {
-		l->pfd[l->nfds] = (struct pollfd){ .fd = dst, .events = dst_ev };
+		l->pfd[l->nfds] = (struct pollfd){.fd = dst, .events = dst_ev};
 		slot[1] = l->nfds++;
 	}
 }
@@ -439,8 +429,8 @@ static short revents(const struct loop *l, int i)
 	return i < 0 ? 0 : l->pfd[i].revents;
 }
 
-static int poll_timeout(const struct sk_relay_opts *o, int64_t now,
-			int64_t last_active, int64_t next_tick)
+static int poll_timeout(const struct sk_relay_opts *o, int64_t now, int64_t last_active,
+			int64_t next_tick)
 {
 	int64_t t = -1;
 
@@ -453,8 +443,8 @@ static int poll_timeout(const struct sk_relay_opts *o, int64_t now,
 	return t > 1000000 ? 1000000 : (int)t;
 }
 
-static int relay_loop(struct pump *pumps, const struct sk_relay_opts *o,
-		      struct sk_relay_stats *st, char *err)
+static int relay_loop(struct pump *pumps, const struct sk_relay_opts *o, struct sk_relay_stats *st,
+		      char *err)
 {
 	int64_t now = sk_now_ms(), last_active = now;
 	int64_t next_tick = o->on_tick ? now + o->tick_ms : -1;
@@ -468,14 +458,12 @@ static int relay_loop(struct pump *pumps, const struct sk_relay_opts *o,
 			return SK_RELAY_DONE;
 		l.nfds = 0;
 		if (o->stop_fd >= 0)
-			l.pfd[l.nfds++] = (struct pollfd){ .fd = o->stop_fd, .events = POLLIN };
+			l.pfd[l.nfds++] = (struct pollfd){.fd = o->stop_fd, .events = POLLIN};
 		for (i = 0; i < 2; i++) {
 			pump_interest(&pumps[i], &ev[i][0], &ev[i][1]);
-			loop_add(&l, l.idx[i], pumps[i].src, pumps[i].dst,
-				 ev[i][0], ev[i][1]);
+			loop_add(&l, l.idx[i], pumps[i].src, pumps[i].dst, ev[i][0], ev[i][1]);
 		}
-		rc = poll(l.pfd, (nfds_t)l.nfds,
-			  poll_timeout(o, now, last_active, next_tick));
+		rc = poll(l.pfd, (nfds_t)l.nfds, poll_timeout(o, now, last_active, next_tick));
 		if (rc < 0 && errno != EINTR) {
 			sk_seterr(err, "poll: %s", strerror(errno));
 			return SK_RELAY_ERROR;

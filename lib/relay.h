@@ -26,20 +26,20 @@ struct sk_relay_stats {
 };
 
 struct sk_relay_opts {
-	int net;                 /* connected non-blocking socket */
-	int in;                  /* -1: send nothing */
-	int out;                 /* -1: read and discard what arrives */
-	bool *in_eof;            /* in/out: in has hit EOF (NULL: no) */
-	bool no_shutdown;        /* no shutdown(SHUT_WR) at in's EOF */
-	bool crlf;               /* LF -> CRLF on the way out */
-	bool stop_on_peer_eof;   /* end when the peer does, even if in is open */
-	bool no_splice;          /* plain read/write only */
-	int idle_ms;             /* -1: no idle timeout */
-	int stop_fd;             /* -1: none */
-	int tick_ms;             /* period of on_tick */
+	int net;	       /* connected non-blocking socket */
+	int in;		       /* -1: send nothing */
+	int out;	       /* -1: read and discard what arrives */
+	bool *in_eof;	       /* in/out: in has hit EOF (NULL: no) */
+	bool no_shutdown;      /* no shutdown(SHUT_WR) at in's EOF */
+	bool crlf;	       /* LF -> CRLF on the way out */
+	bool stop_on_peer_eof; /* end when the peer does, even if in is open */
+	bool no_splice;	       /* plain read/write only */
+	int idle_ms;	       /* -1: no idle timeout */
+	int stop_fd;	       /* -1: none */
+	int tick_ms;	       /* period of on_tick */
 	/* Sees each chunk as it passes; forces the read/write path. */
-	void (*on_data)(void *ctx, enum sk_dir dir, const unsigned char *p,
-			size_t n, uint64_t offset);
+	void (*on_data)(void *ctx, enum sk_dir dir, const unsigned char *p, size_t n,
+			uint64_t offset);
 	void (*on_tick)(void *ctx, const struct sk_relay_stats *st);
 	void *ctx;
 };

@@ -78,3 +78,16 @@ make_data() {
 fd_count() {
 	ls "/proc/$1/fd" | wc -l
 }
+
+# closed_port: prints a port that refuses connections for the rest of
+# the test (a bound socket that never listens, held by a background
+# python3 process).
+closed_port() {
+	bg closed python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print("listening on 127.0.0.1:%d" % s.getsockname()[1], file=sys.stderr, flush=True)
+time.sleep(60)'
+	port_of "$TMP/closed.err"
+}

@@ -118,9 +118,10 @@ roundtrip() {
 	[[ "$stderr" == *"127.0.0.1 $pa closed: Connection refused"* ]]
 }
 
-@test "-z over a range of 200 closed ports is quick and exits 1" {
+@test "-z over a range of 200 ports is quick; the exit status follows the output" {
 	run --separate-stderr timeout 20 "$SK" connect -z 127.0.0.1 1-200
-	[ "$status" -eq 1 ]
+	if [ -z "$output" ]; then [ "$status" -eq 1 ]; else [ "$status" -eq 0 ]; fi
+	[ -z "$stderr" ]
 }
 
 @test "--wait retries until the service comes up" {
@@ -133,9 +134,10 @@ roundtrip() {
 }
 
 @test "--wait gives up after SECS with exit 1" {
-	run --separate-stderr timeout 20 "$SK" connect --wait 0.5 127.0.0.1 1
+	closed=$(closed_port)
+	run --separate-stderr timeout 20 "$SK" connect --wait 0.5 127.0.0.1 "$closed"
 	[ "$status" -eq 1 ]
-	[[ "$stderr" == *"connect to 127.0.0.1:1: Connection refused (gave up after 0.5 s)"* ]]
+	[[ "$stderr" == *"connect to 127.0.0.1:$closed: Connection refused (gave up after 0.5 s)"* ]]
 }
 
 @test "-w gives up a connect that does not answer" {
@@ -152,9 +154,10 @@ roundtrip() {
 }
 
 @test "refused, unknown host and address in use: exit 1 with the address and reason" {
-	run --separate-stderr "$SK" connect 127.0.0.1 1
+	closed=$(closed_port)
+	run --separate-stderr "$SK" connect 127.0.0.1 "$closed"
 	[ "$status" -eq 1 ]
-	[ "$stderr" = "sockctl connect: connect to 127.0.0.1:1: Connection refused" ]
+	[ "$stderr" = "sockctl connect: connect to 127.0.0.1:$closed: Connection refused" ]
 	run --separate-stderr "$SK" connect no-such-host.invalid 80
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == "sockctl connect: no-such-host.invalid: "* ]]

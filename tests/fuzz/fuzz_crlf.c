@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sk_crlf st = { 0 };
+	struct sk_crlf st = {0};
 	unsigned char *out;
 	size_t split, n, i, j;
 

@@ -65,12 +65,11 @@ static void port_lists(void)
 	CHECK(sk_parse_port_list("22", "tcp", &l, err) == 0 && l.count == 1 &&
 	      l.ranges[0].lo == 22 && l.ranges[0].hi == 22);
 	sk_port_list_free(&l);
-	CHECK(sk_parse_port_list("20-30,80,8000-8000", "tcp", &l, err) == 0 &&
-	      l.count == 3 && l.ranges[0].lo == 20 && l.ranges[0].hi == 30 &&
-	      l.ranges[1].lo == 80 && l.ranges[2].hi == 8000);
+	CHECK(sk_parse_port_list("20-30,80,8000-8000", "tcp", &l, err) == 0 && l.count == 3 &&
+	      l.ranges[0].lo == 20 && l.ranges[0].hi == 30 && l.ranges[1].lo == 80 &&
+	      l.ranges[2].hi == 8000);
 	sk_port_list_free(&l);
-	CHECK(sk_parse_port_list("30-20", "tcp", &l, err) < 0 &&
-	      strstr(err, "start is after end"));
+	CHECK(sk_parse_port_list("30-20", "tcp", &l, err) < 0 && strstr(err, "start is after end"));
 	CHECK(sk_parse_port_list("0", "tcp", &l, err) < 0 && strstr(err, "port 0"));
 	CHECK(sk_parse_port_list("0-5", "tcp", &l, err) < 0);
 	CHECK(sk_parse_port_list("80,", "tcp", &l, err) < 0 && strstr(err, "empty"));
