@@ -256,3 +256,13 @@ roundtrip() {
 		! kill -0 "$kid" 2>/dev/null
 	done <"$TMP/kids"
 }
+
+@test "unreachable: exit 1 with the reason (inside a namespace of our own, loopback down)" {
+	[ "$(id -u)" = 0 ] && command -v ip >/dev/null || skip "needs root and ip(8) for a network namespace"
+	ns="sockctl-unreach-$$"
+	ip netns add "$ns" || skip "cannot create a network namespace here"
+	run --separate-stderr ip netns exec "$ns" timeout 10 "$SK" connect -w 2 127.0.0.1 9
+	ip netns delete "$ns"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "sockctl connect: connect to 127.0.0.1:9: Network is unreachable" ]
+}

@@ -257,3 +257,29 @@ PY
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"sockctl connect: 127.0.0.1:$port: receive: Connection reset by peer"* ]]
 }
+
+@test "the fast path really splices and sendfiles; SOCKCTL_NO_SPLICE really does not" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	make_data "$TMP/in" 4
+	for kind in pipe file; do
+		for mode in SOCKCTL_SPLICE=1 SOCKCTL_NO_SPLICE=1; do
+			bg srv env $mode strace -f -qq -o "$TMP/rx.trace" -e trace=splice,sendfile,read,write,recvfrom,sendto "$SK" listen -v 127.0.0.1 0
+			port=$(port_of "$TMP/srv.err")
+			if [ "$kind" = pipe ]; then
+				cat "$TMP/in" | env $mode strace -f -qq -o "$TMP/tx.trace" -e trace=splice,sendfile,read,write,recvfrom,sendto "$SK" connect 127.0.0.1 "$port"
+			else
+				env $mode strace -f -qq -o "$TMP/tx.trace" -e trace=splice,sendfile,read,write,recvfrom,sendto "$SK" connect 127.0.0.1 "$port" <"$TMP/in"
+			fi
+			wait_exit "$srv_pid"
+			[ "$(sha "$TMP/in")" = "$(sha "$TMP/srv.out")" ]
+			moves=$(grep -cE '^[0-9]+ +(splice|sendfile)\(' "$TMP/tx.trace" "$TMP/rx.trace" | awk -F: '{s += $2} END {print s}')
+			if [ "$mode" = SOCKCTL_NO_SPLICE=1 ]; then
+				[ "$moves" -eq 0 ]
+			else
+				[ "$moves" -gt 0 ]
+				# The bulk data never passes through read(2) into sockctl.
+				[ "$(grep -cE '^[0-9]+ +(read|recvfrom)\([0-9]+, .*, 65536[,)].* = [1-9]' "$TMP/tx.trace" "$TMP/rx.trace" | awk -F: '{s += $2} END {print s}')" -eq 0 ]
+			fi
+		done
+	done
+}
