@@ -8,6 +8,8 @@
 
 int cmd_listen(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
+int cmd_udp_send(int argc, char **argv);
+int cmd_udp_recv(int argc, char **argv);
 
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
@@ -30,6 +32,10 @@ enum {
 	OPT_NO_SHUTDOWN,
 	OPT_PROGRESS,
 	OPT_MAX_CONNS,
+	OPT_SIZE,
+	OPT_JSON,
+	OPT_ECHO,
+	OPT_JOIN,
 };
 
 /* Options every socket command shares. */

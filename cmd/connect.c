@@ -186,7 +186,7 @@ static int dial(const struct connect_opts *o, const struct addrinfo *targets,
 			if (fd >= 0)
 				snprintf(peer, SK_ADDRSTRLEN, "%s", o->net.unix_path);
 		} else {
-			fd = sk_tcp_connect(targets, src, attempt_ms, peer, err);
+			fd = sk_connect(targets, src, attempt_ms, 0, peer, err);
 		}
 		if (fd >= 0 || wait_until < 0 || !retryable(errno))
 			return fd;

@@ -22,6 +22,8 @@ struct command {
 static const struct command commands[] = {
     {"listen", cmd_listen, "TCP or unix-socket server relayed to stdin/stdout"},
     {"connect", cmd_connect, "TCP or unix-socket client relayed to stdin/stdout"},
+    {"udp-send", cmd_udp_send, "send datagrams, print the replies"},
+    {"udp-recv", cmd_udp_recv, "receive datagrams; echo or answer them"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -74,7 +74,7 @@ static const struct addrinfo *match_family(const struct addrinfo *list, int fami
 
 /* One attempt: returns a connected socket or -1 with errno and err. */
 static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, int64_t deadline,
-		       char *err)
+		       int flags, char *err)
 {
 	char addr[SK_ADDRSTRLEN];
 	const struct addrinfo *local = NULL;
@@ -89,6 +89,12 @@ static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, in
 	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd < 0) {
 		sk_seterr(err, "socket for %s: %s", addr, strerror(errno));
+		return -1;
+	}
+	if ((flags & SK_CONNECT_BROADCAST) &&
+	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &(int){1}, sizeof(int)) < 0) {
+		sk_seterr(err, "broadcast on %s: %s", addr, strerror(errno));
+		close(fd);
 		return -1;
 	}
 	if (local && bind(fd, local->ai_addr, local->ai_addrlen) < 0) {
@@ -108,15 +114,15 @@ static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, in
 	return fd;
 }
 
-int sk_tcp_connect(const struct addrinfo *targets, const struct addrinfo *src, int timeout_ms,
-		   char *peer, char *err)
+int sk_connect(const struct addrinfo *targets, const struct addrinfo *src, int timeout_ms,
+	       int flags, char *peer, char *err)
 {
 	int64_t deadline = sk_deadline(timeout_ms);
 	const struct addrinfo *ai;
 	int fd = -1, one = 1;
 
 	for (ai = targets; ai; ai = ai->ai_next) {
-		fd = connect_one(ai, src, deadline, err);
+		fd = connect_one(ai, src, deadline, flags, err);
 		if (fd >= 0)
 			break;
 		if (errno == ETIMEDOUT && sk_ms_left(deadline) == 0)

@@ -10,17 +10,21 @@
 
 struct addrinfo;
 
+/* sk_connect flags */
+#define SK_CONNECT_BROADCAST 1 /* SO_BROADCAST first, for datagrams */
+
 /*
- * Connects to the first address of targets that answers, binding to the
- * address of src of the same family first when src is not NULL. All
- * attempts share one deadline of timeout_ms (negative: none). Returns a
- * non-blocking, close-on-exec socket and stores the peer's address in
- * peer (SK_ADDRSTRLEN bytes) when not NULL; or -1 with errno from the
- * last attempt (ETIMEDOUT when the deadline passed) and err naming the
+ * Connects a socket of each address's type (stream or datagram) to the
+ * first address of targets that answers, binding to the address of src
+ * of the same family first when src is not NULL. All attempts share one
+ * deadline of timeout_ms (negative: none). Returns a non-blocking,
+ * close-on-exec socket and stores the peer's address in peer
+ * (SK_ADDRSTRLEN bytes) when not NULL; or -1 with errno from the last
+ * attempt (ETIMEDOUT when the deadline passed) and err naming the
  * address and step.
  */
-int sk_tcp_connect(const struct addrinfo *targets, const struct addrinfo *src, int timeout_ms,
-		   char *peer, char *err);
+int sk_connect(const struct addrinfo *targets, const struct addrinfo *src, int timeout_ms,
+	       int flags, char *peer, char *err);
 
 struct sk_listen_opts {
 	const char *host; /* NULL: every local address */

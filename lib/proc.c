@@ -29,11 +29,27 @@ int sk_child_signals(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+/* A child starts with no blocked signals and default dispositions. */
+static void spawn_attrs(posix_spawnattr_t *attr)
+{
+	sigset_t none, dfl;
+
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGCHLD);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	posix_spawnattr_init(attr);
+	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(attr, &none);
+	posix_spawnattr_setsigdefault(attr, &dfl);
+}
+
 pid_t sk_spawn_sh(const char *cmd, int fd, char *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none, dfl;
 	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
 	pid_t pid;
 	int rc;
@@ -42,19 +58,10 @@ pid_t sk_spawn_sh(const char *cmd, int fd, char *err)
 		sk_seterr(err, "spawn: %s", strerror(errno));
 		return -1;
 	}
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	sigaddset(&dfl, SIGCHLD);
-	sigaddset(&dfl, SIGINT);
-	sigaddset(&dfl, SIGTERM);
+	spawn_attrs(&attr);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fd, STDIN_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
 	rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -64,6 +71,94 @@ pid_t sk_spawn_sh(const char *cmd, int fd, char *err)
 		return -1;
 	}
 	return pid;
+}
+
+/* Feeds the child's stdin and drains its stdout at the same time. */
+static void filter_io(int to, int from, const unsigned char *in, size_t inlen, unsigned char *out,
+		      size_t outcap, size_t *outlen, bool *overflow)
+{
+	unsigned char sink[4096];
+	struct pollfd pfd[2];
+	size_t sent = 0;
+	ssize_t n;
+
+	*outlen = 0;
+	*overflow = false;
+	while (from >= 0) {
+		pfd[0] = (struct pollfd){.fd = from, .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = to, .events = POLLOUT};
+		if (poll(pfd, to >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (to >= 0 && pfd[1].revents) {
+			n = write(to, in + sent, inlen - sent);
+			if (n > 0)
+				sent += (size_t)n;
+			if ((n < 0 && errno != EAGAIN && errno != EINTR) || sent == inlen) {
+				close(to); /* EOF for the child, or it stopped reading */
+				to = -1;
+			}
+		}
+		if (pfd[0].revents) {
+			bool room = *outlen < outcap;
+
+			n = read(from, room ? out + *outlen : sink,
+				 room ? outcap - *outlen : sizeof(sink));
+			if (n > 0 && room)
+				*outlen += (size_t)n;
+			else if (n > 0)
+				*overflow = true;
+			else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+				break;
+		}
+	}
+	if (to >= 0)
+		close(to);
+}
+
+int sk_run_filter(const char *cmd, const unsigned char *in, size_t inlen, unsigned char *out,
+		  size_t outcap, size_t *outlen, bool *overflow, char *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	int inp[2], outp[2], rc, status;
+	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+	pid_t pid;
+
+	if (pipe2(inp, O_CLOEXEC) < 0)
+		goto fail;
+	if (pipe2(outp, O_CLOEXEC) < 0) {
+		close(inp[0]);
+		close(inp[1]);
+		goto fail;
+	}
+	spawn_attrs(&attr);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, inp[0], STDIN_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, outp[1], STDOUT_FILENO);
+	rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(inp[0]);
+	close(outp[1]);
+	if (rc != 0) {
+		close(inp[1]);
+		close(outp[0]);
+		errno = rc;
+		goto fail;
+	}
+	fcntl(inp[1], F_SETFL, O_NONBLOCK);
+	filter_io(inp[1], outp[0], in, inlen, out, outcap, outlen, overflow);
+	close(outp[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			goto fail;
+	return sk_exit_code(status);
+fail:
+	sk_seterr(err, "run /bin/sh: %s", strerror(errno));
+	return -1;
 }
 
 int sk_exit_code(int status)

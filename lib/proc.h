@@ -25,6 +25,15 @@ int sk_child_signals(void);
  */
 pid_t sk_spawn_sh(const char *cmd, int fd, char *err);
 
+/*
+ * Runs "/bin/sh -c cmd" with in[0..inlen) on its stdin and collects its
+ * stdout into out (outcap bytes; *outlen is how much it wrote, and more
+ * than outcap sets *overflow, the rest being read and dropped). Returns
+ * the command's exit code, or -1 with errno and err.
+ */
+int sk_run_filter(const char *cmd, const unsigned char *in, size_t inlen, unsigned char *out,
+		  size_t outcap, size_t *outlen, bool *overflow, char *err);
+
 /* Turns a wait status into an exit code: the code, or 128 + signal. */
 int sk_exit_code(int status);
 

@@ -1,0 +1,178 @@
+# bash completion for sockctl(1)                          -*- shell-script -*-
+#
+# Works with or without the bash-completion package: _init_completion and
+# _known_hosts_real are used when they exist, plain COMP_WORDS/COMP_CWORD
+# and compgen otherwise.
+
+# TCP service names from /etc/services, for the PORT argument.
+_sockctl_services()
+{
+	[[ -r /etc/services ]] || return 0
+	awk '$1 !~ /^#/ && $2 ~ /\/tcp$/ { print $1 }' /etc/services 2>/dev/null
+}
+
+# Adds the host names matching $1 to COMPREPLY.
+_sockctl_hosts()
+{
+	if declare -F _known_hosts_real >/dev/null 2>&1; then
+		_known_hosts_real -- "$1"
+		# cur keeps its colons (-n :), so IPv6 literals need trimming.
+		declare -F __ltrim_colon_completions >/dev/null 2>&1 &&
+			__ltrim_colon_completions "$1"
+	else
+		local IFS=$'\n'
+		COMPREPLY+=($(compgen -A hostname -- "$1"))
+	fi
+}
+
+# Adds the file names matching $1 to COMPREPLY.
+_sockctl_files()
+{
+	compopt -o filenames 2>/dev/null
+	local IFS=$'\n'
+	COMPREPLY+=($(compgen -f -- "$1"))
+}
+
+_sockctl()
+{
+	local cur prev words cword split=false
+	if declare -F _init_completion >/dev/null 2>&1; then
+		_init_completion -s -n : || return
+	else
+		words=("${COMP_WORDS[@]}")
+		cword=$COMP_CWORD
+		cur=${COMP_WORDS[COMP_CWORD]}
+		prev=
+		((cword > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+		# '=' is a word of its own when it is in COMP_WORDBREAKS:
+		# "--unix=PATH" arrives as "--unix" "=" "PATH".
+		if [[ $cur == = && $prev == --* ]]; then
+			cur=
+			split=true
+		elif [[ $prev == = ]] && ((cword > 1)) &&
+			[[ ${COMP_WORDS[COMP_CWORD - 2]} == --* ]]; then
+			prev=${COMP_WORDS[COMP_CWORD - 2]}
+			split=true
+		elif [[ $cur == --*=* ]]; then
+			prev=${cur%%=*}
+			cur=${cur#*=}
+			split=true
+		fi
+	fi
+	COMPREPLY=()
+
+	local global_opts='-h --help -V --version'
+	local commands='listen connect help'
+	local common_opts='-4 --ipv4 -6 --ipv6 -n --numeric -s --source
+		-U --unix -v --verbose -w --timeout -e --exec --crlf --send-only
+		--recv-only --no-shutdown -x --hexdump --progress -h --help'
+	local listen_opts="$common_opts -k --keep-open --max-conns"
+	local connect_opts="$common_opts --wait -z --scan"
+
+	# The command is the first word that is not a global option.
+	local i cmd= cmd_at=0
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		-*) ;;
+		*)
+			cmd=${words[i]}
+			cmd_at=$i
+			break
+			;;
+		esac
+	done
+
+	if [[ -z $cmd ]]; then
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+		fi
+		return 0
+	fi
+
+	local opts
+	case $cmd in
+	help)
+		((cword == cmd_at + 1)) &&
+			COMPREPLY=($(compgen -W "listen connect" -- "$cur"))
+		return 0
+		;;
+	listen) opts=$listen_opts ;;
+	connect) opts=$connect_opts ;;
+	*) return 0 ;;
+	esac
+
+	# The argument of an option.
+	case $prev in
+	-U | --unix)
+		_sockctl_files "$cur"
+		return 0
+		;;
+	-e | --exec)
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -c -- "$cur" | sort -u))
+		return 0
+		;;
+	-s | --source)
+		_sockctl_hosts "$cur"
+		return 0
+		;;
+	-w | --timeout | --wait | --max-conns)
+		return 0
+		;;
+	esac
+	$split && return 0
+
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+		return 0
+	fi
+
+	# Positional arguments: count those before the cursor, skipping
+	# options and their arguments.
+	local npos=0 unix=false dashdash=false skip=false
+	for ((i = cmd_at + 1; i < cword; i++)); do
+		if $skip; then
+			skip=false
+			continue
+		fi
+		if ! $dashdash; then
+			case ${words[i]} in
+			--) dashdash=true; continue ;;
+			-U | --unix | --unix=*) unix=true ;;
+			esac
+			# Options whose argument is the next word.
+			case ${words[i]} in
+			-s | --source | -U | --unix | -w | --timeout | -e | --exec | \
+				--max-conns | --wait)
+				skip=true
+				continue
+				;;
+			-?*) continue ;;
+			esac
+		fi
+		((npos++))
+	done
+	$unix && return 0
+
+	local IFS=$'\n'
+	case $cmd:$npos in
+	connect:0)
+		_sockctl_hosts "$cur"
+		;;
+	connect:1 | listen:1)
+		COMPREPLY=($(compgen -W "$(_sockctl_services)" -- "$cur"))
+		;;
+	listen:0)
+		# [ADDRESS] PORT: a port or service, or a local address.
+		COMPREPLY=($(compgen -W "$(_sockctl_services)" -- "$cur"))
+		_sockctl_hosts "$cur"
+		;;
+	esac
+	return 0
+}
+
+complete -F _sockctl sockctl
+
+# ex: filetype=sh

@@ -1,0 +1,99 @@
+# fish completion for sockctl(1)
+
+# How many positional arguments follow the command on the command line
+# (options and the arguments of options not counted).
+function __sockctl_npos
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l seen_cmd 0
+    set -l skip 0
+    set -l n 0
+    for t in $tokens
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        if test $seen_cmd = 0
+            if not string match -q -- '-*' $t
+                set seen_cmd 1
+            end
+            continue
+        end
+        switch $t
+            case -s --source -U --unix -w --timeout -e --exec --max-conns --wait
+                set skip 1
+            case '-?*'
+            case '*'
+                set n (math $n + 1)
+        end
+    end
+    echo $n
+end
+
+# Whether -U/--unix is on the command line (then there are no positionals).
+function __sockctl_unix
+    set -l tokens (commandline -opc)
+    string match -q -r -- '^(-U.*|--unix(=.*)?)$' $tokens
+end
+
+# TCP service names from /etc/services.
+function __sockctl_services
+    test -r /etc/services; or return 0
+    string match -r -- '^[^#\s]+(?=\s+\d+/tcp)' </etc/services
+end
+
+set -l listen_cond '__fish_seen_subcommand_from listen; and not __fish_seen_subcommand_from help'
+set -l connect_cond '__fish_seen_subcommand_from connect; and not __fish_seen_subcommand_from help'
+set -l relay_cond '__fish_seen_subcommand_from listen connect; and not __fish_seen_subcommand_from help'
+
+# No file names unless asked for.
+complete -c sockctl -f
+
+# Global options and commands.
+complete -c sockctl -n __fish_use_subcommand -s h -l help -d 'Show the usage and the commands'
+complete -c sockctl -n __fish_use_subcommand -s V -l version -d 'Print the version'
+complete -c sockctl -n __fish_use_subcommand -a listen -d 'TCP or unix-socket server relayed to stdin/stdout'
+complete -c sockctl -n __fish_use_subcommand -a connect -d 'TCP or unix-socket client relayed to stdin/stdout'
+complete -c sockctl -n __fish_use_subcommand -a help -d 'Show the help of a command'
+
+# help COMMAND
+complete -c sockctl -n '__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from listen connect' \
+    -a 'listen connect'
+
+# Options of both listen and connect.
+complete -c sockctl -n $relay_cond -s 4 -l ipv4 -d 'IPv4 only'
+complete -c sockctl -n $relay_cond -s 6 -l ipv6 -d 'IPv6 only'
+complete -c sockctl -n $relay_cond -s n -l numeric -d 'No DNS: addresses must be numeric'
+complete -c sockctl -n $relay_cond -s U -l unix -r -F -d 'Unix socket path (@NAME: abstract)'
+complete -c sockctl -n $relay_cond -s v -l verbose -d 'Report connection events on stderr'
+complete -c sockctl -n $relay_cond -s e -l exec -x -a '(__fish_complete_command)' \
+    -d "Run '/bin/sh -c CMD' with the connection as its stdin and stdout"
+complete -c sockctl -n $relay_cond -l crlf -d 'Send each LF of stdin as CRLF'
+complete -c sockctl -n $relay_cond -l send-only -d 'Only send stdin; discard what the peer sends'
+complete -c sockctl -n $relay_cond -l recv-only -d 'Only write what the peer sends; ignore stdin'
+complete -c sockctl -n $relay_cond -l no-shutdown -d 'Do not half-close the connection at stdin EOF'
+complete -c sockctl -n $relay_cond -s x -l hexdump -d 'Hex dump of the traffic on stderr'
+complete -c sockctl -n $relay_cond -l progress -d 'Bytes moved and the rate on stderr'
+complete -c sockctl -n $relay_cond -s h -l help -d 'Show this help'
+
+# listen [OPTIONS] [ADDRESS] PORT
+complete -c sockctl -n $listen_cond -s s -l source -x -a '(__fish_print_hostnames)' \
+    -d 'The local address to listen on'
+complete -c sockctl -n $listen_cond -s w -l timeout -x -d 'Exit 1 after SECS with no connection or no data'
+complete -c sockctl -n $listen_cond -s k -l keep-open -d 'After a connection ends, accept the next one'
+complete -c sockctl -n $listen_cond -l max-conns -x -d 'With -k -e: at most N children at once (default 256)'
+complete -c sockctl -n "$listen_cond; and not __sockctl_unix; and test (__sockctl_npos) -eq 0" \
+    -a '(__sockctl_services; __fish_print_hostnames)'
+complete -c sockctl -n "$listen_cond; and not __sockctl_unix; and test (__sockctl_npos) -eq 1" \
+    -a '(__sockctl_services)'
+
+# connect [OPTIONS] HOST PORT
+complete -c sockctl -n $connect_cond -s s -l source -x -a '(__fish_print_hostnames)' \
+    -d 'Connect from this local address'
+complete -c sockctl -n $connect_cond -s w -l timeout -x -d 'Give up connecting, or exit idle, after SECS'
+complete -c sockctl -n $connect_cond -l wait -x -d 'Retry a refused or unreachable connect for up to SECS'
+complete -c sockctl -n $connect_cond -s z -l scan -d 'Connect and close, moving no data: a port scan'
+complete -c sockctl -n "$connect_cond; and not __sockctl_unix; and test (__sockctl_npos) -eq 0" \
+    -a '(__fish_print_hostnames)'
+complete -c sockctl -n "$connect_cond; and not __sockctl_unix; and test (__sockctl_npos) -eq 1" \
+    -a '(__sockctl_services)'

@@ -1,0 +1,215 @@
+#!/usr/bin/env bats
+# Shell completions (bash, zsh, fish) and the man page: they load,
+# complete what they should, and agree with --help.
+
+load helpers
+
+ROOT="$BATS_TEST_DIRNAME/.."
+BASH_COMP="$ROOT/completions/sockctl.bash"
+ZSH_COMP="$ROOT/completions/_sockctl"
+FISH_COMP="$ROOT/completions/sockctl.fish"
+MAN_PAGE="$ROOT/man/sockctl.1"
+BASH_COMPLETION_LIB=/usr/share/bash-completion/bash_completion
+
+# need_tool CMD PACKAGE: makes sure CMD is on PATH, installing PACKAGE with
+# apt-get when running as root; skips the test otherwise.
+need_tool() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1 ||
+			{ apt-get update -qq >/dev/null 2>&1 &&
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1; }
+	fi
+	command -v "$1" >/dev/null 2>&1 ||
+		skip "$1 is not installed and cannot be installed here (not root or no apt-get)"
+}
+
+# bash_complete MODE WORD...: completes the last WORD of "WORD..." (give
+# "" for a new word) with _sockctl in a fresh bash, printing COMPREPLY
+# one per line. MODE is "plain" (no bash-completion package loaded) or
+# "lib" (bash-completion loaded first).
+bash_complete() {
+	local mode=$1
+	shift
+	bash --norc --noprofile -c '
+		if [ "$1" = lib ]; then
+			source "$2" || exit 3
+			declare -F _init_completion >/dev/null || exit 3
+		else
+			! declare -F _init_completion >/dev/null || exit 3
+		fi
+		source "$3" || exit 3
+		shift 3
+		COMP_WORDS=("$@")
+		COMP_CWORD=$(($# - 1))
+		COMP_LINE="$*"
+		COMP_POINT=${#COMP_LINE}
+		_sockctl || exit 4
+		((${#COMPREPLY[@]})) && printf "%s\n" "${COMPREPLY[@]}"
+		exit 0
+	' bash "$mode" "$BASH_COMPLETION_LIB" "$BASH_COMP" "$@"
+}
+
+# The bash checks, with or without bash-completion.
+check_bash() {
+	local mode=$1
+
+	run bash_complete "$mode" sockctl ""
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect help listen " ]
+
+	run bash_complete "$mode" sockctl -
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "--help --version -V -h " ]
+
+	run bash_complete "$mode" sockctl help ""
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect listen " ]
+
+	run bash_complete "$mode" sockctl connect --
+	[ "$status" -eq 0 ]
+	[[ $'\n'"$output"$'\n' == *$'\n--no-shutdown\n'* ]]
+	[[ $'\n'"$output"$'\n' == *$'\n--wait\n'* ]]
+	[[ $'\n'"$output"$'\n' == *$'\n--scan\n'* ]]
+	[[ $'\n'"$output"$'\n' != *$'\n--keep-open\n'* ]]
+
+	run bash_complete "$mode" sockctl listen --k
+	[ "$status" -eq 0 ]
+	[ "$output" = "--keep-open" ]
+
+	mkdir -p "$TMP/socks"
+	: >"$TMP/socks/app.sock"
+	: >"$TMP/socks/db.sock"
+	run bash_complete "$mode" sockctl connect -U "$TMP/socks/"
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "$TMP/socks/app.sock $TMP/socks/db.sock " ]
+
+	run bash_complete "$mode" sockctl listen --unix "$TMP/socks/d"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$TMP/socks/db.sock" ]
+
+	# No options right after an option that takes an argument.
+	for opt in -w --timeout --wait; do
+		run bash_complete "$mode" sockctl connect "$opt" ""
+		[ "$status" -eq 0 ]
+		[ -z "$output" ]
+	done
+	run bash_complete "$mode" sockctl listen --max-conns -
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "bash: commands, options and -U files, without bash-completion" {
+	check_bash plain
+}
+
+@test "bash: commands, options and -U files, with bash-completion" {
+	[ -r "$BASH_COMPLETION_LIB" ] || skip "bash-completion is not installed"
+	check_bash lib
+}
+
+@test "fish: commands and options complete" {
+	need_tool fish fish
+	export HOME="$TMP" XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data"
+	fish_complete() {
+		fish --no-config -c 'source $argv[1]; complete -C $argv[2]' "$FISH_COMP" "$1" | cut -f1
+	}
+
+	run fish_complete "sockctl connect --no-"
+	[ "$status" -eq 0 ]
+	[ "$output" = "--no-shutdown" ]
+
+	run fish_complete "sockctl "
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect help listen " ]
+
+	run fish_complete "sockctl listen --k"
+	[ "$status" -eq 0 ]
+	[ "$output" = "--keep-open" ]
+
+	run fish_complete "sockctl connect --"
+	[ "$status" -eq 0 ]
+	[[ $'\n'"$output"$'\n' == *$'\n--wait\n'* ]]
+	[[ $'\n'"$output"$'\n' != *$'\n--keep-open\n'* ]]
+
+	run fish_complete "sockctl help "
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect listen " ]
+
+	# An option's argument: files for -U, nothing for --wait.
+	mkdir -p "$TMP/socks"
+	: >"$TMP/socks/app.sock"
+	run fish_complete "sockctl connect -U $TMP/socks/"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$TMP/socks/app.sock" ]
+	run fish_complete "sockctl connect --wait "
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "zsh: _sockctl parses and compinit registers it for sockctl" {
+	need_tool zsh zsh
+	run zsh -n "$ZSH_COMP"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$(head -n 1 "$ZSH_COMP")" = "#compdef sockctl" ]
+
+	mkdir -p "$TMP/fpath"
+	cp "$ZSH_COMP" "$TMP/fpath/"
+	run env HOME="$TMP" zsh -f -c '
+		fpath=("$1" $fpath)
+		autoload -Uz compinit
+		compinit -u -d "$2/zcompdump"
+		(( $+functions[_sockctl] )) || exit 1
+		print -r -- "$_comps[sockctl]"
+	' zsh "$TMP/fpath" "$TMP"
+	[ "$status" -eq 0 ]
+	[ "$output" = "_sockctl" ]
+}
+
+@test "every command and long option of --help is in the completions and the man page" {
+	local cmds c opts o f missing=
+	cmds=$("$SK" --help | sed -n '/^Commands:/,/^$/p' | awk 'NF > 1 {print $1}')
+	[ -n "$cmds" ]
+	opts=$("$SK" --help | grep -o -- '--[a-z0-9-]*' | grep -vx -- '--')
+	for c in $cmds; do
+		opts+=$'\n'$("$SK" "$c" --help | grep -o -- '--[a-z0-9-]*' | grep -vx -- '--')
+	done
+	opts=$(printf '%s\n' "$opts" | sort -u)
+	[[ $'\n'"$opts"$'\n' == *$'\n--keep-open\n'* ]]
+
+	# Each file as text where long options read --name: fish's "-l name"
+	# (its complete lines only) and the man page's "\-\-name" are normalised.
+	grep '^complete -c sockctl ' "$FISH_COMP" |
+		sed -E 's/(^|[[:space:]])-l[[:space:]]+([a-z0-9-]+)/\1--\2/g' >"$TMP/fish"
+	sed 's/\\//g' "$MAN_PAGE" >"$TMP/man"
+	for f in "$BASH_COMP" "$ZSH_COMP" "$TMP/fish" "$TMP/man"; do
+		for c in $cmds; do
+			grep -qw -- "$c" "$f" || missing+=" $f:$c"
+		done
+		for o in $opts; do
+			grep -q -- "$o\\b" "$f" || missing+=" $f:$o"
+		done
+	done
+	[ -z "$missing" ] || { echo "missing:$missing"; false; }
+
+	# And nothing else: every long option they name is one of --help's.
+	local extra=
+	for f in "$BASH_COMP" "$ZSH_COMP" "$TMP/fish" "$TMP/man"; do
+		for o in $(grep -o -- '--[a-z][a-z0-9-]*' "$f" | sort -u); do
+			[[ $'\n'"$opts"$'\n' == *$'\n'"$o"$'\n'* ]] || extra+=" $f:$o"
+		done
+	done
+	[ -z "$extra" ] || { echo "not in --help:$extra"; false; }
+}
+
+@test "man page: groff -man -ww prints no warnings" {
+	need_tool groff groff
+	run groff -man -ww -z "$MAN_PAGE"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	for s in NAME SYNOPSIS DESCRIPTION COMMANDS RELAY '"EXIT STATUS"' ENVIRONMENT EXAMPLES '"SEE ALSO"'; do
+		grep -qx "\\.SH $s" "$MAN_PAGE" || { echo "no section $s"; false; }
+	done
+	grep -q SOCKCTL_NO_SPLICE "$MAN_PAGE"
+}
