@@ -4,11 +4,13 @@
 # _known_hosts_real are used when they exist, plain COMP_WORDS/COMP_CWORD
 # and compgen otherwise.
 
-# TCP service names from /etc/services, for the PORT argument.
+# Service names from /etc/services, for the PORT argument: those of
+# protocol $1 (tcp or udp; default tcp).
 _sockctl_services()
 {
 	[[ -r /etc/services ]] || return 0
-	awk '$1 !~ /^#/ && $2 ~ /\/tcp$/ { print $1 }' /etc/services 2>/dev/null
+	awk -v proto="${1:-tcp}" '$1 !~ /^#/ && $2 ~ ("/" proto "$") { print $1 }' \
+		/etc/services 2>/dev/null
 }
 
 # Adds the host names matching $1 to COMPREPLY.
@@ -62,12 +64,16 @@ _sockctl()
 	COMPREPLY=()
 
 	local global_opts='-h --help -V --version'
-	local commands='listen connect help'
+	local commands='listen connect udp-send udp-recv help'
 	local common_opts='-4 --ipv4 -6 --ipv6 -n --numeric -s --source
 		-U --unix -v --verbose -w --timeout -e --exec --crlf --send-only
 		--recv-only --no-shutdown -x --hexdump --progress -h --help'
 	local listen_opts="$common_opts -k --keep-open --max-conns"
 	local connect_opts="$common_opts --wait -z --scan"
+	local udp_send_opts='-4 --ipv4 -6 --ipv6 -n --numeric -s --source
+		-v --verbose -w --wait -b --broadcast --size -h --help'
+	local udp_recv_opts='-4 --ipv4 -6 --ipv6 -n --numeric -v --verbose
+		--json -c --count -w --timeout --echo -e --exec --join -h --help'
 
 	# The command is the first word that is not a global option.
 	local i cmd= cmd_at=0
@@ -95,17 +101,20 @@ _sockctl()
 	case $cmd in
 	help)
 		((cword == cmd_at + 1)) &&
-			COMPREPLY=($(compgen -W "listen connect" -- "$cur"))
+			COMPREPLY=($(compgen -W "listen connect udp-send udp-recv" -- "$cur"))
 		return 0
 		;;
 	listen) opts=$listen_opts ;;
 	connect) opts=$connect_opts ;;
+	udp-send) opts=$udp_send_opts ;;
+	udp-recv) opts=$udp_recv_opts ;;
 	*) return 0 ;;
 	esac
 
 	# The argument of an option.
 	case $prev in
 	-U | --unix)
+		[[ $cmd == udp-* ]] && return 0
 		_sockctl_files "$cur"
 		return 0
 		;;
@@ -118,7 +127,7 @@ _sockctl()
 		_sockctl_hosts "$cur"
 		return 0
 		;;
-	-w | --timeout | --wait | --max-conns)
+	-w | --timeout | --wait | --max-conns | -c | --count | --size | --join)
 		return 0
 		;;
 	esac
@@ -145,7 +154,7 @@ _sockctl()
 			# Options whose argument is the next word.
 			case ${words[i]} in
 			-s | --source | -U | --unix | -w | --timeout | -e | --exec | \
-				--max-conns | --wait)
+				--max-conns | --wait | -c | --count | --size | --join)
 				skip=true
 				continue
 				;;
@@ -167,6 +176,16 @@ _sockctl()
 	listen:0)
 		# [ADDRESS] PORT: a port or service, or a local address.
 		COMPREPLY=($(compgen -W "$(_sockctl_services)" -- "$cur"))
+		_sockctl_hosts "$cur"
+		;;
+	udp-send:0)
+		_sockctl_hosts "$cur"
+		;;
+	udp-send:1 | udp-recv:1)
+		COMPREPLY=($(compgen -W "$(_sockctl_services udp)" -- "$cur"))
+		;;
+	udp-recv:0)
+		COMPREPLY=($(compgen -W "$(_sockctl_services udp)" -- "$cur"))
 		_sockctl_hosts "$cur"
 		;;
 	esac

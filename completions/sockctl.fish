@@ -20,7 +20,8 @@ function __sockctl_npos
             continue
         end
         switch $t
-            case -s --source -U --unix -w --timeout -e --exec --max-conns --wait
+            case -s --source -U --unix -w --timeout -e --exec --max-conns --wait \
+                -c --count --size --join
                 set skip 1
             case '-?*'
             case '*'
@@ -36,15 +37,21 @@ function __sockctl_unix
     string match -q -r -- '^(-U.*|--unix(=.*)?)$' $tokens
 end
 
-# TCP service names from /etc/services.
+# Service names from /etc/services of protocol $argv[1] (tcp or udp;
+# default tcp).
 function __sockctl_services
+    set -l proto tcp
+    set -q argv[1]; and set proto $argv[1]
     test -r /etc/services; or return 0
-    string match -r -- '^[^#\s]+(?=\s+\d+/tcp)' </etc/services
+    string match -r -- '^[^#\s]+(?=\s+\d+/'$proto'\b)' </etc/services
 end
 
 set -l listen_cond '__fish_seen_subcommand_from listen; and not __fish_seen_subcommand_from help'
 set -l connect_cond '__fish_seen_subcommand_from connect; and not __fish_seen_subcommand_from help'
 set -l relay_cond '__fish_seen_subcommand_from listen connect; and not __fish_seen_subcommand_from help'
+set -l send_cond '__fish_seen_subcommand_from udp-send; and not __fish_seen_subcommand_from help'
+set -l recv_cond '__fish_seen_subcommand_from udp-recv; and not __fish_seen_subcommand_from help'
+set -l udp_cond '__fish_seen_subcommand_from udp-send udp-recv; and not __fish_seen_subcommand_from help'
 
 # No file names unless asked for.
 complete -c sockctl -f
@@ -54,11 +61,13 @@ complete -c sockctl -n __fish_use_subcommand -s h -l help -d 'Show the usage and
 complete -c sockctl -n __fish_use_subcommand -s V -l version -d 'Print the version'
 complete -c sockctl -n __fish_use_subcommand -a listen -d 'TCP or unix-socket server relayed to stdin/stdout'
 complete -c sockctl -n __fish_use_subcommand -a connect -d 'TCP or unix-socket client relayed to stdin/stdout'
+complete -c sockctl -n __fish_use_subcommand -a udp-send -d 'Send datagrams, print the replies'
+complete -c sockctl -n __fish_use_subcommand -a udp-recv -d 'Receive datagrams; echo or answer them'
 complete -c sockctl -n __fish_use_subcommand -a help -d 'Show the help of a command'
 
 # help COMMAND
-complete -c sockctl -n '__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from listen connect' \
-    -a 'listen connect'
+complete -c sockctl -n '__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from listen connect udp-send udp-recv' \
+    -a 'listen connect udp-send udp-recv'
 
 # Options of both listen and connect.
 complete -c sockctl -n $relay_cond -s 4 -l ipv4 -d 'IPv4 only'
@@ -97,3 +106,35 @@ complete -c sockctl -n "$connect_cond; and not __sockctl_unix; and test (__sockc
     -a '(__fish_print_hostnames)'
 complete -c sockctl -n "$connect_cond; and not __sockctl_unix; and test (__sockctl_npos) -eq 1" \
     -a '(__sockctl_services)'
+
+# Options of both udp-send and udp-recv.
+complete -c sockctl -n $udp_cond -s 4 -l ipv4 -d 'IPv4 only'
+complete -c sockctl -n $udp_cond -s 6 -l ipv6 -d 'IPv6 only'
+complete -c sockctl -n $udp_cond -s n -l numeric -d 'No DNS: addresses must be numeric'
+complete -c sockctl -n $udp_cond -s h -l help -d 'Show this help'
+
+# udp-send [OPTIONS] HOST PORT [MESSAGE]
+complete -c sockctl -n $send_cond -s s -l source -x -a '(__fish_print_hostnames)' \
+    -d 'Send from this local address'
+complete -c sockctl -n $send_cond -s v -l verbose -d 'Report the destination, replies and totals'
+complete -c sockctl -n $send_cond -s w -l wait -x -d 'After the last datagram, wait up to SECS for replies'
+complete -c sockctl -n $send_cond -s b -l broadcast -d 'Allow sending to a broadcast address'
+complete -c sockctl -n $send_cond -l size -x -d 'Cut stdin into datagrams of N bytes instead of lines'
+complete -c sockctl -n "$send_cond; and test (__sockctl_npos) -eq 0" \
+    -a '(__fish_print_hostnames)'
+complete -c sockctl -n "$send_cond; and test (__sockctl_npos) -eq 1" \
+    -a '(__sockctl_services udp)'
+
+# udp-recv [OPTIONS] [ADDRESS] PORT
+complete -c sockctl -n $recv_cond -s v -l verbose -d 'Report the bound address and each datagram on stderr'
+complete -c sockctl -n $recv_cond -l json -d 'One JSON object per line per datagram instead of the payload'
+complete -c sockctl -n $recv_cond -s c -l count -x -d 'Exit 0 after N datagrams'
+complete -c sockctl -n $recv_cond -s w -l timeout -x -d 'Exit 0 after SECS without a datagram'
+complete -c sockctl -n $recv_cond -l echo -d 'Send each datagram back to its sender'
+complete -c sockctl -n $recv_cond -s e -l exec -x -a '(__fish_complete_command)' \
+    -d "Run '/bin/sh -c CMD' per datagram; its stdout is the reply"
+complete -c sockctl -n $recv_cond -l join -x -d 'Join the IPv4 or IPv6 multicast group GROUP'
+complete -c sockctl -n "$recv_cond; and test (__sockctl_npos) -eq 0" \
+    -a '(__sockctl_services udp; __fish_print_hostnames)'
+complete -c sockctl -n "$recv_cond; and test (__sockctl_npos) -eq 1" \
+    -a '(__sockctl_services udp)'

@@ -150,7 +150,12 @@ static int bind_one(const struct sockaddr *sa, socklen_t len, const struct sk_li
 		sk_seterr(err, "socket for %s: %s", addr, strerror(errno));
 		return -1;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/*
+	 * For TCP this only skips TIME_WAIT; for UDP it would let a second
+	 * socket share the port, so a port in use would not be reported.
+	 */
+	if (o->socktype == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (sa->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6));
 	if (bind(fd, sa, len) < 0) {
