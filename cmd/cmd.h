@@ -10,6 +10,7 @@ int cmd_listen(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_udp_send(int argc, char **argv);
 int cmd_udp_recv(int argc, char **argv);
+int cmd_serve_http(int argc, char **argv);
 
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
@@ -36,6 +37,8 @@ enum {
 	OPT_JSON,
 	OPT_ECHO,
 	OPT_JOIN,
+	OPT_NO_LISTING,
+	OPT_LOG,
 };
 
 /* Options every socket command shares. */

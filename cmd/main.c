@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"connect", cmd_connect, "TCP or unix-socket client relayed to stdin/stdout"},
     {"udp-send", cmd_udp_send, "send datagrams, print the replies"},
     {"udp-recv", cmd_udp_recv, "receive datagrams; echo or answer them"},
+    {"serve-http", cmd_serve_http, "static HTTP/1.1 file server"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,0 +1,227 @@
+/* sockctl serve-http: a static HTTP/1.1 file server. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "cmd.h"
+#include "fsafe.h"
+#include "httpd.h"
+#include "io.h"
+#include "mime.h"
+#include "net.h"
+#include "parse.h"
+#include "proc.h"
+
+#ifndef SOCKCTL_VERSION
+#define SOCKCTL_VERSION "0.0.0"
+#endif
+
+static const char usage[] =
+    "usage: sockctl serve-http [OPTIONS] [DIR]\n"
+    "\n"
+    "Serve the files of DIR (default: the current directory) over HTTP/1.1:\n"
+    "GET and HEAD, keep-alive and pipelining, ranges, conditional requests,\n"
+    "index.html or an HTML listing. Nothing outside DIR is ever served: not\n"
+    "through '..', its encodings, or symlinks that lead out.\n"
+    "\n"
+    "Options:\n"
+    "  -p, --port PORT        the port (default 8080; 0 lets the kernel choose)\n"
+    "  -b, --bind ADDRESS     the address (default: every address, IPv6 and IPv4)\n"
+    "  -4, --ipv4             IPv4 only\n"
+    "  -6, --ipv6             IPv6 only\n"
+    "  -n, --numeric          no DNS: ADDRESS must be a numeric address\n"
+    "  -q, --quiet            no 'listening on' line, URL or access log on stderr\n"
+    "      --no-listing       no directory listings (403 where there is no index.html)\n"
+    "  -w, --timeout SECS     close a connection that has not sent a complete request\n"
+    "                         head within SECS, or idles SECS between requests\n"
+    "                         (default 30)\n"
+    "      --max-conns N      at most N connections at once (default 1024)\n"
+    "      --log FILE         append the access log (Common Log Format) to FILE\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "SIGINT and SIGTERM stop it after the responses in flight, with exit status 0.\n"
+    "Exit status: 0 stopped, 1 runtime failure, 2 usage error.\n";
+
+static const struct option longopts[] = {
+    {"port", required_argument, NULL, 'p'},
+    {"bind", required_argument, NULL, 'b'},
+    {"ipv4", no_argument, NULL, '4'},
+    {"ipv6", no_argument, NULL, '6'},
+    {"numeric", no_argument, NULL, 'n'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"no-listing", no_argument, NULL, OPT_NO_LISTING},
+    {"timeout", required_argument, NULL, 'w'},
+    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static const char *const name = "serve-http";
+
+struct http_opts {
+	struct net_opts net;
+	unsigned port;
+	const char *bind, *dir, *log;
+	bool quiet, no_listing;
+	long long max_conns;
+	int log_fd;
+};
+
+static int parse_args(int argc, char **argv, struct http_opts *o)
+{
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, ":p:b:46nqw:h", longopts, NULL)) != -1) {
+		if ((rc = cmd_common_option(name, c, optarg, &o->net, NULL)) != 0) {
+			if (rc != 1)
+				return rc;
+			continue;
+		}
+		switch (c) {
+		case 'p':
+			if ((rc = cmd_port(name, optarg, "tcp", &o->port)))
+				return rc;
+			break;
+		case 'b': o->bind = optarg; break;
+		case 'q': o->quiet = true; break;
+		case OPT_NO_LISTING: o->no_listing = true; break;
+		case OPT_LOG: o->log = optarg; break;
+		case OPT_MAX_CONNS:
+			if ((rc =
+				 cmd_count(name, "--max-conns", optarg, 1, 1000000, &o->max_conns)))
+				return rc;
+			break;
+		case 'h': fputs(usage, stdout); return -1;
+		default: return cmd_bad_option(name, c, argv);
+		}
+	}
+	if ((rc = cmd_check_common(name, &o->net, NULL)))
+		return rc;
+	if (argc - optind > 1)
+		return cmd_usage(name, "too many arguments: '%s'", argv[optind + 1]);
+	o->dir = optind < argc ? argv[optind] : ".";
+	return 0;
+}
+
+static void write_log(void *ctx, const char *line, size_t len)
+{
+	const struct http_opts *o = ctx;
+
+	if (o->log_fd >= 0)
+		sk_write_all(o->log_fd, line, len);
+}
+
+/* Thousands of idle clients need thousands of fds. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int open_listener(const struct http_opts *o)
+{
+	struct sk_listen_opts lo = {.host = o->bind,
+				    .port = o->port,
+				    .family = o->net.family,
+				    .numeric = o->net.numeric,
+				    .socktype = SOCK_STREAM,
+				    .backlog = 1024};
+	char err[SK_ERRLEN], addr[SK_ADDRSTRLEN];
+	int fd = sk_listen(&lo, err);
+	const char *colon;
+
+	if (fd < 0) {
+		if (errno == EADDRINUSE)
+			cmd_error(name, "%s (find the holder: sockctl whois-port %u)", err,
+				  o->port);
+		else
+			cmd_error(name, "%s", err);
+		return -1;
+	}
+	if (!o->quiet) {
+		sk_local_addr(fd, addr, sizeof(addr));
+		cmd_error(name, "listening on %s", addr);
+		colon = strrchr(addr, ':');
+		if (!o->bind || strcmp(o->bind, "::") == 0 || strcmp(o->bind, "0.0.0.0") == 0)
+			cmd_error(name, "serving %s at http://localhost%s/", o->dir, colon);
+		else
+			cmd_error(name, "serving %s at http://%s/", o->dir, addr);
+	}
+	return fd;
+}
+
+static int serve(struct http_opts *o, struct sk_root *root, struct sk_mime *mime, int lfd)
+{
+	struct sk_httpd_opts ho = {.lfd = lfd,
+				   .root = root,
+				   .mime = mime,
+				   .server = "sockctl/" SOCKCTL_VERSION,
+				   .listing = !o->no_listing,
+				   .timeout_ms = o->net.timeout_ms,
+				   .max_conns = (size_t)o->max_conns,
+				   .on_log = write_log,
+				   .ctx = o};
+	char err[SK_ERRLEN];
+	int rc;
+
+	ho.stop_fd = sk_child_signals();
+	if (ho.stop_fd < 0) {
+		cmd_error(name, "signalfd: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	rc = sk_httpd_run(&ho, err);
+	close(ho.stop_fd);
+	if (rc < 0) {
+		cmd_error(name, "%s", err);
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+int cmd_serve_http(int argc, char **argv)
+{
+	struct http_opts o = {.port = 8080, .max_conns = 1024, .log_fd = -1};
+	struct sk_root root = {.dirfd = -1};
+	struct sk_mime mime = {0};
+	int rc, lfd;
+
+	net_opts_init(&o.net);
+	o.net.timeout_ms = 30000;
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (sk_root_open(&root, o.dir, getenv("SOCKCTL_NO_OPENAT2") != NULL) < 0) {
+		cmd_error(name, "%s: %s", o.dir, strerror(errno));
+		return EXIT_FAIL;
+	}
+	o.log_fd = o.log ? open(o.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
+			 : (o.quiet ? -1 : STDERR_FILENO);
+	if (o.log && o.log_fd < 0) {
+		cmd_error(name, "%s: %s", o.log, strerror(errno));
+		sk_root_close(&root);
+		return EXIT_FAIL;
+	}
+	sk_mime_load(&mime, "/etc/mime.types");
+	raise_fd_limit();
+	lfd = open_listener(&o);
+	rc = lfd < 0 ? EXIT_FAIL : serve(&o, &root, &mime, lfd);
+	if (lfd >= 0)
+		close(lfd);
+	if (o.log)
+		close(o.log_fd);
+	sk_mime_free(&mime);
+	sk_root_close(&root);
+	return rc;
+}

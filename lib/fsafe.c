@@ -1,0 +1,80 @@
+#include "fsafe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int sk_root_open(struct sk_root *r, const char *path, bool no_openat2)
+{
+	r->no_openat2 = no_openat2;
+	r->real = realpath(path, NULL);
+	if (!r->real)
+		return -1;
+	r->dirfd = open(r->real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r->dirfd < 0) {
+		free(r->real);
+		r->real = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void sk_root_close(struct sk_root *r)
+{
+	if (r->dirfd >= 0)
+		close(r->dirfd);
+	free(r->real);
+	r->dirfd = -1;
+	r->real = NULL;
+}
+
+/* Without openat2: the canonical path must be the root or under it. */
+static int open_by_realpath(const struct sk_root *r, const char *rel)
+{
+	char full[PATH_MAX], *real;
+	size_t n = strlen(r->real);
+	int fd;
+
+	if (snprintf(full, sizeof(full), "%s/%s", r->real, rel) >= (int)sizeof(full)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	real = realpath(full, NULL);
+	if (!real)
+		return -1;
+	if (strncmp(real, r->real, n) != 0 ||
+	    (real[n] != '\0' && real[n] != '/' && strcmp(r->real, "/") != 0)) {
+		free(real);
+		errno = EXDEV;
+		return -1;
+	}
+	fd = open(real, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	free(real);
+	return fd;
+}
+
+int sk_open_beneath(const struct sk_root *r, const char *rel)
+{
+	struct open_how how = {
+	    .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd;
+
+	if (rel[0] == '/' || strcmp(rel, "..") == 0 || strncmp(rel, "../", 3) == 0) {
+		errno = EXDEV;
+		return -1;
+	}
+	if (!r->no_openat2) {
+		fd = syscall(SYS_openat2, r->dirfd, rel[0] ? rel : ".", &how, sizeof(how));
+		if (fd >= 0 || errno != ENOSYS)
+			return (int)fd;
+	}
+	return open_by_realpath(r, rel);
+}

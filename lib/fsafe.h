@@ -1,0 +1,30 @@
+/* fsafe.h - open files strictly beneath a directory. */
+#ifndef SK_FSAFE_H
+#define SK_FSAFE_H
+
+#include <stdbool.h>
+
+struct sk_root {
+	int dirfd;	 /* the directory, O_PATH | O_DIRECTORY */
+	char *real;	 /* its canonical path, for the fallback */
+	bool no_openat2; /* use the fallback (tests run both) */
+};
+
+/*
+ * Opens the directory path as a root. Returns 0, or -1 with errno.
+ */
+int sk_root_open(struct sk_root *r, const char *path, bool no_openat2);
+
+/* Closes what sk_root_open opened. */
+void sk_root_close(struct sk_root *r);
+
+/*
+ * Opens rel ("" or a path without a leading slash and without "..")
+ * read-only beneath the root. Symlinks are followed only while they stay
+ * inside: openat2(2) with RESOLVE_BENEATH where the kernel has it, else
+ * the canonical path must lie under the root's. Returns a close-on-exec
+ * fd, or -1 with errno (EXDEV for a path that leads outside).
+ */
+int sk_open_beneath(const struct sk_root *r, const char *rel);
+
+#endif

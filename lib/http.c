@@ -1,0 +1,519 @@
+#include "http.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* RFC 9110 tchar: the bytes of a token. */
+static bool tchar(unsigned char c)
+{
+	return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static bool eq_ci(const char *a, size_t alen, const char *b)
+{
+	return alen == strlen(b) && strncasecmp(a, b, alen) == 0;
+}
+
+/* The end of the line starting at p: the '\n', or NULL. Sets *len without CR. */
+static const char *line_end(const char *p, const char *end, size_t *len)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+	if (!nl)
+		return NULL;
+	*len = (size_t)(nl - p) - (nl > p && nl[-1] == '\r');
+	return nl;
+}
+
+static enum sk_http_method method_kind(const char *m, size_t n)
+{
+	static const char *const other[] = {"POST",    "PUT",	"DELETE", "CONNECT",
+					    "OPTIONS", "TRACE", "PATCH"};
+	size_t i;
+
+	if (n == 3 && memcmp(m, "GET", 3) == 0)
+		return SK_GET;
+	if (n == 4 && memcmp(m, "HEAD", 4) == 0)
+		return SK_HEAD;
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		if (n == strlen(other[i]) && memcmp(m, other[i], n) == 0)
+			return SK_OTHER_KNOWN;
+	return SK_UNKNOWN;
+}
+
+/* method SP request-target SP HTTP-version */
+static int parse_request_line(const char *p, size_t n, struct sk_http_req *r)
+{
+	const char *end = p + n, *sp;
+	size_t i;
+
+	for (i = 0; i < n && tchar((unsigned char)p[i]); i++)
+		;
+	if (i == 0 || i == n || p[i] != ' ')
+		return 400;
+	r->method_str = p;
+	r->method_len = i;
+	r->method = method_kind(p, i);
+	p += i + 1;
+	sp = memchr(p, ' ', (size_t)(end - p));
+	if (!sp || sp == p)
+		return 400;
+	for (i = 0; p + i < sp; i++)
+		if ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f)
+			return 400;
+	if (i > SK_HTTP_MAX_TARGET)
+		return 414;
+	r->target = p;
+	r->target_len = i;
+	p = sp + 1;
+	if (end - p != 8 || memcmp(p, "HTTP/", 5) != 0 || !isdigit((unsigned char)p[5]) ||
+	    p[6] != '.' || !isdigit((unsigned char)p[7]))
+		return 400;
+	if (p[5] != '1')
+		return 505;
+	r->minor = p[7] == '0' ? 0 : 1;
+	r->keep_alive = r->minor >= 1;
+	return 0;
+}
+
+static int set_once(const char **field, size_t *flen, const char *v, size_t vlen)
+{
+	if (*field)
+		return 400;
+	*field = v;
+	*flen = vlen;
+	return 0;
+}
+
+static void parse_connection(const char *v, size_t n, struct sk_http_req *r)
+{
+	size_t i = 0, start, len;
+
+	while (i < n) {
+		while (i < n && (v[i] == ',' || v[i] == ' ' || v[i] == '\t'))
+			i++;
+		start = i;
+		while (i < n && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+			i++;
+		len = i - start;
+		if (eq_ci(v + start, len, "close"))
+			r->keep_alive = false;
+		else if (eq_ci(v + start, len, "keep-alive") && r->minor == 0)
+			r->keep_alive = true;
+	}
+}
+
+struct body_framing {
+	bool saw_cl, saw_te;
+	unsigned long long cl;
+};
+
+static int content_length(const char *v, size_t n, struct body_framing *f)
+{
+	unsigned long long x = 0;
+	size_t i;
+
+	if (n == 0 || n > 18)
+		return 400;
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)v[i]))
+			return 400;
+		x = x * 10 + (unsigned)(v[i] - '0');
+	}
+	if (f->saw_cl && f->cl != x)
+		return 400;
+	f->saw_cl = true;
+	f->cl = x;
+	return 0;
+}
+
+/* One header field line: name ":" OWS value OWS. */
+static int parse_field(const char *p, size_t n, struct sk_http_req *r, struct body_framing *f)
+{
+	const char *colon = memchr(p, ':', n), *v, *end = p + n;
+	size_t i, nlen;
+
+	if (!colon || colon == p)
+		return 400;
+	nlen = (size_t)(colon - p);
+	for (i = 0; i < nlen; i++)
+		if (!tchar((unsigned char)p[i]))
+			return 400; /* also no space before the colon */
+	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
+		;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	for (i = 0; v + i < end; i++)
+		if (((unsigned char)v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
+			return 400;
+	n = (size_t)(end - v);
+	if (eq_ci(p, nlen, "host"))
+		return set_once(&r->host, &r->host_len, v, n);
+	if (eq_ci(p, nlen, "connection"))
+		parse_connection(v, n, r);
+	else if (eq_ci(p, nlen, "content-length"))
+		return content_length(v, n, f);
+	else if (eq_ci(p, nlen, "transfer-encoding"))
+		f->saw_te = true;
+	else if (eq_ci(p, nlen, "range"))
+		return set_once(&r->range, &r->range_len, v, n);
+	else if (eq_ci(p, nlen, "if-range"))
+		return set_once(&r->if_range, &r->if_range_len, v, n);
+	else if (eq_ci(p, nlen, "if-none-match"))
+		return set_once(&r->if_none_match, &r->if_none_match_len, v, n);
+	else if (eq_ci(p, nlen, "if-modified-since"))
+		return set_once(&r->if_modified_since, &r->if_modified_since_len, v, n);
+	return 0;
+}
+
+static int parse_fields(const char *p, const char *end, struct sk_http_req *r)
+{
+	struct body_framing f = {0};
+	const char *nl;
+	size_t n, count = 0;
+	int rc;
+
+	for (;;) {
+		nl = line_end(p, end, &n);
+		if (!nl)
+			return -1;
+		if (n == 0)
+			break;
+		if (*p == ' ' || *p == '\t')
+			return 400; /* obsolete line folding */
+		if (++count > SK_HTTP_MAX_HEADERS)
+			return 431;
+		if ((rc = parse_field(p, n, r, &f)))
+			return rc;
+		p = nl + 1;
+	}
+	if (f.saw_cl && f.saw_te)
+		return 400;
+	r->has_body = f.saw_te || (f.saw_cl && f.cl > 0);
+	if (r->minor >= 1 && !r->host)
+		return 400;
+	return 0;
+}
+
+int sk_http_parse(const char *buf, size_t len, struct sk_http_req *req)
+{
+	const char *p = buf, *end = buf + len, *nl;
+	size_t n;
+	int rc;
+
+	memset(req, 0, sizeof(*req));
+	while (p < end && (*p == '\r' || *p == '\n') && p - buf < 4)
+		p++; /* stray line ends after a previous request */
+	nl = line_end(p, end, &n);
+	if (!nl) {
+		if ((size_t)(end - p) > SK_HTTP_MAX_TARGET + 64)
+			return 414;
+		return len > SK_HTTP_MAX_HEAD ? 431 : -1;
+	}
+	if ((rc = parse_request_line(p, n, req)))
+		return rc;
+	req->line_len = n;
+	rc = parse_fields(nl + 1, end, req);
+	if (rc == -1)
+		return len > SK_HTTP_MAX_HEAD ? 431 : -1;
+	if (rc)
+		return rc;
+	/* Find the blank line again to measure the head from buf. */
+	for (p = nl + 1; (nl = line_end(p, end, &n)) && n > 0; p = nl + 1)
+		;
+	req->head_len = (size_t)(nl + 1 - buf);
+	return req->head_len > SK_HTTP_MAX_HEAD ? 431 : 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Appends segment seg[0..n) to out at *o; "." is skipped, ".." pops. */
+static int push_segment(const char *seg, size_t n, char *out, size_t outlen, size_t *o)
+{
+	if (n == 0 || (n == 1 && seg[0] == '.'))
+		return 0;
+	if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+		if (*o == 0)
+			return -1; /* above the root */
+		while (*o > 0 && out[*o - 1] != '/')
+			(*o)--;
+		if (*o > 0)
+			(*o)--;
+		return 0;
+	}
+	if (*o + (*o > 0) + n + 1 > outlen)
+		return -1;
+	if (*o > 0)
+		out[(*o)++] = '/';
+	memcpy(out + *o, seg, n);
+	*o += n;
+	return 0;
+}
+
+int sk_http_target_path(const char *t, size_t len, char *out, size_t outlen, bool *dir_slash)
+{
+	char dec[SK_HTTP_MAX_TARGET + 1];
+	size_t i, d = 0, o = 0, seg;
+	const char *q;
+
+	if (len > 7 && strncasecmp(t, "http://", 7) == 0) {
+		q = memchr(t + 7, '/', len - 7);
+		if (!q)
+			return -1;
+		len -= (size_t)(q - t);
+		t = q;
+	}
+	if (len == 0 || t[0] != '/' || len > SK_HTTP_MAX_TARGET)
+		return -1;
+	for (i = 0; i < len && t[i] != '?' && t[i] != '#'; i++) {
+		if (t[i] == '%') {
+			int hi = i + 2 < len ? hexval(t[i + 1]) : -1;
+			int lo = hi >= 0 ? hexval(t[i + 2]) : -1;
+
+			if (lo < 0 || (hi == 0 && lo == 0))
+				return -1;
+			dec[d++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			dec[d++] = t[i];
+		}
+	}
+	*dir_slash = dec[d - 1] == '/';
+	for (i = 0, seg = 0; i <= d; i++) {
+		if (i == d || dec[i] == '/') {
+			if (push_segment(dec + seg, i - seg, out, outlen, &o) < 0)
+				return -1;
+			seg = i + 1;
+		}
+	}
+	out[o] = '\0';
+	/* "/a/.." names the root, a directory: like "/a/../". */
+	if (d >= 2 && dec[d - 1] == '.' &&
+	    (dec[d - 2] == '/' || (d >= 3 && dec[d - 2] == '.' && dec[d - 3] == '/')))
+		*dir_slash = true;
+	return 0;
+}
+
+/* Parses decimal digits p[0..n) into *v. Returns 0 or -1. */
+static int digits(const char *p, size_t n, off_t *v)
+{
+	size_t i;
+
+	if (n == 0 || n > 18)
+		return -1;
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)p[i]))
+			return -1;
+		*v = *v * 10 + (p[i] - '0');
+	}
+	return 0;
+}
+
+int sk_http_range(const char *v, size_t len, off_t size, struct sk_http_range *r)
+{
+	const char *dash;
+	off_t a, b;
+
+	if (len < 7 || strncasecmp(v, "bytes=", 6) != 0 || memchr(v, ',', len))
+		return 0;
+	v += 6;
+	len -= 6;
+	dash = memchr(v, '-', len);
+	if (!dash)
+		return 0;
+	if (dash == v) { /* -n: the last n bytes */
+		if (digits(v + 1, len - 1, &b) < 0)
+			return 0;
+		if (b == 0 || size == 0)
+			return -1;
+		r->start = b >= size ? 0 : size - b;
+		r->len = size - r->start;
+		return 1;
+	}
+	if (digits(v, (size_t)(dash - v), &a) < 0)
+		return 0;
+	if (dash + 1 == v + len) {
+		b = size - 1;
+	} else if (digits(dash + 1, (size_t)(v + len - dash - 1), &b) < 0 || b < a) {
+		return 0;
+	}
+	if (a >= size)
+		return -1;
+	if (b >= size)
+		b = size - 1;
+	r->start = a;
+	r->len = b - a + 1;
+	return 1;
+}
+
+char *sk_http_date(time_t t, char *out)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	return out;
+}
+
+int sk_http_parse_date(const char *s, size_t len, time_t *t)
+{
+	static const char *const fmt[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
+					  "%a %b %e %H:%M:%S %Y"};
+	char buf[64];
+	struct tm tm;
+	const char *end;
+	size_t i;
+
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	for (i = 0; i < sizeof(fmt) / sizeof(fmt[0]); i++) {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(buf, fmt[i], &tm);
+		if (end && *end == '\0') {
+			*t = timegm(&tm);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+bool sk_http_etag_match(const char *v, size_t len, const char *etag)
+{
+	size_t i = 0, start, elen;
+
+	if (etag[0] == 'W' && etag[1] == '/')
+		etag += 2;
+	elen = strlen(etag);
+	while (i < len) {
+		while (i < len && (v[i] == ',' || v[i] == ' ' || v[i] == '\t'))
+			i++;
+		start = i;
+		while (i < len && v[i] != ',')
+			i++;
+		if (i - start == 1 && v[start] == '*')
+			return true;
+		if (i - start > 2 && v[start] == 'W' && v[start + 1] == '/')
+			start += 2;
+		while (i > start && (v[i - 1] == ' ' || v[i - 1] == '\t'))
+			i--;
+		if (i - start == elen && memcmp(v + start, etag, elen) == 0)
+			return true;
+		while (i < len && v[i] != ',')
+			i++;
+	}
+	return false;
+}
+
+size_t sk_html_escape(const char *s, size_t n, char *out)
+{
+	char *o = out;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '&':
+			memcpy(o, "&amp;", 5);
+			o += 5;
+			break;
+		case '<':
+			memcpy(o, "&lt;", 4);
+			o += 4;
+			break;
+		case '>':
+			memcpy(o, "&gt;", 4);
+			o += 4;
+			break;
+		case '"':
+			memcpy(o, "&quot;", 6);
+			o += 6;
+			break;
+		case '\'':
+			memcpy(o, "&#39;", 5);
+			o += 5;
+			break;
+		default: *o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
+size_t sk_url_encode(const char *s, size_t n, char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *o = out;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
+size_t sk_log_escape(const char *s, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *o = out;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			*o++ = '\\';
+			*o++ = 'x';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
+const char *sk_http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 206: return "Partial Content";
+	case 301: return "Moved Permanently";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 414: return "URI Too Long";
+	case 416: return "Range Not Satisfiable";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	}
+	return "Unknown";
+}

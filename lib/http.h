@@ -1,0 +1,92 @@
+/* http.h - HTTP/1.x request parsing (RFC 9112) and the pieces a static server needs. */
+#ifndef SK_HTTP_H
+#define SK_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define SK_HTTP_MAX_TARGET  8192  /* a longer request-target gets 414 */
+#define SK_HTTP_MAX_HEAD    16384 /* a longer request head gets 431 */
+#define SK_HTTP_MAX_HEADERS 100	  /* more header fields get 431 */
+
+enum sk_http_method { SK_GET, SK_HEAD, SK_OTHER_KNOWN, SK_UNKNOWN };
+
+/* A parsed request head. Strings point into the caller's buffer. */
+struct sk_http_req {
+	enum sk_http_method method;
+	const char *method_str;
+	size_t method_len;
+	int minor;	    /* HTTP/1.minor: 0 or 1 */
+	const char *target; /* the request-target as sent */
+	size_t target_len;
+	const char *host, *range, *if_range, *if_none_match, *if_modified_since;
+	size_t host_len, range_len, if_range_len, if_none_match_len, if_modified_since_len;
+	bool keep_alive; /* by version and Connection */
+	bool has_body;	 /* Content-Length > 0 or Transfer-Encoding */
+	size_t line_len; /* the request line without its line end */
+	size_t head_len; /* bytes of the whole head, blank line included */
+};
+
+/*
+ * Parses the request head at buf[0..len). Returns 0 when it is complete
+ * (req filled), -1 when more bytes are needed, or an HTTP status for a
+ * bad request: 400, 414 (target too long), 431 (head too large), 501
+ * (unknown method) or 505 (HTTP version). Methods other than GET and
+ * HEAD that HTTP defines parse fine as SK_OTHER_KNOWN (405 is the
+ * caller's answer).
+ */
+int sk_http_parse(const char *buf, size_t len, struct sk_http_req *req);
+
+/*
+ * Turns a request-target into a path relative to the served directory:
+ * drops the query, percent-decodes once, and resolves "." and ".."
+ * segments, collapsing repeated slashes. out (outlen bytes) gets a path
+ * without a leading slash ("" for the root); *dir_slash says the target
+ * ended in '/'. Returns 0, or -1 for a target that is malformed, holds
+ * NUL or a bad escape, or climbs above the root.
+ */
+int sk_http_target_path(const char *target, size_t len, char *out, size_t outlen, bool *dir_slash);
+
+/* A byte range resolved against a file size. */
+struct sk_http_range {
+	off_t start, len;
+};
+
+/*
+ * Parses a Range value for a file of size bytes: one range "bytes=a-b",
+ * "a-" or "-n". Returns 1 with r set, 0 to ignore the header (not a
+ * single byte range: serve the whole file), or -1 when unsatisfiable (416).
+ */
+int sk_http_range(const char *v, size_t len, off_t size, struct sk_http_range *r);
+
+/* Formats t as an IMF-fixdate into out (32 bytes). Returns out. */
+char *sk_http_date(time_t t, char *out);
+
+/* Parses an HTTP date (IMF-fixdate, RFC 850 or asctime). Returns 0 or -1. */
+int sk_http_parse_date(const char *s, size_t len, time_t *t);
+
+/*
+ * True when the If-None-Match value v lists etag (or is "*"), with weak
+ * comparison as RFC 9110 asks for that header.
+ */
+bool sk_http_etag_match(const char *v, size_t len, const char *etag);
+
+/* Writes s with & < > " ' escaped for HTML. out needs 6 * n + 1 bytes. Returns the length. */
+size_t sk_html_escape(const char *s, size_t n, char *out);
+
+/* Percent-encodes a path segment (unreserved bytes stay). out needs 3 * n + 1 bytes. */
+size_t sk_url_encode(const char *s, size_t n, char *out);
+
+/*
+ * Writes s for a log line: printable ASCII as it is, '"' and '\\' with a
+ * backslash, anything else as \xHH. out needs 4 * n + 1 bytes. Returns the length.
+ */
+size_t sk_log_escape(const char *s, size_t n, char *out);
+
+/* The reason phrase of an HTTP status. */
+const char *sk_http_reason(int status);
+
+#endif

@@ -1,0 +1,721 @@
+/*
+ * The static file server: one epoll loop over non-blocking sockets, a
+ * small state machine per connection (reading a request head, writing a
+ * response), pipelined requests answered in order, bodies sent with
+ * sendfile(2), and responses that fit sent header and body in one call.
+ */
+#include "httpd.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "http.h"
+#include "net.h"
+
+#define IN_CAP	   (SK_HTTP_MAX_HEAD + 1024)
+#define SMALL_BODY (16 * 1024) /* bodies up to this go in the header's send */
+#define MAX_EVENTS 256
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+/* C_DRAIN: response sent, write side shut; unread input is discarded so
+ * the kernel does not answer it with a reset that would destroy the
+ * response in flight. */
+enum cstate { C_READ, C_WRITE, C_DRAIN };
+
+#define DRAIN_MS 2000
+
+struct conn {
+	int fd;
+	enum cstate state;
+	char host[SK_ADDRSTRLEN]; /* the client's address, for the log */
+	char in[IN_CAP];
+	size_t in_len, consumed;
+	struct buf out;
+	size_t out_off;
+	int file; /* body still to send with sendfile, or -1 */
+	off_t file_off, file_end;
+	bool keep_alive;
+	int64_t deadline;
+	int status; /* for the log */
+	long long body_bytes;
+	char line[512]; /* the request line, escaped for the log */
+};
+
+struct server {
+	const struct sk_httpd_opts *o;
+	int ep;
+	struct conn **conns; /* by fd */
+	size_t nconns, cap;
+	bool accepting, stopping;
+};
+
+static int buf_reserve(struct buf *b, size_t more)
+{
+	char *p;
+	size_t cap = b->cap ? b->cap : 1024;
+
+	while (cap < b->len + more)
+		cap *= 2;
+	if (cap == b->cap)
+		return 0;
+	p = realloc(b->p, cap);
+	if (!p)
+		return -1;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_reserve(b, (size_t)n + 1) < 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+static int buf_add(struct buf *b, const char *p, size_t n)
+{
+	if (buf_reserve(b, n) < 0)
+		return -1;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+/* Status line, Date, Server and Connection; the caller adds the rest. */
+static void head_start(struct conn *c, const struct server *s, int status)
+{
+	char date[32];
+
+	c->status = status;
+	c->out.len = c->out_off = 0;
+	buf_printf(&c->out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n%s", status,
+		   sk_http_reason(status), sk_http_date(time(NULL), date), s->o->server,
+		   c->keep_alive ? "" : "Connection: close\r\n");
+}
+
+static void error_response(struct conn *c, const struct server *s, int status, bool head_only,
+			   const char *extra)
+{
+	char body[256];
+	int n =
+	    snprintf(body, sizeof(body), "<!doctype html>\n<title>%d %s</title>\n<h1>%d %s</h1>\n",
+		     status, sk_http_reason(status), status, sk_http_reason(status));
+
+	if (status >= 400 && status != 404 && status != 416)
+		c->keep_alive = false;
+	head_start(c, s, status);
+	buf_printf(&c->out,
+		   "%sContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n",
+		   extra ? extra : "", n);
+	if (!head_only)
+		buf_add(&c->out, body, (size_t)n);
+	c->body_bytes = head_only ? 0 : n;
+}
+
+static void redirect(struct conn *c, const struct server *s, const char *path, bool head_only)
+{
+	char *enc = malloc(3 * strlen(path) + 4), *o = enc, loc[SK_HTTP_MAX_TARGET * 3 + 8];
+	const char *p = path, *slash;
+
+	if (!enc) {
+		error_response(c, s, 500, head_only, NULL);
+		return;
+	}
+	/* Each segment encoded; the path never starts with "//": no other host. */
+	*o++ = '/';
+	while (*p) {
+		slash = strchr(p, '/');
+		o += sk_url_encode(p, slash ? (size_t)(slash - p) : strlen(p), o);
+		if (!slash)
+			break;
+		*o++ = '/';
+		p = slash + 1;
+	}
+	*o++ = '/';
+	*o = '\0';
+	snprintf(loc, sizeof(loc), "Location: %s\r\n", enc);
+	free(enc);
+	error_response(c, s, 301, head_only, loc);
+}
+
+/* ETag from inode, size and modification time. */
+static void make_etag(const struct stat *st, char *out, size_t len)
+{
+	snprintf(out, len, "\"%llx-%llx-%llx\"", (unsigned long long)st->st_ino,
+		 (unsigned long long)st->st_size,
+		 (unsigned long long)st->st_mtim.tv_sec * 1000 +
+		     (unsigned long long)st->st_mtim.tv_nsec / 1000000);
+}
+
+static bool not_modified(const struct sk_http_req *r, const struct stat *st, const char *etag)
+{
+	time_t since;
+
+	if (r->if_none_match)
+		return sk_http_etag_match(r->if_none_match, r->if_none_match_len, etag);
+	return r->if_modified_since &&
+	       sk_http_parse_date(r->if_modified_since, r->if_modified_since_len, &since) == 0 &&
+	       st->st_mtim.tv_sec <= since;
+}
+
+/* If-Range: the range applies only to the same representation. */
+static bool range_applies(const struct sk_http_req *r, const char *etag, const char *lastmod)
+{
+	if (!r->if_range)
+		return true;
+	if (r->if_range[0] == '"')
+		return r->if_range_len == strlen(etag) &&
+		       memcmp(r->if_range, etag, r->if_range_len) == 0;
+	return r->if_range_len == strlen(lastmod) &&
+	       memcmp(r->if_range, lastmod, r->if_range_len) == 0;
+}
+
+static void file_response(struct conn *c, const struct server *s, const struct sk_http_req *r,
+			  int fd, const struct stat *st, const char *name)
+{
+	char etag[64], lastmod[32], ctype[128], crange[96] = "";
+	struct sk_http_range range = {0, st->st_size};
+	bool head_only = r->method == SK_HEAD;
+	int status = 200, rr = 0;
+	ssize_t n;
+
+	make_etag(st, etag, sizeof(etag));
+	sk_http_date(st->st_mtim.tv_sec, lastmod);
+	if (not_modified(r, st, etag)) {
+		head_start(c, s, 304);
+		buf_printf(&c->out, "ETag: %s\r\nLast-Modified: %s\r\n\r\n", etag, lastmod);
+		close(fd);
+		return;
+	}
+	if (r->range && range_applies(r, etag, lastmod))
+		rr = sk_http_range(r->range, r->range_len, st->st_size, &range);
+	if (rr < 0) {
+		snprintf(crange, sizeof(crange), "Content-Range: bytes */%lld\r\n",
+			 (long long)st->st_size);
+		error_response(c, s, 416, head_only, crange);
+		close(fd);
+		return;
+	}
+	if (rr > 0) {
+		status = 206;
+		snprintf(crange, sizeof(crange), "Content-Range: bytes %lld-%lld/%lld\r\n",
+			 (long long)range.start, (long long)(range.start + range.len - 1),
+			 (long long)st->st_size);
+	}
+	head_start(c, s, status);
+	buf_printf(&c->out,
+		   "Content-Type: %s\r\nContent-Length: %lld\r\nLast-Modified: %s\r\nETag: %s\r\n"
+		   "Accept-Ranges: bytes\r\n%s\r\n",
+		   sk_mime_type(s->o->mime, name, ctype, sizeof(ctype)), (long long)range.len,
+		   lastmod, etag, crange);
+	c->body_bytes = head_only ? 0 : range.len;
+	if (head_only || range.len == 0) {
+		close(fd);
+	} else if (range.len <= SMALL_BODY && buf_reserve(&c->out, (size_t)range.len) == 0 &&
+		   (n = pread(fd, c->out.p + c->out.len, (size_t)range.len, range.start)) ==
+		       range.len) {
+		c->out.len += (size_t)n;
+		close(fd);
+	} else {
+		c->file = fd;
+		c->file_off = range.start;
+		c->file_end = range.start + range.len;
+	}
+}
+
+struct entry {
+	char *name;
+	bool dir;
+	off_t size;
+	time_t mtime;
+};
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->dir != y->dir)
+		return x->dir ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Reads a directory's entries that a request could reach, sorted. */
+static struct entry *read_entries(const struct server *s, int fd, const char *rel, size_t *count)
+{
+	DIR *d = fdopendir(dup(fd));
+	struct entry *e = NULL, *tmp;
+	struct dirent *de;
+	struct stat st;
+	char path[PATH_MAX];
+	size_t n = 0, cap = 0;
+	int f, ok;
+
+	*count = 0;
+	if (!d)
+		return NULL;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s%s%s", rel, rel[0] ? "/" : "", de->d_name);
+		/* Links that lead out of the root are left out, as requests are refused. */
+		if ((f = sk_open_beneath(s->o->root, path)) < 0)
+			continue;
+		ok = fstat(f, &st) == 0;
+		close(f);
+		if (!ok)
+			continue;
+		if (n == cap) {
+			tmp = realloc(e, (cap ? 2 * cap : 64) * sizeof(*e));
+			if (!tmp)
+				break;
+			e = tmp;
+			cap = cap ? 2 * cap : 64;
+		}
+		e[n] = (struct entry){strdup(de->d_name), S_ISDIR(st.st_mode), st.st_size,
+				      st.st_mtim.tv_sec};
+		if (!e[n].name)
+			break;
+		n++;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(e, n, sizeof(*e), entry_cmp);
+	*count = n;
+	return e;
+}
+
+static void listing_row(struct buf *b, const struct entry *e)
+{
+	char *esc = malloc(6 * strlen(e->name) + 1), *enc = malloc(3 * strlen(e->name) + 1);
+	char date[32];
+	struct tm tm;
+
+	if (esc && enc) {
+		sk_html_escape(e->name, strlen(e->name), esc);
+		sk_url_encode(e->name, strlen(e->name), enc);
+		gmtime_r(&e->mtime, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
+		if (e->dir)
+			buf_printf(
+			    b, "<tr><td><a href=\"%s/\">%s/</a></td><td>-</td><td>%s</td></tr>\n",
+			    enc, esc, date);
+		else
+			buf_printf(
+			    b, "<tr><td><a href=\"%s\">%s</a></td><td>%lld</td><td>%s</td></tr>\n",
+			    enc, esc, (long long)e->size, date);
+	}
+	free(esc);
+	free(enc);
+}
+
+static void listing_response(struct conn *c, const struct server *s, const struct sk_http_req *r,
+			     int fd, const char *rel)
+{
+	struct buf body = {0};
+	struct entry *e;
+	size_t n = 0, i;
+	char *title = malloc(6 * strlen(rel) + 1);
+
+	e = read_entries(s, fd, rel, &n);
+	if (!title) {
+		free(e);
+		error_response(c, s, 500, r->method == SK_HEAD, NULL);
+		return;
+	}
+	sk_html_escape(rel, strlen(rel), title);
+	buf_printf(&body,
+		   "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+		   "<title>Index of /%s%s</title></head>\n<body><h1>Index of /%s%s</h1>\n"
+		   "<table>\n<tr><th>Name</th><th>Size</th><th>Modified (UTC)</th></tr>\n",
+		   title, rel[0] ? "/" : "", title, rel[0] ? "/" : "");
+	if (rel[0])
+		buf_printf(&body, "<tr><td><a href=\"../\">../</a></td><td>-</td><td></td></tr>\n");
+	for (i = 0; i < n; i++) {
+		listing_row(&body, &e[i]);
+		free(e[i].name);
+	}
+	free(e);
+	free(title);
+	buf_printf(&body, "</table>\n</body></html>\n");
+	head_start(c, s, 200);
+	buf_printf(&c->out,
+		   "Content-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n"
+		   "Cache-Control: no-cache\r\n\r\n",
+		   body.len);
+	c->body_bytes = r->method == SK_HEAD ? 0 : (long long)body.len;
+	if (r->method != SK_HEAD)
+		buf_add(&c->out, body.p, body.len);
+	free(body.p);
+}
+
+static void dir_response(struct conn *c, const struct server *s, const struct sk_http_req *r,
+			 int fd, const char *rel)
+{
+	char index[PATH_MAX];
+	struct stat st;
+	int ifd;
+
+	snprintf(index, sizeof(index), "%s%sindex.html", rel, rel[0] ? "/" : "");
+	ifd = sk_open_beneath(s->o->root, index);
+	if (ifd >= 0 && fstat(ifd, &st) == 0 && S_ISREG(st.st_mode)) {
+		close(fd);
+		file_response(c, s, r, ifd, &st, index);
+		return;
+	}
+	if (ifd >= 0)
+		close(ifd);
+	if (s->o->listing)
+		listing_response(c, s, r, fd, rel);
+	else
+		error_response(c, s, 403, r->method == SK_HEAD, NULL);
+	close(fd);
+}
+
+static void route(struct conn *c, const struct server *s, const struct sk_http_req *r)
+{
+	char rel[SK_HTTP_MAX_TARGET + 1];
+	bool head_only = r->method == SK_HEAD, dir_slash;
+	struct stat st;
+	int fd;
+
+	if (sk_http_target_path(r->target, r->target_len, rel, sizeof(rel), &dir_slash) < 0) {
+		error_response(c, s, 400, head_only, NULL);
+		return;
+	}
+	fd = sk_open_beneath(s->o->root, rel);
+	if (fd < 0) {
+		error_response(c, s, errno == ENOENT || errno == ENOTDIR ? 404 : 403, head_only,
+			       NULL);
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+		close(fd);
+		error_response(c, s, 403, head_only, NULL);
+	} else if (S_ISDIR(st.st_mode) && !dir_slash && rel[0]) {
+		close(fd);
+		redirect(c, s, rel, head_only);
+	} else if (S_ISDIR(st.st_mode)) {
+		dir_response(c, s, r, fd, rel);
+	} else {
+		file_response(c, s, r, fd, &st, rel);
+	}
+}
+
+/* Builds the response to the head in c->in. Returns false to wait for more. */
+static bool handle(struct conn *c, const struct server *s)
+{
+	struct sk_http_req r;
+	int rc = sk_http_parse(c->in, c->in_len, &r);
+
+	if (rc < 0 && c->in_len < sizeof(c->in))
+		return false;
+	c->body_bytes = 0;
+	c->keep_alive = rc == 0 && r.keep_alive && !r.has_body && !s->stopping;
+	if (rc == 0)
+		sk_log_escape(r.method_str, r.line_len < 120 ? r.line_len : 120, c->line);
+	else
+		snprintf(c->line, sizeof(c->line), "-");
+	c->consumed = rc == 0 ? r.head_len : c->in_len;
+	if (rc != 0)
+		error_response(c, s, rc < 0 ? 431 : rc, false, NULL);
+	else if (r.method == SK_OTHER_KNOWN)
+		error_response(c, s, 405, false, "Allow: GET, HEAD\r\n");
+	else if (r.method == SK_UNKNOWN)
+		error_response(c, s, 501, false, NULL);
+	else
+		route(c, s, &r);
+	return true;
+}
+
+static void log_response(const struct conn *c, const struct server *s)
+{
+	char line[1024], when[64];
+	struct tm tm;
+	time_t now = time(NULL);
+	int n;
+
+	if (!s->o->on_log)
+		return;
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
+	n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %lld\n", c->host, when, c->line,
+		     c->status, c->body_bytes);
+	if (c->body_bytes == 0 && n > 2)
+		n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d -\n", c->host, when,
+			     c->line, c->status);
+	s->o->on_log(s->o->ctx, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static void conn_close(struct server *s, struct conn *c)
+{
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->file >= 0)
+		close(c->file);
+	s->conns[c->fd] = NULL;
+	s->nconns--;
+	free(c->out.p);
+	free(c);
+}
+
+static void set_events(struct server *s, struct conn *c, uint32_t ev)
+{
+	struct epoll_event e = {.events = ev, .data.fd = c->fd};
+
+	epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &e);
+}
+
+/* Writes what is pending. Returns 1 when the response is complete, 0 to wait, -1 to close. */
+static int conn_flush(struct conn *c)
+{
+	ssize_t n;
+	int more = c->file >= 0 ? MSG_MORE : 0;
+
+	while (c->out_off < c->out.len) {
+		n = send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off,
+			 MSG_NOSIGNAL | more);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		c->out_off += (size_t)n;
+	}
+	while (c->file >= 0 && c->file_off < c->file_end) {
+		n = sendfile(c->fd, c->file, &c->file_off, (size_t)(c->file_end - c->file_off));
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		if (n == 0)
+			return -1; /* the file shrank under us */
+	}
+	if (c->file >= 0) {
+		close(c->file);
+		c->file = -1;
+	}
+	return 1;
+}
+
+static void conn_process(struct server *s, struct conn *c);
+
+/* After a response: log it, then close or go on with the next request. */
+static void conn_done(struct server *s, struct conn *c)
+{
+	log_response(c, s);
+	if (!c->keep_alive || s->stopping) {
+		shutdown(c->fd, SHUT_WR);
+		c->state = C_DRAIN;
+		c->deadline = sk_deadline(DRAIN_MS);
+		set_events(s, c, EPOLLIN);
+		return;
+	}
+	memmove(c->in, c->in + c->consumed, c->in_len - c->consumed);
+	c->in_len -= c->consumed;
+	c->consumed = 0;
+	c->state = C_READ;
+	c->deadline = sk_deadline(s->o->timeout_ms);
+	set_events(s, c, EPOLLIN);
+	if (c->in_len > 0)
+		conn_process(s, c); /* a pipelined request is already here */
+}
+
+static void conn_write(struct server *s, struct conn *c)
+{
+	int rc = conn_flush(c);
+
+	if (rc < 0) {
+		log_response(c, s);
+		conn_close(s, c);
+	} else if (rc > 0) {
+		conn_done(s, c);
+	} else {
+		c->deadline = sk_deadline(s->o->timeout_ms);
+	}
+}
+
+static void conn_process(struct server *s, struct conn *c)
+{
+	if (!handle(c, s))
+		return;
+	c->state = C_WRITE;
+	c->deadline = sk_deadline(s->o->timeout_ms);
+	set_events(s, c, EPOLLOUT);
+	conn_write(s, c);
+}
+
+static void conn_read(struct server *s, struct conn *c)
+{
+	ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		conn_close(s, c);
+		return;
+	}
+	if (n > 0) {
+		c->in_len += (size_t)n;
+		conn_process(s, c);
+	}
+}
+
+static void conn_drain(struct server *s, struct conn *c)
+{
+	char sink[4096];
+	ssize_t n = recv(c->fd, sink, sizeof(sink), 0);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		conn_close(s, c);
+}
+
+static void accept_all(struct server *s)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct conn *c;
+	int fd;
+
+	while (s->nconns < s->o->max_conns) {
+		c = calloc(1, sizeof(*c));
+		fd = c ? sk_accept(s->o->lfd, c->host) : -1;
+		if (fd < 0) {
+			free(c);
+			return;
+		}
+		if ((size_t)fd >= s->cap) {
+			size_t cap = (size_t)fd * 2 + 64;
+			struct conn **t = realloc(s->conns, cap * sizeof(*t));
+
+			if (!t) {
+				close(fd);
+				free(c);
+				return;
+			}
+			memset(t + s->cap, 0, (cap - s->cap) * sizeof(*t));
+			s->conns = t;
+			s->cap = cap;
+		}
+		/* The host part of "addr:port" for the log. */
+		*strrchr(c->host, ':') = '\0';
+		c->fd = fd;
+		c->file = -1;
+		c->deadline = sk_deadline(s->o->timeout_ms);
+		ev.data.fd = fd;
+		epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
+		s->conns[fd] = c;
+		s->nconns++;
+	}
+}
+
+/* Stops or resumes watching the listening socket as the cap allows. */
+static void pace_accept(struct server *s)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = s->o->lfd};
+	bool want = !s->stopping && s->nconns < s->o->max_conns;
+
+	if (want == s->accepting)
+		return;
+	epoll_ctl(s->ep, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, s->o->lfd, &ev);
+	s->accepting = want;
+}
+
+/* Closes connections past their deadline; when stopping, idle ones too. */
+static void sweep(struct server *s)
+{
+	int64_t now = sk_now_ms();
+	size_t i;
+
+	for (i = 0; i < s->cap; i++) {
+		struct conn *c = s->conns[i];
+
+		if (!c)
+			continue;
+		if ((c->deadline >= 0 && now >= c->deadline) || (s->stopping && c->state == C_READ))
+			conn_close(s, c);
+	}
+}
+
+static void dispatch(struct server *s, const struct epoll_event *e)
+{
+	struct conn *c;
+
+	if (e->data.fd == s->o->lfd) {
+		accept_all(s);
+		return;
+	}
+	if (e->data.fd == s->o->stop_fd) {
+		s->stopping = true;
+		return;
+	}
+	c = (size_t)e->data.fd < s->cap ? s->conns[e->data.fd] : NULL;
+	if (!c)
+		return;
+	if (c->state == C_READ)
+		conn_read(s, c);
+	else if (c->state == C_WRITE)
+		conn_write(s, c);
+	else
+		conn_drain(s, c);
+}
+
+int sk_httpd_run(const struct sk_httpd_opts *o, char *err)
+{
+	struct server s = {.o = o};
+	struct epoll_event ev[MAX_EVENTS], sev = {.events = EPOLLIN, .data.fd = o->stop_fd};
+	int64_t next_sweep = sk_now_ms() + 1000, stop_by = -1;
+	int n, i;
+
+	s.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (s.ep < 0 || (o->stop_fd >= 0 && epoll_ctl(s.ep, EPOLL_CTL_ADD, o->stop_fd, &sev) < 0)) {
+		sk_seterr(err, "epoll: %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		pace_accept(&s);
+		if (s.stopping && stop_by < 0) {
+			stop_by = sk_deadline(o->timeout_ms >= 0 ? o->timeout_ms : 10000);
+			sweep(&s);
+		}
+		if (s.stopping && (s.nconns == 0 || sk_ms_left(stop_by) == 0))
+			break;
+		/* conn_done() turns finished connections to C_DRAIN while stopping. */
+		n = epoll_wait(s.ep, ev, MAX_EVENTS, 1000);
+		for (i = 0; i < n; i++)
+			dispatch(&s, &ev[i]);
+		if (sk_now_ms() >= next_sweep || s.stopping) {
+			sweep(&s);
+			next_sweep = sk_now_ms() + 1000;
+		}
+	}
+	for (i = 0; (size_t)i < s.cap; i++)
+		if (s.conns[i])
+			conn_close(&s, s.conns[i]);
+	free(s.conns);
+	close(s.ep);
+	return 0;
+}

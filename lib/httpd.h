@@ -1,0 +1,33 @@
+/* httpd.h - a static HTTP/1.1 file server on one epoll loop. */
+#ifndef SK_HTTPD_H
+#define SK_HTTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "fsafe.h"
+#include "mime.h"
+
+struct sk_httpd_opts {
+	int lfd;		    /* listening, non-blocking */
+	const struct sk_root *root; /* the served directory */
+	const struct sk_mime *mime;
+	const char *server; /* the Server header, "sockctl/X.Y.Z" */
+	bool listing;	    /* HTML listings of directories without index.html */
+	int timeout_ms;	    /* request head and keep-alive idle limit */
+	size_t max_conns;   /* connections at once */
+	int stop_fd;	    /* readable: stop accepting, finish, return */
+	/* One Common Log Format line per response, newline included. */
+	void (*on_log)(void *ctx, const char *line, size_t len);
+	void *ctx;
+};
+
+/*
+ * Serves until stop_fd becomes readable, then stops accepting, lets the
+ * responses in flight finish (for up to timeout_ms) and returns 0; or
+ * returns -1 with errno and err when the loop itself fails.
+ */
+int sk_httpd_run(const struct sk_httpd_opts *o, char *err);
+
+#endif
