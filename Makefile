@@ -67,6 +67,10 @@ check: build/san/sockctl $(SAN_UNITS)
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOG_DIR)/ubsan \
 	tests/run
 
+# serve-http in headless Chromium (installs Debian's chromium if missing).
+test-browser: sockctl
+	tests/browser/run
+
 # Each header compiles on its own.
 hdr-check:
 	@for h in $(LIB_HDR) cmd/cmd.h; do \
@@ -105,4 +109,4 @@ uninstall:
 clean:
 	rm -rf build sockctl
 
-.PHONY: all units test check hdr-check fuzz bench format install uninstall clean
+.PHONY: all units test test-browser check hdr-check fuzz bench format install uninstall clean

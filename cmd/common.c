@@ -14,7 +14,9 @@
 
 #include "clock.h"
 #include "hexdump.h"
+#include "io.h"
 #include "parse.h"
+#include "proc.h"
 #include "relay.h"
 
 void cmd_error(const char *cmd, const char *fmt, ...)
@@ -43,12 +45,16 @@ int cmd_usage(const char *cmd, const char *fmt, ...)
 int cmd_bad_option(const char *cmd, int c, char **argv)
 {
 	const char *word = argv[optind - 1];
+	bool is_long = strncmp(word, "--", 2) == 0;
 
+	/* In a cluster like -qv, argv[optind - 1] may be the word before it. */
+	if (c == ':' && !is_long && optopt > 0 && optopt < 256)
+		return cmd_usage(cmd, "option '-%c' needs an argument", optopt);
 	if (c == ':')
 		return cmd_usage(cmd, "option '%s' needs an argument", word);
-	if (optopt && optopt < 256 && word[0] == '-' && word[1] != '-')
+	if (!is_long && optopt > 0 && optopt < 256)
 		return cmd_usage(cmd, "unknown option '-%c'", optopt);
-	return cmd_usage(cmd, "unknown option '%s'", word);
+	return cmd_usage(cmd, "unknown option '%.*s'", (int)strcspn(word, "="), word);
 }
 
 void net_opts_init(struct net_opts *o)
@@ -137,18 +143,28 @@ struct relay_ui {
 	bool tty;
 };
 
+/* Writes to stderr even when it shares a non-blocking pipe with stdout. */
+static void to_stderr(const char *p, size_t n)
+{
+	sk_write_all(STDERR_FILENO, p, n);
+}
+
 static void show_data(void *ctx, enum sk_dir dir, const unsigned char *p, size_t n, uint64_t offset)
 {
-	char line[SK_HEXDUMP_LINE];
-	size_t used;
+	char out[64 * SK_HEXDUMP_LINE];
+	size_t used, len = 0;
 
 	(void)ctx;
 	while (n > 0) {
-		used = sk_hexdump_line(line, dir == SK_DIR_SEND ? '>' : '<', offset, p, n);
-		fputs(line, stderr);
+		used = sk_hexdump_line(out + len, dir == SK_DIR_SEND ? '>' : '<', offset, p, n);
+		len += strlen(out + len);
 		p += used;
 		n -= used;
 		offset += used;
+		if (len + SK_HEXDUMP_LINE > sizeof(out) || n == 0) {
+			to_stderr(out, len);
+			len = 0;
+		}
 	}
 }
 
@@ -166,14 +182,18 @@ static void human_bytes(char *buf, size_t len, double v)
 
 static void show_progress(const char *cmd, const struct sk_relay_stats *st, bool tty, bool final)
 {
-	char sent[32], recvd[32], rate[32];
+	char sent[32], recvd[32], rate[32], line[256];
 	double secs = (double)(sk_now_ms() - st->started_ms) / 1000.0;
+	int n;
 
 	human_bytes(sent, sizeof(sent), (double)st->sent);
 	human_bytes(recvd, sizeof(recvd), (double)st->received);
 	human_bytes(rate, sizeof(rate), secs > 0 ? (double)(st->sent + st->received) / secs : 0);
-	fprintf(stderr, "%ssockctl %s: sent %s, received %s, %.1f s, %s/s%s", tty ? "\r" : "", cmd,
-		sent, recvd, secs, rate, tty && !final ? "\033[K" : "\n");
+	n = snprintf(line, sizeof(line), "%ssockctl %s: sent %s, received %s, %.1f s, %s/s%s",
+		     tty ? "\r" : "", cmd, sent, recvd, secs, rate,
+		     tty && !final ? "\033[K" : "\n");
+	if (n > 0)
+		to_stderr(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 static void tick(void *ctx, const struct sk_relay_stats *st)
@@ -181,17 +201,6 @@ static void tick(void *ctx, const struct sk_relay_stats *st)
 	const struct relay_ui *ui = ctx;
 
 	show_progress(ui->cmd, st, ui->tty, false);
-}
-
-static int read_stop_signal(int fd)
-{
-	struct signalfd_siginfo si;
-	int sig = 0;
-
-	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		if (si.ssi_signo != SIGCHLD)
-			sig = (int)si.ssi_signo;
-	return sig;
 }
 
 int cmd_relay(const char *cmd, int fd, const char *peer, const struct net_opts *o,
@@ -225,7 +234,7 @@ int cmd_relay(const char *cmd, int fd, const char *peer, const struct net_opts *
 	case SK_RELAY_TIMEOUT:
 		cmd_error(cmd, "%s: no data for %g s, closing", peer, o->timeout_ms / 1000.0);
 		return EXIT_FAIL;
-	case SK_RELAY_STOPPED: *stopped = read_stop_signal(stop_fd); return 128 + *stopped;
+	case SK_RELAY_STOPPED: *stopped = sk_read_stop_signal(stop_fd); return 128 + *stopped;
 	}
 	cmd_error(cmd, "%s: %s", peer, err);
 	return EXIT_FAIL;

@@ -230,7 +230,8 @@ static int talk(const struct connect_opts *o, int fd, const char *peer)
 	int sigfd, rc, sig = 0;
 	pid_t pid;
 
-	sigfd = sk_child_signals();
+	/* SIGCHLD only where there is a child: an inherited one must not stop a relay. */
+	sigfd = o->exec ? sk_child_signals() : sk_stop_signals();
 	if (sigfd < 0) {
 		cmd_error(name, "signalfd: %s", strerror(errno));
 		return EXIT_FAIL;

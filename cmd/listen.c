@@ -157,6 +157,7 @@ static int serve_exec(int lfd, struct listen_opts *o)
 	    .cmd = o->exec,
 	    .max_conns = (size_t)o->max_conns,
 	    .once = !o->keep_open,
+	    .idle_ms = o->net.timeout_ms,
 	    .on_accept = on_accept,
 	    .on_error = on_error,
 	    .ctx = o,
@@ -197,7 +198,11 @@ static int wait_client(int lfd, int sigfd, const struct listen_opts *o, char *pe
 			return -1;
 		}
 		if (n > 0 && pfd[1].revents) {
-			*rc = o->keep_open ? 0 : 128 + SIGTERM;
+			int sig = sk_read_stop_signal(sigfd);
+
+			if (!sig)
+				continue;
+			*rc = o->keep_open ? 0 : 128 + sig;
 			return -1;
 		}
 		fd = sk_accept(lfd, peer);
@@ -217,7 +222,7 @@ static int serve_relay(int lfd, struct listen_opts *o)
 	bool in_eof = false;
 	int sigfd, fd, rc = 0, sig = 0;
 
-	sigfd = sk_child_signals();
+	sigfd = sk_stop_signals();
 	if (sigfd < 0) {
 		cmd_error(name, "signalfd: %s", strerror(errno));
 		return EXIT_FAIL;

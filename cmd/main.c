@@ -94,8 +94,10 @@ static int help_command(int argc, char **argv)
 		print_usage(stdout);
 		return finish_stdout("sockctl", 0);
 	}
-	if (argc > 2)
-		return unknown_command(argv[2]);
+	if (argc > 2) {
+		fprintf(stderr, "sockctl: help takes one COMMAND\nsee 'sockctl --help'\n");
+		return EXIT_USAGE;
+	}
 	c = find_command(argv[1]);
 	if (!c)
 		return unknown_command(argv[1]);
@@ -139,7 +141,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		print_usage(stderr);
+		fputs("sockctl: missing COMMAND\nsee 'sockctl --help'\n", stderr);
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[optind], "help") == 0)

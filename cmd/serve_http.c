@@ -42,7 +42,8 @@ static const char usage[] =
     "  -w, --timeout SECS     close a connection that has not sent a complete request\n"
     "                         head within SECS, or idles SECS between requests\n"
     "                         (default 30)\n"
-    "      --max-conns N      at most N connections at once (default 1024)\n"
+    "      --max-conns N      at most N connections at once (default 10000); at the\n"
+    "                         limit a new client replaces the oldest idle one\n"
     "      --log FILE         append the access log (Common Log Format) to FILE\n"
     "  -h, --help             show this help\n"
     "\n"
@@ -176,7 +177,7 @@ static int serve(struct http_opts *o, struct sk_root *root, struct sk_mime *mime
 	char err[SK_ERRLEN];
 	int rc;
 
-	ho.stop_fd = sk_child_signals();
+	ho.stop_fd = sk_stop_signals();
 	if (ho.stop_fd < 0) {
 		cmd_error(name, "signalfd: %s", strerror(errno));
 		return EXIT_FAIL;
@@ -192,7 +193,7 @@ static int serve(struct http_opts *o, struct sk_root *root, struct sk_mime *mime
 
 int cmd_serve_http(int argc, char **argv)
 {
-	struct http_opts o = {.port = 8080, .max_conns = 1024, .log_fd = -1};
+	struct http_opts o = {.port = 8080, .max_conns = 10000, .log_fd = -1};
 	struct sk_root root = {.dirfd = -1};
 	struct sk_mime mime = {0};
 	int rc, lfd;

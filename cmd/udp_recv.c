@@ -235,7 +235,8 @@ static void echo_back(struct receiver *r, size_t n)
 	}
 }
 
-static void answer(struct receiver *r, size_t n)
+/* Returns false when a stop signal came while a command ran. */
+static bool answer(struct receiver *r, size_t n)
 {
 	char err[SK_ERRLEN], from[SK_ADDRSTRLEN];
 	const unsigned char *p;
@@ -249,7 +250,10 @@ static void answer(struct receiver *r, size_t n)
 		p = sk_dgram_data(&r->in, i, &len);
 		to = sk_dgram_from(&r->in, i, &tolen);
 		sk_addr_format(to, tolen, from, sizeof(from));
-		code = sk_run_filter(r->o->exec, p, len, r->reply, r->max, &outlen, &overflow, err);
+		code = sk_run_filter(r->o->exec, p, len, r->reply, r->max, &outlen, &overflow,
+				     r->sigfd, err);
+		if (code < 0 && errno == EINTR)
+			return false; /* SIGINT or SIGTERM */
 		if (code < 0) {
 			cmd_error(name, "%s", err);
 			continue;
@@ -265,6 +269,7 @@ static void answer(struct receiver *r, size_t n)
 		if (outlen > 0 && sendto(r->fd, r->reply, outlen, MSG_NOSIGNAL, to, tolen) < 0)
 			cmd_error(name, "reply to %s: %s", from, strerror(errno));
 	}
+	return true;
 }
 
 static int serve(struct receiver *r)
@@ -279,7 +284,7 @@ static int serve(struct receiver *r)
 			cmd_error(name, "poll: %s", strerror(errno));
 			return EXIT_FAIL;
 		}
-		if (pfd[1].revents)
+		if (pfd[1].revents && sk_read_stop_signal(r->sigfd))
 			return 0; /* SIGINT or SIGTERM */
 		if (!pfd[0].revents) {
 			if (sk_ms_left(deadline) == 0)
@@ -298,8 +303,8 @@ static int serve(struct receiver *r)
 			return rc < 0 ? 0 : rc;
 		if (r->o->echo)
 			echo_back(r, (size_t)n);
-		if (r->o->exec)
-			answer(r, (size_t)n);
+		if (r->o->exec && !answer(r, (size_t)n))
+			return 0;
 		if (r->left > 0)
 			r->left -= n;
 	}
@@ -319,7 +324,7 @@ static int run(struct receiver *r)
 		cmd_error(name, "out of memory");
 		return EXIT_FAIL;
 	}
-	r->sigfd = sk_child_signals();
+	r->sigfd = sk_stop_signals();
 	if (r->sigfd < 0) {
 		cmd_error(name, "signalfd: %s", strerror(errno));
 		return EXIT_FAIL;

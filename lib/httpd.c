@@ -47,7 +47,7 @@ struct conn {
 	int fd;
 	enum cstate state;
 	char host[SK_ADDRSTRLEN]; /* the client's address, for the log */
-	char in[IN_CAP];
+	char *in;		  /* IN_CAP bytes once the client sends; NULL while idle */
 	size_t in_len, consumed;
 	struct buf out;
 	size_t out_off;
@@ -57,6 +57,7 @@ struct conn {
 	int64_t deadline;
 	int status; /* for the log */
 	long long body_bytes;
+	unsigned batch; /* the accept_all() call that accepted it */
 	char line[512]; /* the request line, escaped for the log */
 };
 
@@ -66,6 +67,7 @@ struct server {
 	struct conn **conns; /* by fd */
 	size_t nconns, cap;
 	bool accepting, stopping;
+	unsigned batch; /* accept_all() calls, to spare the connections of this one */
 };
 
 static int buf_reserve(struct buf *b, size_t more)
@@ -433,20 +435,28 @@ static void route(struct conn *c, const struct server *s, const struct sk_http_r
 	}
 }
 
+/* The request line for the log (the raw first line of a bad request), escaped. */
+static void log_line(struct conn *c, const struct sk_http_req *r)
+{
+	const char *p = r ? r->method_str : c->in, *nl;
+	size_t n = r ? r->line_len : c->in_len;
+
+	if (!r && (nl = memchr(p, '\n', n)))
+		n = (size_t)(nl - p) - (nl > p && nl[-1] == '\r');
+	sk_log_escape(p, n < 120 ? n : 120, c->line);
+}
+
 /* Builds the response to the head in c->in. Returns false to wait for more. */
 static bool handle(struct conn *c, const struct server *s)
 {
 	struct sk_http_req r;
 	int rc = sk_http_parse(c->in, c->in_len, &r);
 
-	if (rc < 0 && c->in_len < sizeof(c->in))
+	if (rc < 0 && c->in_len < IN_CAP)
 		return false;
 	c->body_bytes = 0;
 	c->keep_alive = rc == 0 && r.keep_alive && !r.has_body && !s->stopping;
-	if (rc == 0)
-		sk_log_escape(r.method_str, r.line_len < 120 ? r.line_len : 120, c->line);
-	else
-		snprintf(c->line, sizeof(c->line), "-");
+	log_line(c, rc == 0 ? &r : NULL);
 	c->consumed = rc == 0 ? r.head_len : c->in_len;
 	if (rc != 0)
 		error_response(c, s, rc < 0 ? 431 : rc, false, NULL);
@@ -486,6 +496,7 @@ static void conn_close(struct server *s, struct conn *c)
 		close(c->file);
 	s->conns[c->fd] = NULL;
 	s->nconns--;
+	free(c->in);
 	free(c->out.p);
 	free(c);
 }
@@ -540,6 +551,10 @@ static void conn_done(struct server *s, struct conn *c)
 	memmove(c->in, c->in + c->consumed, c->in_len - c->consumed);
 	c->in_len -= c->consumed;
 	c->consumed = 0;
+	if (c->in_len == 0) {
+		free(c->in); /* idle connections hold no buffer */
+		c->in = NULL;
+	}
 	c->state = C_READ;
 	c->deadline = sk_deadline(s->o->timeout_ms);
 	set_events(s, c, EPOLLIN);
@@ -573,7 +588,13 @@ static void conn_process(struct server *s, struct conn *c)
 
 static void conn_read(struct server *s, struct conn *c)
 {
-	ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+	ssize_t n;
+
+	if (!c->in && !(c->in = malloc(IN_CAP))) {
+		conn_close(s, c);
+		return;
+	}
+	n = recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
 
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		conn_close(s, c);
@@ -594,13 +615,37 @@ static void conn_drain(struct server *s, struct conn *c)
 		conn_close(s, c);
 }
 
+/* The idle keep-alive connection closest to its deadline, or NULL. */
+static struct conn *oldest_idle(const struct server *s)
+{
+	struct conn *best = NULL;
+	size_t i;
+
+	for (i = 0; i < s->cap; i++) {
+		struct conn *c = s->conns[i];
+
+		if (c && c->state == C_READ && c->in_len == 0 && c->batch != s->batch &&
+		    (!best || c->deadline < best->deadline))
+			best = c;
+	}
+	return best;
+}
+
 static void accept_all(struct server *s)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
 	struct conn *c;
 	int fd;
 
-	while (s->nconns < s->o->max_conns) {
+	s->batch++;
+	for (;;) {
+		/* At the cap, a new client takes the place of an idle one. */
+		if (s->nconns >= s->o->max_conns) {
+			c = oldest_idle(s);
+			if (!c)
+				return;
+			conn_close(s, c);
+		}
 		c = calloc(1, sizeof(*c));
 		fd = c ? sk_accept(s->o->lfd, c->host) : -1;
 		if (fd < 0) {
@@ -624,6 +669,7 @@ static void accept_all(struct server *s)
 		*strrchr(c->host, ':') = '\0';
 		c->fd = fd;
 		c->file = -1;
+		c->batch = s->batch;
 		c->deadline = sk_deadline(s->o->timeout_ms);
 		ev.data.fd = fd;
 		epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
@@ -636,7 +682,7 @@ static void accept_all(struct server *s)
 static void pace_accept(struct server *s)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.fd = s->o->lfd};
-	bool want = !s->stopping && s->nconns < s->o->max_conns;
+	bool want = !s->stopping && (s->nconns < s->o->max_conns || oldest_idle(s));
 
 	if (want == s->accepting)
 		return;
@@ -669,6 +715,8 @@ static void dispatch(struct server *s, const struct epoll_event *e)
 		return;
 	}
 	if (e->data.fd == s->o->stop_fd) {
+		/* Level-triggered and never read here: stop watching it. */
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, s->o->stop_fd, NULL);
 		s->stopping = true;
 		return;
 	}

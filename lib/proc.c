@@ -16,17 +16,28 @@
 
 extern char **environ;
 
-int sk_child_signals(void)
+static int signal_fd(bool child)
 {
 	sigset_t set;
 
 	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
+	if (child)
+		sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -1;
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int sk_stop_signals(void)
+{
+	return signal_fd(false);
+}
+
+int sk_child_signals(void)
+{
+	return signal_fd(true);
 }
 
 /* A child starts with no blocked signals and default dispositions. */
@@ -74,56 +85,85 @@ pid_t sk_spawn_sh(const char *cmd, int fd, char *err)
 }
 
 /* Feeds the child's stdin and drains its stdout at the same time. */
-static void filter_io(int to, int from, const unsigned char *in, size_t inlen, unsigned char *out,
-		      size_t outcap, size_t *outlen, bool *overflow)
+/* SIGTERM, and SIGKILL if the child is still there after the grace period. */
+static void stop_child(pid_t pid)
+{
+	int i;
+
+	kill(pid, SIGTERM);
+	for (i = 0; i < SK_CHILD_GRACE_MS / 20; i++) {
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			return;
+		poll(NULL, 0, 20);
+	}
+	kill(pid, SIGKILL);
+}
+
+/* Sends the input to the command's stdin. Returns the fd, or -1 once all is sent. */
+static int feed(int to, const unsigned char *in, size_t inlen, size_t *sent)
+{
+	ssize_t n = write(to, in + *sent, inlen - *sent);
+
+	if (n > 0)
+		*sent += (size_t)n;
+	if ((n < 0 && errno != EAGAIN && errno != EINTR) || *sent == inlen) {
+		close(to); /* EOF for the command, or it stopped reading */
+		return -1;
+	}
+	return to;
+}
+
+/*
+ * Feeds the command's stdin and drains its stdout at the same time.
+ * Returns true when a stop signal arrived on sigfd first.
+ */
+static bool filter_io(int to, int from, const unsigned char *in, size_t inlen, unsigned char *out,
+		      size_t outcap, size_t *outlen, bool *overflow, int sigfd)
 {
 	unsigned char sink[4096];
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	size_t sent = 0;
 	ssize_t n;
+	bool stop = false;
 
 	*outlen = 0;
 	*overflow = false;
-	while (from >= 0) {
+	while (!stop) {
 		pfd[0] = (struct pollfd){.fd = from, .events = POLLIN};
-		pfd[1] = (struct pollfd){.fd = to, .events = POLLOUT};
-		if (poll(pfd, to >= 0 ? 2 : 1, -1) < 0) {
+		pfd[1] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+		pfd[2] = (struct pollfd){.fd = to, .events = POLLOUT};
+		if (poll(pfd, to >= 0 ? 3 : 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (to >= 0 && pfd[1].revents) {
-			n = write(to, in + sent, inlen - sent);
-			if (n > 0)
-				sent += (size_t)n;
-			if ((n < 0 && errno != EAGAIN && errno != EINTR) || sent == inlen) {
-				close(to); /* EOF for the child, or it stopped reading */
-				to = -1;
-			}
-		}
-		if (pfd[0].revents) {
-			bool room = *outlen < outcap;
-
-			n = read(from, room ? out + *outlen : sink,
-				 room ? outcap - *outlen : sizeof(sink));
-			if (n > 0 && room)
-				*outlen += (size_t)n;
-			else if (n > 0)
-				*overflow = true;
-			else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-				break;
-		}
+		if (pfd[1].revents && sk_read_stop_signal(sigfd))
+			stop = true;
+		if (to >= 0 && pfd[2].revents)
+			to = feed(to, in, inlen, &sent);
+		if (!pfd[0].revents)
+			continue;
+		n = read(from, *outlen < outcap ? out + *outlen : sink,
+			 *outlen < outcap ? outcap - *outlen : sizeof(sink));
+		if (n > 0 && *outlen < outcap)
+			*outlen += (size_t)n;
+		else if (n > 0)
+			*overflow = true;
+		else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			break;
 	}
 	if (to >= 0)
 		close(to);
+	return stop;
 }
 
 int sk_run_filter(const char *cmd, const unsigned char *in, size_t inlen, unsigned char *out,
-		  size_t outcap, size_t *outlen, bool *overflow, char *err)
+		  size_t outcap, size_t *outlen, bool *overflow, int sigfd, char *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	int inp[2], outp[2], rc, status;
+	bool stopped;
 	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
 	pid_t pid;
 
@@ -150,8 +190,15 @@ int sk_run_filter(const char *cmd, const unsigned char *in, size_t inlen, unsign
 		goto fail;
 	}
 	fcntl(inp[1], F_SETFL, O_NONBLOCK);
-	filter_io(inp[1], outp[0], in, inlen, out, outcap, outlen, overflow);
+	stopped = filter_io(inp[1], outp[0], in, inlen, out, outcap, outlen, overflow, sigfd);
 	close(outp[0]);
+	if (stopped) {
+		stop_child(pid);
+		waitpid(pid, NULL, WNOHANG);
+		errno = EINTR;
+		sk_seterr(err, "stopped");
+		return -1;
+	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			goto fail;
@@ -170,8 +217,7 @@ int sk_exit_code(int status)
 	return 1;
 }
 
-/* Reads every pending signal; returns the last of SIGINT/SIGTERM or 0. */
-static int drain_signals(int sigfd)
+int sk_read_stop_signal(int sigfd)
 {
 	struct signalfd_siginfo si;
 	int stop = 0;
@@ -216,7 +262,7 @@ static void stop_children(struct children *c, int sigfd)
 		kill(c->pid[i], SIGTERM);
 	while (c->n > 0 && sk_ms_left(deadline) > 0) {
 		sk_wait_fd(sigfd, POLLIN, sk_ms_left(deadline));
-		drain_signals(sigfd);
+		sk_read_stop_signal(sigfd);
 		reap(c);
 	}
 	for (i = 0; i < c->n; i++)
@@ -234,13 +280,14 @@ static void stop_children(struct children *c, int sigfd)
 int sk_wait_child(pid_t pid, int sigfd)
 {
 	struct children c = {.pid = &pid, .n = 1, .cap = 1};
+	int sig;
 
 	while (c.n > 0) {
 		if (sk_wait_fd(sigfd, POLLIN, -1) < 0)
 			return -1;
-		if (drain_signals(sigfd)) {
+		if ((sig = sk_read_stop_signal(sigfd))) {
 			stop_children(&c, sigfd);
-			return 128 + SIGTERM;
+			return 128 + sig;
 		}
 		reap(&c);
 	}
@@ -278,7 +325,7 @@ int sk_exec_serve(const struct sk_exec_server *s, char *err)
 	struct children c = {.cap = s->max_conns ? s->max_conns : 1};
 	struct pollfd pfd[2];
 	bool accepting = true;
-	int nfds;
+	int nfds, rc;
 
 	c.pid = calloc(c.cap, sizeof(*c.pid));
 	if (!c.pid) {
@@ -291,13 +338,19 @@ int sk_exec_serve(const struct sk_exec_server *s, char *err)
 		nfds = accepting && c.n < c.cap ? 2 : 1;
 		if (!accepting && c.n == 0)
 			break;
-		if (poll(pfd, (nfds_t)nfds, -1) < 0 && errno != EINTR) {
-			sk_seterr(err, "poll: %s", strerror(errno));
+		rc = poll(pfd, (nfds_t)nfds, c.n == 0 ? s->idle_ms : -1);
+		if (rc == 0 || (rc < 0 && errno != EINTR)) {
+			if (rc == 0)
+				sk_seterr(err, "no connection within %g s", s->idle_ms / 1000.0);
+			else
+				sk_seterr(err, "poll: %s", strerror(errno));
+			if (rc == 0)
+				errno = ETIMEDOUT;
 			stop_children(&c, s->sigfd);
 			free(c.pid);
 			return -1;
 		}
-		if (pfd[0].revents && drain_signals(s->sigfd)) {
+		if (pfd[0].revents && sk_read_stop_signal(s->sigfd)) {
 			stop_children(&c, s->sigfd);
 			break;
 		}

@@ -13,10 +13,22 @@
 #define SK_CHILD_GRACE_MS 2000
 
 /*
- * Blocks SIGCHLD, SIGINT and SIGTERM and returns a non-blocking,
- * close-on-exec signalfd that reports them, or -1 with errno.
+ * Blocks SIGINT and SIGTERM and returns a non-blocking, close-on-exec
+ * signalfd that reports them, or -1 with errno: the way to stop cleanly.
+ */
+int sk_stop_signals(void);
+
+/*
+ * Like sk_stop_signals, with SIGCHLD too, for code that reaps children
+ * (sk_wait_child, sk_exec_serve).
  */
 int sk_child_signals(void);
+
+/*
+ * Reads every signal waiting on a signalfd. Returns the last SIGINT or
+ * SIGTERM among them, or 0 when there was none (only SIGCHLD, or nothing).
+ */
+int sk_read_stop_signal(int sigfd);
 
 /*
  * Runs "/bin/sh -c cmd" with fd as its stdin and stdout (made blocking),
@@ -29,10 +41,12 @@ pid_t sk_spawn_sh(const char *cmd, int fd, char *err);
  * Runs "/bin/sh -c cmd" with in[0..inlen) on its stdin and collects its
  * stdout into out (outcap bytes; *outlen is how much it wrote, and more
  * than outcap sets *overflow, the rest being read and dropped). Returns
- * the command's exit code, or -1 with errno and err.
+ * the command's exit code, or -1 with errno and err. A SIGINT or SIGTERM
+ * on sigfd (from sk_stop_signals, or -1) stops the command and returns
+ * -1 with errno EINTR.
  */
 int sk_run_filter(const char *cmd, const unsigned char *in, size_t inlen, unsigned char *out,
-		  size_t outcap, size_t *outlen, bool *overflow, char *err);
+		  size_t outcap, size_t *outlen, bool *overflow, int sigfd, char *err);
 
 /* Turns a wait status into an exit code: the code, or 128 + signal. */
 int sk_exit_code(int status);
@@ -45,7 +59,8 @@ int sk_exit_code(int status);
 int sk_wait_child(pid_t pid, int sigfd);
 
 struct sk_exec_server {
-	int lfd; /* listening, non-blocking */
+	int lfd;     /* listening, non-blocking */
+	int idle_ms; /* no child and no client for this long: ETIMEDOUT (-1: never) */
 	const char *cmd;
 	size_t max_conns; /* children at once */
 	bool once;	  /* serve one connection, then return */

@@ -266,3 +266,41 @@ roundtrip() {
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "sockctl connect: connect to 127.0.0.1:9: Network is unreachable" ]
 }
+
+@test "an inherited child's SIGCHLD neither stops a relay nor a waiting listen" {
+	make_data "$TMP/in" 8
+	bg srv "$SK" listen -v 127.0.0.1 0
+	port=$(port_of "$TMP/srv.err")
+	# The exec'd sockctl inherits a child that ends during the transfer.
+	run timeout 20 bash -c "sleep 0.2 & exec '$SK' connect 127.0.0.1 $port < <(cat '$TMP/in'; sleep 0.5)"
+	[ "$status" -eq 0 ]
+	wait_exit "$srv_pid"
+	[ "$(sha "$TMP/in")" = "$(sha "$TMP/srv.out")" ]
+	bg l2 bash -c "sleep 0.2 & exec '$SK' listen -v 127.0.0.1 0"
+	port_of "$TMP/l2.err" >/dev/null
+	! wait_exit "$l2_pid" 1
+	kill -INT "$l2_pid"
+	st=0
+	wait_exit "$l2_pid" 5 || st=$?
+	[ "$st" -eq 130 ]
+}
+
+@test "listen -e honours -w while no client comes" {
+	run --separate-stderr timeout 10 "$SK" listen -w 0.5 -e cat 127.0.0.1 0
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"sockctl listen: no connection within 0.5 s"* ]]
+}
+
+@test "usage errors name the bad option even inside a cluster" {
+	run --separate-stderr "$SK" listen -kq 0
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"unknown option '-q'"* ]]
+	run --separate-stderr "$SK" connect -vw
+	[[ "$stderr" == *"option '-w' needs an argument"* ]]
+	run --separate-stderr "$SK" connect 127.0.0.1 9 --timeout
+	[[ "$stderr" == *"option '--timeout' needs an argument"* ]]
+	run --separate-stderr "$SK"
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "sockctl: missing COMMAND
+see 'sockctl --help'" ]
+}

@@ -285,3 +285,14 @@ PY
 		done
 	done
 }
+
+@test "-x keeps every hex dump line when stderr shares a slow pipe with stdout" {
+	# Text without '<', so the payload cannot pass for dump lines.
+	head -c 196608 /dev/urandom | base64 -w 0 >"$TMP/reply"
+	bg peer python3 "$PEER" server sink "$TMP/reply"
+	port=$(port_of "$TMP/peer.err")
+	timeout 30 "$SK" connect -x 127.0.0.1 "$port" </dev/null 2>&1 | (sleep 0.5; cat) >"$TMP/all"
+	# Count the dumped bytes in the fixed-width hex columns, wherever the
+	# payload (which has no newline) left a dump line in the stream.
+	[ "$(grep -ao '< [0-9a-f]\{8\}  [0-9a-f ]\{49\}' "$TMP/all" | cut -c 13-61 | tr -s ' ' '\n' | grep -c .)" -eq 262144 ]
+}

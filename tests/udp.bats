@@ -273,3 +273,21 @@ mcast() {
 	[ "$st" -eq 0 ]
 	[ "$(cat "$TMP/rx.out")" = to-all ]
 }
+
+@test "udp-recv -e keeps serving after the first answer, and SIGTERM stops a hung CMD" {
+	bg rx "$SK" udp-recv -v -e 'tr a-z A-Z' 127.0.0.1 0
+	port=$(port_of "$TMP/rx.err")
+	for w in one two three; do
+		run "$SK" udp-send -w 1 127.0.0.1 "$port" "$w"
+		[ "$output" = "${w^^}" ]
+	done
+	kill "$rx_pid"
+	bg hung "$SK" udp-recv -v -e 'sleep 30' 127.0.0.1 0
+	port=$(port_of "$TMP/hung.err")
+	"$SK" udp-send 127.0.0.1 "$port" x
+	wait_for "$TMP/hung.err" '1 bytes from'
+	kill -TERM "$hung_pid"
+	st=0
+	wait_exit "$hung_pid" 5 || st=$?
+	[ "$st" -eq 0 ]
+}
