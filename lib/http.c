@@ -282,6 +282,8 @@ int sk_http_target_path(const char *t, size_t len, char *out, size_t outlen, boo
 				return -1;
 			dec[d++] = (char)(hi << 4 | lo);
 			i += 2;
+		} else if ((unsigned char)t[i] <= 0x20 || t[i] == 0x7f) {
+			return -1; /* raw NUL, space or control: never part of a target */
 		} else {
 			dec[d++] = t[i];
 		}

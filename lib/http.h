@@ -46,7 +46,8 @@ int sk_http_parse(const char *buf, size_t len, struct sk_http_req *req);
  * segments, collapsing repeated slashes. out (outlen bytes) gets a path
  * without a leading slash ("" for the root); *dir_slash says the target
  * ended in '/'. Returns 0, or -1 for a target that is malformed, holds
- * NUL or a bad escape, or climbs above the root.
+ * raw control bytes, an encoded NUL or a bad escape, or climbs above the
+ * root.
  */
 int sk_http_target_path(const char *target, size_t len, char *out, size_t outlen, bool *dir_slash);
 

@@ -2,10 +2,11 @@
 # HTTP benchmark over 127.0.0.1: wrk (one thread, BENCH_CONNS keep-alive
 # connections) against sockctl serve-http, lighttpd, nginx and, where it is
 # packaged, darkhttpd, for a 1 KiB and a 1 MiB file. Every server runs as
-# one process with sendfile and no access log. Issue target: sockctl's
-# requests/s against the best peer's, for each file size. The script only
-# prints figures: it exits non-zero when a server breaks (wrong status,
-# wrong or short body, a crash), never because of timing.
+# one process with no access log; the peers are set to use sendfile. The
+# figure the issue asks for: sockctl's requests/s over the best peer's, per
+# file size. The script only prints figures: it exits non-zero when a
+# server breaks (wrong status, wrong or short body, a crash), never because
+# of timing.
 #
 # Knobs: SOCKCTL (binary), BENCH_SECONDS (wrk duration per run, default 10),
 # BENCH_ROUNDS (default 3; each round runs every server on every file once,
@@ -24,8 +25,8 @@ declare -A SIZE=([1k]=1024 [1m]=1048576) LABEL=([1k]="1 KiB" [1m]="1 MiB")
 
 die() { echo "http.sh: $*" >&2; exit 1; }
 
-for v in DURATION ROUNDS CONNS; do
-	[[ ${!v} =~ ^[1-9][0-9]{0,5}$ ]] || die "knob $v must be a positive integer, not '${!v}'"
+for v in "BENCH_SECONDS=$DURATION" "BENCH_ROUNDS=$ROUNDS" "BENCH_CONNS=$CONNS"; do
+	[[ ${v#*=} =~ ^[1-9][0-9]{0,5}$ ]] || die "${v%%=*} must be a positive integer, not '${v#*=}'"
 done
 
 # Servers (for the whole run) and the wrk of the current run, killed by PID
@@ -246,7 +247,7 @@ ERRLOG=()
 if command -v darkhttpd >/dev/null; then
 	SERVERS+=(darkhttpd)
 else
-	NOTES+=("darkhttpd skipped: not installed and apt has no package of that name")
+	NOTES+=("darkhttpd skipped: not installed, and apt has no candidate for it")
 fi
 PEERS=("${SERVERS[@]:1}")
 

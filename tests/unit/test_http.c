@@ -1,0 +1,116 @@
+/* Unit tests of lib/http.c: request heads, target paths, ranges, dates, escaping. */
+#include <string.h>
+
+#include "check.h"
+#include "http.h"
+
+static int path(const char *t, char *out, bool *slash)
+{
+	return sk_http_target_path(t, strlen(t), out, SK_HTTP_MAX_TARGET + 1, slash);
+}
+
+static void paths(void)
+{
+	char out[SK_HTTP_MAX_TARGET + 1];
+	bool slash;
+
+	CHECK(path("/", out, &slash) == 0 && strcmp(out, "") == 0 && slash);
+	CHECK(path("/a/b.txt?x=1#f", out, &slash) == 0 && strcmp(out, "a/b.txt") == 0 && !slash);
+	CHECK(path("/a//b/./c/", out, &slash) == 0 && strcmp(out, "a/b/c") == 0 && slash);
+	CHECK(path("/a/../b", out, &slash) == 0 && strcmp(out, "b") == 0);
+	CHECK(path("/a/..", out, &slash) == 0 && strcmp(out, "") == 0 && slash);
+	CHECK(path("/a%20b%2Fc", out, &slash) == 0 && strcmp(out, "a b/c") == 0);
+	CHECK(path("/%252e%252e", out, &slash) == 0 && strcmp(out, "%2e%2e") == 0);
+	CHECK(path("http://host/x", out, &slash) == 0 && strcmp(out, "x") == 0);
+	CHECK(path("/..", out, &slash) < 0);
+	CHECK(path("/../a", out, &slash) < 0);
+	CHECK(path("/a/../../b", out, &slash) < 0);
+	CHECK(path("/%2e%2e/a", out, &slash) < 0);
+	CHECK(path("/.%2E/a", out, &slash) < 0);
+	CHECK(path("/a%2f..%2f..%2fb", out, &slash) < 0);
+	CHECK(path("/a%00b", out, &slash) < 0);
+	CHECK(path("/a%zz", out, &slash) < 0);
+	CHECK(path("/a%2", out, &slash) < 0);
+	CHECK(path("a", out, &slash) < 0);
+	CHECK(path("*", out, &slash) < 0);
+	CHECK(sk_http_target_path("/x/.\0\0", 6, out, sizeof(out), &slash) < 0); /* fuzz_http */
+}
+
+static int parse(const char *s, struct sk_http_req *r)
+{
+	return sk_http_parse(s, strlen(s), r);
+}
+
+static void heads(void)
+{
+	struct sk_http_req r;
+
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 0 && r.method == SK_GET &&
+	      r.keep_alive && r.head_len == 27);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\n", &r) == -1);
+	CHECK(parse("HEAD / HTTP/1.0\n\n", &r) == 0 && r.method == SK_HEAD && !r.keep_alive);
+	CHECK(parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &r) == 0 && r.keep_alive);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\n", &r) == 0 &&
+	      !r.keep_alive);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n", &r) == 0 &&
+	      r.has_body);
+	CHECK(parse("POST / HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 0 && r.method == SK_OTHER_KNOWN);
+	CHECK(parse("BREW / HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 0 && r.method == SK_UNKNOWN);
+	CHECK(parse("GET / HTTP/1.1\r\n\r\n", &r) == 400);
+	CHECK(parse("GET / HTTP/1.1\r\nXHost: x\r\n\r\n", &r) == 400);
+	CHECK(parse("GET / HTTP/2.0\r\nHost: x\r\n\r\n", &r) == 505);
+	CHECK(parse("GET / HTTP/1.1\r\nHost : x\r\n\r\n", &r) == 400);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", &r) == 400);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+		    &r) == 400);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: "
+		    "chunked\r\n\r\n",
+		    &r) == 400);
+	CHECK(parse("GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+}
+
+static void ranges(void)
+{
+	struct sk_http_range g;
+
+	CHECK(sk_http_range("bytes=0-4", 9, 10, &g) == 1 && g.start == 0 && g.len == 5);
+	CHECK(sk_http_range("bytes=5-", 8, 10, &g) == 1 && g.start == 5 && g.len == 5);
+	CHECK(sk_http_range("bytes=-3", 8, 10, &g) == 1 && g.start == 7 && g.len == 3);
+	CHECK(sk_http_range("bytes=-30", 9, 10, &g) == 1 && g.start == 0 && g.len == 10);
+	CHECK(sk_http_range("bytes=8-100", 11, 10, &g) == 1 && g.len == 2);
+	CHECK(sk_http_range("bytes=10-", 9, 10, &g) == -1);
+	CHECK(sk_http_range("bytes=-0", 8, 10, &g) == -1);
+	CHECK(sk_http_range("bytes=0-0", 9, 0, &g) == -1);
+	CHECK(sk_http_range("bytes=0-1,3-4", 13, 10, &g) == 0);
+	CHECK(sk_http_range("bytes=5-2", 9, 10, &g) == 0);
+	CHECK(sk_http_range("items=0-1", 9, 10, &g) == 0);
+	CHECK(sk_http_range("bytes=a-b", 9, 10, &g) == 0);
+}
+
+static void misc(void)
+{
+	char buf[64];
+	time_t t;
+
+	CHECK(strcmp(sk_http_date(784111777, buf), "Sun, 06 Nov 1994 08:49:37 GMT") == 0);
+	CHECK(sk_http_parse_date("Sun, 06 Nov 1994 08:49:37 GMT", 29, &t) == 0 && t == 784111777);
+	CHECK(sk_http_parse_date("Sunday, 06-Nov-94 08:49:37 GMT", 30, &t) == 0 && t == 784111777);
+	CHECK(sk_http_parse_date("Sun Nov  6 08:49:37 1994", 24, &t) == 0 && t == 784111777);
+	CHECK(sk_http_parse_date("yesterday", 9, &t) < 0);
+	CHECK(sk_http_etag_match("\"a\", W/\"b\"", 10, "\"b\""));
+	CHECK(sk_http_etag_match("*", 1, "\"b\""));
+	CHECK(!sk_http_etag_match("\"ab\"", 4, "\"a\""));
+	CHECK(sk_html_escape("<a href='x'>&\"", 14, buf) &&
+	      strcmp(buf, "&lt;a href=&#39;x&#39;&gt;&amp;&quot;") == 0);
+	CHECK(sk_url_encode("a b/%~", 6, buf) && strcmp(buf, "a%20b%2F%25~") == 0);
+	CHECK(sk_log_escape("a\"\\\x1b\xc3", 5, buf) && strcmp(buf, "a\\\"\\\\\\x1b\\xc3") == 0);
+}
+
+int main(void)
+{
+	paths();
+	heads();
+	ranges();
+	misc();
+	return check_summary("http");
+}
