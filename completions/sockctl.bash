@@ -35,6 +35,14 @@ _sockctl_files()
 	COMPREPLY+=($(compgen -f -- "$1"))
 }
 
+# Adds the directory names matching $1 to COMPREPLY.
+_sockctl_dirs()
+{
+	compopt -o filenames 2>/dev/null
+	local IFS=$'\n'
+	COMPREPLY+=($(compgen -d -- "$1"))
+}
+
 _sockctl()
 {
 	local cur prev words cword split=false
@@ -64,7 +72,7 @@ _sockctl()
 	COMPREPLY=()
 
 	local global_opts='-h --help -V --version'
-	local commands='listen connect udp-send udp-recv help'
+	local commands='listen connect udp-send udp-recv serve-http help'
 	local common_opts='-4 --ipv4 -6 --ipv6 -n --numeric -s --source
 		-U --unix -v --verbose -w --timeout -e --exec --crlf --send-only
 		--recv-only --no-shutdown -x --hexdump --progress -h --help'
@@ -74,6 +82,9 @@ _sockctl()
 		-v --verbose -w --wait -b --broadcast --size -h --help'
 	local udp_recv_opts='-4 --ipv4 -6 --ipv6 -n --numeric -v --verbose
 		--json -c --count -w --timeout --echo -e --exec --join -h --help'
+	local serve_http_opts='-p --port -b --bind -4 --ipv4 -6 --ipv6
+		-n --numeric -q --quiet --no-listing -w --timeout --max-conns
+		--log -h --help'
 
 	# The command is the first word that is not a global option.
 	local i cmd= cmd_at=0
@@ -101,15 +112,36 @@ _sockctl()
 	case $cmd in
 	help)
 		((cword == cmd_at + 1)) &&
-			COMPREPLY=($(compgen -W "listen connect udp-send udp-recv" -- "$cur"))
+			COMPREPLY=($(compgen -W "listen connect udp-send udp-recv serve-http" -- "$cur"))
 		return 0
 		;;
 	listen) opts=$listen_opts ;;
 	connect) opts=$connect_opts ;;
 	udp-send) opts=$udp_send_opts ;;
 	udp-recv) opts=$udp_recv_opts ;;
+	serve-http) opts=$serve_http_opts ;;
 	*) return 0 ;;
 	esac
+
+	# The argument of an option of serve-http (-b is --broadcast, a flag,
+	# in udp-send).
+	if [[ $cmd == serve-http ]]; then
+		case $prev in
+		-p | --port)
+			local IFS=$'\n'
+			COMPREPLY=($(compgen -W "$(_sockctl_services)" -- "$cur"))
+			return 0
+			;;
+		-b | --bind)
+			_sockctl_hosts "$cur"
+			return 0
+			;;
+		--log)
+			_sockctl_files "$cur"
+			return 0
+			;;
+		esac
+	fi
 
 	# The argument of an option.
 	case $prev in
@@ -151,6 +183,15 @@ _sockctl()
 			--) dashdash=true; continue ;;
 			-U | --unix | --unix=*) unix=true ;;
 			esac
+			# serve-http's options whose argument is the next word.
+			if [[ $cmd == serve-http ]]; then
+				case ${words[i]} in
+				-p | --port | -b | --bind | --log)
+					skip=true
+					continue
+					;;
+				esac
+			fi
 			# Options whose argument is the next word.
 			case ${words[i]} in
 			-s | --source | -U | --unix | -w | --timeout | -e | --exec | \
@@ -187,6 +228,10 @@ _sockctl()
 	udp-recv:0)
 		COMPREPLY=($(compgen -W "$(_sockctl_services udp)" -- "$cur"))
 		_sockctl_hosts "$cur"
+		;;
+	serve-http:0)
+		# [DIR]: the directory to serve.
+		_sockctl_dirs "$cur"
 		;;
 	esac
 	return 0

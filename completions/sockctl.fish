@@ -6,6 +6,7 @@ function __sockctl_npos
     set -l tokens (commandline -opc)
     set -e tokens[1]
     set -l seen_cmd 0
+    set -l cmd
     set -l skip 0
     set -l n 0
     for t in $tokens
@@ -16,6 +17,7 @@ function __sockctl_npos
         if test $seen_cmd = 0
             if not string match -q -- '-*' $t
                 set seen_cmd 1
+                set cmd $t
             end
             continue
         end
@@ -23,6 +25,9 @@ function __sockctl_npos
             case -s --source -U --unix -w --timeout -e --exec --max-conns --wait \
                 -c --count --size --join
                 set skip 1
+            case -p --port -b --bind --log
+                # Only serve-http's take an argument (udp-send's -b does not).
+                test "$cmd" = serve-http; and set skip 1
             case '-?*'
             case '*'
                 set n (math $n + 1)
@@ -52,6 +57,7 @@ set -l relay_cond '__fish_seen_subcommand_from listen connect; and not __fish_se
 set -l send_cond '__fish_seen_subcommand_from udp-send; and not __fish_seen_subcommand_from help'
 set -l recv_cond '__fish_seen_subcommand_from udp-recv; and not __fish_seen_subcommand_from help'
 set -l udp_cond '__fish_seen_subcommand_from udp-send udp-recv; and not __fish_seen_subcommand_from help'
+set -l http_cond '__fish_seen_subcommand_from serve-http; and not __fish_seen_subcommand_from help'
 
 # No file names unless asked for.
 complete -c sockctl -f
@@ -63,11 +69,12 @@ complete -c sockctl -n __fish_use_subcommand -a listen -d 'TCP or unix-socket se
 complete -c sockctl -n __fish_use_subcommand -a connect -d 'TCP or unix-socket client relayed to stdin/stdout'
 complete -c sockctl -n __fish_use_subcommand -a udp-send -d 'Send datagrams, print the replies'
 complete -c sockctl -n __fish_use_subcommand -a udp-recv -d 'Receive datagrams; echo or answer them'
+complete -c sockctl -n __fish_use_subcommand -a serve-http -d 'Static HTTP/1.1 file server'
 complete -c sockctl -n __fish_use_subcommand -a help -d 'Show the help of a command'
 
 # help COMMAND
-complete -c sockctl -n '__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from listen connect udp-send udp-recv' \
-    -a 'listen connect udp-send udp-recv'
+complete -c sockctl -n '__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from listen connect udp-send udp-recv serve-http' \
+    -a 'listen connect udp-send udp-recv serve-http'
 
 # Options of both listen and connect.
 complete -c sockctl -n $relay_cond -s 4 -l ipv4 -d 'IPv4 only'
@@ -138,3 +145,22 @@ complete -c sockctl -n "$recv_cond; and test (__sockctl_npos) -eq 0" \
     -a '(__sockctl_services udp; __fish_print_hostnames)'
 complete -c sockctl -n "$recv_cond; and test (__sockctl_npos) -eq 1" \
     -a '(__sockctl_services udp)'
+
+# serve-http [OPTIONS] [DIR]
+complete -c sockctl -n $http_cond -s p -l port -x -a '(__sockctl_services)' \
+    -d 'The port (default 8080; 0 lets the kernel choose)'
+complete -c sockctl -n $http_cond -s b -l bind -x -a '(__fish_print_hostnames)' \
+    -d 'The address (default: every address, IPv6 and IPv4)'
+complete -c sockctl -n $http_cond -s 4 -l ipv4 -d 'IPv4 only'
+complete -c sockctl -n $http_cond -s 6 -l ipv6 -d 'IPv6 only'
+complete -c sockctl -n $http_cond -s n -l numeric -d 'No DNS: ADDRESS must be a numeric address'
+complete -c sockctl -n $http_cond -s q -l quiet -d "No 'listening on' line, URL or access log on stderr"
+complete -c sockctl -n $http_cond -l no-listing -d 'No directory listings (403 where there is no index.html)'
+complete -c sockctl -n $http_cond -s w -l timeout -x \
+    -d 'Close a connection without a complete request head, or idle, after SECS'
+complete -c sockctl -n $http_cond -l max-conns -x \
+    -d 'At most N connections at once; a new client replaces the oldest idle one'
+complete -c sockctl -n $http_cond -l log -r -F -d 'Append the access log (Common Log Format) to FILE'
+complete -c sockctl -n $http_cond -s h -l help -d 'Show this help'
+complete -c sockctl -n "$http_cond; and test (__sockctl_npos) -eq 0" \
+    -a '(__fish_complete_directories (commandline -ct) Directory)'

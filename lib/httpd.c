@@ -30,6 +30,8 @@
 #define IN_CAP	   (SK_HTTP_MAX_HEAD + 1024)
 #define SMALL_BODY (16 * 1024) /* bodies up to this go in the header's send */
 #define MAX_EVENTS 256
+/* A resolved target plus one directory entry name. */
+#define REL_MAX (SK_HTTP_MAX_TARGET + NAME_MAX + 16)
 
 struct buf {
 	char *p;
@@ -57,12 +59,31 @@ struct conn {
 	int64_t deadline;
 	int status; /* for the log */
 	long long body_bytes;
-	unsigned batch; /* the accept_all() call that accepted it */
-	char line[512]; /* the request line, escaped for the log */
+	unsigned batch;	 /* the accept_all() call that accepted it */
+	uint32_t events; /* what epoll watches for it */
+	char line[512];	 /* the request line, escaped for the log */
+};
+
+/*
+ * Open regular files are kept for CACHE_MS, with their stat and, when
+ * small, their bytes: a hit costs no syscall. Entries were opened beneath
+ * the root, so a cached one cannot lead out of it; a file changed on disk
+ * is seen within CACHE_MS.
+ */
+#define CACHE_SLOTS 512
+#define CACHE_MS    1000
+
+struct centry {
+	char *rel;
+	int fd;
+	struct stat st;
+	int64_t until;
+	char *small; /* the whole file when it is at most SMALL_BODY bytes */
 };
 
 struct server {
 	const struct sk_httpd_opts *o;
+	struct centry *cache; /* CACHE_SLOTS entries */
 	int ep;
 	struct conn **conns; /* by fd */
 	size_t nconns, cap;
@@ -205,20 +226,19 @@ static bool range_applies(const struct sk_http_req *r, const char *etag, const c
 }
 
 static void file_response(struct conn *c, const struct server *s, const struct sk_http_req *r,
-			  int fd, const struct stat *st, const char *name)
+			  const struct centry *e, const char *name)
 {
+	const struct stat *st = &e->st;
 	char etag[64], lastmod[32], ctype[128], crange[96] = "";
 	struct sk_http_range range = {0, st->st_size};
 	bool head_only = r->method == SK_HEAD;
 	int status = 200, rr = 0;
-	ssize_t n;
 
 	make_etag(st, etag, sizeof(etag));
 	sk_http_date(st->st_mtim.tv_sec, lastmod);
 	if (not_modified(r, st, etag)) {
 		head_start(c, s, 304);
 		buf_printf(&c->out, "ETag: %s\r\nLast-Modified: %s\r\n\r\n", etag, lastmod);
-		close(fd);
 		return;
 	}
 	if (r->range && range_applies(r, etag, lastmod))
@@ -227,7 +247,6 @@ static void file_response(struct conn *c, const struct server *s, const struct s
 		snprintf(crange, sizeof(crange), "Content-Range: bytes */%lld\r\n",
 			 (long long)st->st_size);
 		error_response(c, s, 416, head_only, crange);
-		close(fd);
 		return;
 	}
 	if (rr > 0) {
@@ -243,18 +262,18 @@ static void file_response(struct conn *c, const struct server *s, const struct s
 		   sk_mime_type(s->o->mime, name, ctype, sizeof(ctype)), (long long)range.len,
 		   lastmod, etag, crange);
 	c->body_bytes = head_only ? 0 : range.len;
-	if (head_only || range.len == 0) {
-		close(fd);
-	} else if (range.len <= SMALL_BODY && buf_reserve(&c->out, (size_t)range.len) == 0 &&
-		   (n = pread(fd, c->out.p + c->out.len, (size_t)range.len, range.start)) ==
-		       range.len) {
-		c->out.len += (size_t)n;
-		close(fd);
-	} else {
-		c->file = fd;
-		c->file_off = range.start;
-		c->file_end = range.start + range.len;
+	if (head_only || range.len == 0)
+		return;
+	if (e->small) {
+		/* Header and body leave in one send. */
+		buf_add(&c->out, e->small + range.start, (size_t)range.len);
+		return;
 	}
+	c->file = dup(e->fd); /* the cache may close its own while we send */
+	c->file_off = range.start;
+	c->file_end = range.start + range.len;
+	if (c->file < 0)
+		error_response(c, s, 500, head_only, NULL);
 }
 
 struct entry {
@@ -280,7 +299,7 @@ static struct entry *read_entries(const struct server *s, int fd, const char *re
 	struct entry *e = NULL, *tmp;
 	struct dirent *de;
 	struct stat st;
-	char path[PATH_MAX];
+	char path[REL_MAX];
 	size_t n = 0, cap = 0;
 	int f, ok;
 
@@ -290,7 +309,9 @@ static struct entry *read_entries(const struct server *s, int fd, const char *re
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		snprintf(path, sizeof(path), "%s%s%s", rel, rel[0] ? "/" : "", de->d_name);
+		if (snprintf(path, sizeof(path), "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) >=
+		    (int)sizeof(path))
+			continue; /* never open a truncated name */
 		/* Links that lead out of the root are left out, as requests are refused. */
 		if ((f = sk_open_beneath(s->o->root, path)) < 0)
 			continue;
@@ -382,23 +403,93 @@ static void listing_response(struct conn *c, const struct server *s, const struc
 	free(body.p);
 }
 
+static uint32_t path_hash(const char *p)
+{
+	uint32_t h = 2166136261u;
+
+	while (*p)
+		h = (h ^ (unsigned char)*p++) * 16777619u;
+	return h;
+}
+
+static void centry_clear(struct centry *e)
+{
+	if (e->rel) {
+		close(e->fd);
+		free(e->rel);
+		free(e->small);
+	}
+	memset(e, 0, sizeof(*e));
+}
+
+/* Keeps an open regular file in its slot. Returns the entry, or NULL (fd closed). */
+static struct centry *cache_store(const struct server *s, const char *rel, int fd,
+				  const struct stat *st)
+{
+	struct centry *e = &s->cache[path_hash(rel) % CACHE_SLOTS];
+
+	centry_clear(e);
+	e->rel = strdup(rel);
+	e->fd = fd;
+	e->st = *st;
+	e->until = sk_now_ms() + CACHE_MS;
+	if (e->rel && st->st_size <= SMALL_BODY && (e->small = malloc((size_t)st->st_size + 1)) &&
+	    pread(fd, e->small, (size_t)st->st_size, 0) != st->st_size) {
+		free(e->small);
+		e->small = NULL;
+	}
+	if (!e->rel) {
+		close(fd);
+		memset(e, 0, sizeof(*e));
+		return NULL;
+	}
+	return e;
+}
+
+/*
+ * Looks rel up beneath the root. A regular file comes back as a cache
+ * entry; anything else as an open fd in *fd with its stat, or *fd = -1
+ * with errno.
+ */
+static struct centry *lookup(const struct server *s, const char *rel, int *fd, struct stat *st)
+{
+	struct centry *e = &s->cache[path_hash(rel) % CACHE_SLOTS];
+
+	if (e->rel && strcmp(e->rel, rel) == 0 && sk_now_ms() < e->until)
+		return e;
+	*fd = sk_open_beneath(s->o->root, rel);
+	if (*fd < 0)
+		return NULL;
+	if (fstat(*fd, st) < 0) {
+		close(*fd);
+		*fd = -1;
+		return NULL;
+	}
+	if (!S_ISREG(st->st_mode))
+		return NULL;
+	e = cache_store(s, rel, *fd, st);
+	*fd = -1;
+	if (!e)
+		errno = ENOMEM;
+	return e;
+}
+
 static void dir_response(struct conn *c, const struct server *s, const struct sk_http_req *r,
 			 int fd, const char *rel)
 {
-	char index[PATH_MAX];
+	char index[REL_MAX];
+	struct centry *e = NULL;
 	struct stat st;
-	int ifd;
+	int ifd = -1;
 
-	snprintf(index, sizeof(index), "%s%sindex.html", rel, rel[0] ? "/" : "");
-	ifd = sk_open_beneath(s->o->root, index);
-	if (ifd >= 0 && fstat(ifd, &st) == 0 && S_ISREG(st.st_mode)) {
-		close(fd);
-		file_response(c, s, r, ifd, &st, index);
-		return;
-	}
+	if (snprintf(index, sizeof(index), "%s%sindex.html", rel, rel[0] ? "/" : "") <
+	    (int)sizeof(index))
+		e = lookup(s, index, &ifd, &st);
 	if (ifd >= 0)
-		close(ifd);
-	if (s->o->listing)
+		close(ifd); /* index.html that is not a regular file */
+	if (e)
+		file_response(c, s, r, e, index);
+	else if (s->o->listing)
 		listing_response(c, s, r, fd, rel);
 	else
 		error_response(c, s, 403, r->method == SK_HEAD, NULL);
@@ -409,6 +500,7 @@ static void route(struct conn *c, const struct server *s, const struct sk_http_r
 {
 	char rel[SK_HTTP_MAX_TARGET + 1];
 	bool head_only = r->method == SK_HEAD, dir_slash;
+	struct centry *e;
 	struct stat st;
 	int fd;
 
@@ -416,22 +508,23 @@ static void route(struct conn *c, const struct server *s, const struct sk_http_r
 		error_response(c, s, 400, head_only, NULL);
 		return;
 	}
-	fd = sk_open_beneath(s->o->root, rel);
-	if (fd < 0) {
-		error_response(c, s, errno == ENOENT || errno == ENOTDIR ? 404 : 403, head_only,
-			       NULL);
-		return;
-	}
-	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+	e = lookup(s, rel, &fd, &st);
+	if (e) {
+		file_response(c, s, r, e, rel);
+	} else if (fd < 0) {
+		error_response(c, s,
+			       errno == ENOENT || errno == ENOTDIR ? 404
+			       : errno == ENOMEM		   ? 500
+								   : 403,
+			       head_only, NULL);
+	} else if (!S_ISDIR(st.st_mode)) {
 		close(fd);
 		error_response(c, s, 403, head_only, NULL);
-	} else if (S_ISDIR(st.st_mode) && !dir_slash && rel[0]) {
+	} else if (!dir_slash && rel[0]) {
 		close(fd);
 		redirect(c, s, rel, head_only);
-	} else if (S_ISDIR(st.st_mode)) {
-		dir_response(c, s, r, fd, rel);
 	} else {
-		file_response(c, s, r, fd, &st, rel);
+		dir_response(c, s, r, fd, rel);
 	}
 }
 
@@ -505,7 +598,8 @@ static void set_events(struct server *s, struct conn *c, uint32_t ev)
 {
 	struct epoll_event e = {.events = ev, .data.fd = c->fd};
 
-	epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &e);
+	if (c->events != ev && epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &e) == 0)
+		c->events = ev;
 }
 
 /* Writes what is pending. Returns 1 when the response is complete, 0 to wait, -1 to close. */
@@ -572,7 +666,9 @@ static void conn_write(struct server *s, struct conn *c)
 	} else if (rc > 0) {
 		conn_done(s, c);
 	} else {
+		/* Only now that a send would block is writability worth watching. */
 		c->deadline = sk_deadline(s->o->timeout_ms);
+		set_events(s, c, EPOLLOUT);
 	}
 }
 
@@ -582,7 +678,6 @@ static void conn_process(struct server *s, struct conn *c)
 		return;
 	c->state = C_WRITE;
 	c->deadline = sk_deadline(s->o->timeout_ms);
-	set_events(s, c, EPOLLOUT);
 	conn_write(s, c);
 }
 
@@ -670,6 +765,7 @@ static void accept_all(struct server *s)
 		c->fd = fd;
 		c->file = -1;
 		c->batch = s->batch;
+		c->events = EPOLLIN;
 		c->deadline = sk_deadline(s->o->timeout_ms);
 		ev.data.fd = fd;
 		epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
@@ -738,7 +834,8 @@ int sk_httpd_run(const struct sk_httpd_opts *o, char *err)
 	int64_t next_sweep = sk_now_ms() + 1000, stop_by = -1;
 	int n, i;
 
-	s.ep = epoll_create1(EPOLL_CLOEXEC);
+	s.cache = calloc(CACHE_SLOTS, sizeof(*s.cache));
+	s.ep = s.cache ? epoll_create1(EPOLL_CLOEXEC) : -1;
 	if (s.ep < 0 || (o->stop_fd >= 0 && epoll_ctl(s.ep, EPOLL_CTL_ADD, o->stop_fd, &sev) < 0)) {
 		sk_seterr(err, "epoll: %s", strerror(errno));
 		return -1;
@@ -763,6 +860,9 @@ int sk_httpd_run(const struct sk_httpd_opts *o, char *err)
 	for (i = 0; (size_t)i < s.cap; i++)
 		if (s.conns[i])
 			conn_close(&s, s.conns[i]);
+	for (i = 0; i < CACHE_SLOTS; i++)
+		centry_clear(&s.cache[i]);
+	free(s.cache);
 	free(s.conns);
 	close(s.ep);
 	return 0;

@@ -56,7 +56,7 @@ check_bash() {
 
 	run bash_complete "$mode" sockctl ""
 	[ "$status" -eq 0 ]
-	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect help listen udp-recv udp-send " ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect help listen serve-http udp-recv udp-send " ]
 
 	run bash_complete "$mode" sockctl -
 	[ "$status" -eq 0 ]
@@ -64,7 +64,7 @@ check_bash() {
 
 	run bash_complete "$mode" sockctl help ""
 	[ "$status" -eq 0 ]
-	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect listen udp-recv udp-send " ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect listen serve-http udp-recv udp-send " ]
 
 	run bash_complete "$mode" sockctl connect --
 	[ "$status" -eq 0 ]
@@ -125,7 +125,7 @@ check_bash() {
 
 	run fish_complete "sockctl "
 	[ "$status" -eq 0 ]
-	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect help listen udp-recv udp-send " ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect help listen serve-http udp-recv udp-send " ]
 
 	run fish_complete "sockctl listen --k"
 	[ "$status" -eq 0 ]
@@ -138,7 +138,7 @@ check_bash() {
 
 	run fish_complete "sockctl help "
 	[ "$status" -eq 0 ]
-	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect listen udp-recv udp-send " ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect listen serve-http udp-recv udp-send " ]
 
 	# An option's argument: files for -U, nothing for --wait.
 	mkdir -p "$TMP/socks"
