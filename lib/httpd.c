@@ -79,11 +79,19 @@ struct centry {
 	struct stat st;
 	int64_t until;
 	char *small; /* the whole file when it is at most SMALL_BODY bytes */
+	char etag[64], lastmod[32], ctype[128];
+};
+
+/* The Date header changes once a second. */
+struct date_cache {
+	time_t t;
+	char s[32];
 };
 
 struct server {
 	const struct sk_httpd_opts *o;
 	struct centry *cache; /* CACHE_SLOTS entries */
+	struct date_cache *date;
 	int ep;
 	struct conn **conns; /* by fd */
 	size_t nconns, cap;
@@ -139,12 +147,16 @@ static int buf_add(struct buf *b, const char *p, size_t n)
 /* Status line, Date, Server and Connection; the caller adds the rest. */
 static void head_start(struct conn *c, const struct server *s, int status)
 {
-	char date[32];
+	time_t now = time(NULL);
 
+	if (now != s->date->t) {
+		s->date->t = now;
+		sk_http_date(now, s->date->s);
+	}
 	c->status = status;
 	c->out.len = c->out_off = 0;
 	buf_printf(&c->out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n%s", status,
-		   sk_http_reason(status), sk_http_date(time(NULL), date), s->o->server,
+		   sk_http_reason(status), s->date->s, s->o->server,
 		   c->keep_alive ? "" : "Connection: close\r\n");
 }
 
@@ -226,16 +238,15 @@ static bool range_applies(const struct sk_http_req *r, const char *etag, const c
 }
 
 static void file_response(struct conn *c, const struct server *s, const struct sk_http_req *r,
-			  const struct centry *e, const char *name)
+			  const struct centry *e)
 {
 	const struct stat *st = &e->st;
-	char etag[64], lastmod[32], ctype[128], crange[96] = "";
+	const char *etag = e->etag, *lastmod = e->lastmod;
+	char crange[96] = "";
 	struct sk_http_range range = {0, st->st_size};
 	bool head_only = r->method == SK_HEAD;
 	int status = 200, rr = 0;
 
-	make_etag(st, etag, sizeof(etag));
-	sk_http_date(st->st_mtim.tv_sec, lastmod);
 	if (not_modified(r, st, etag)) {
 		head_start(c, s, 304);
 		buf_printf(&c->out, "ETag: %s\r\nLast-Modified: %s\r\n\r\n", etag, lastmod);
@@ -259,8 +270,7 @@ static void file_response(struct conn *c, const struct server *s, const struct s
 	buf_printf(&c->out,
 		   "Content-Type: %s\r\nContent-Length: %lld\r\nLast-Modified: %s\r\nETag: %s\r\n"
 		   "Accept-Ranges: bytes\r\n%s\r\n",
-		   sk_mime_type(s->o->mime, name, ctype, sizeof(ctype)), (long long)range.len,
-		   lastmod, etag, crange);
+		   e->ctype, (long long)range.len, lastmod, etag, crange);
 	c->body_bytes = head_only ? 0 : range.len;
 	if (head_only || range.len == 0)
 		return;
@@ -427,12 +437,17 @@ static struct centry *cache_store(const struct server *s, const char *rel, int f
 				  const struct stat *st)
 {
 	struct centry *e = &s->cache[path_hash(rel) % CACHE_SLOTS];
+	char ctype[128];
 
 	centry_clear(e);
 	e->rel = strdup(rel);
 	e->fd = fd;
 	e->st = *st;
 	e->until = sk_now_ms() + CACHE_MS;
+	make_etag(st, e->etag, sizeof(e->etag));
+	sk_http_date(st->st_mtim.tv_sec, e->lastmod);
+	snprintf(e->ctype, sizeof(e->ctype), "%s",
+		 sk_mime_type(s->o->mime, rel, ctype, sizeof(ctype)));
 	if (e->rel && st->st_size <= SMALL_BODY && (e->small = malloc((size_t)st->st_size + 1)) &&
 	    pread(fd, e->small, (size_t)st->st_size, 0) != st->st_size) {
 		free(e->small);
@@ -488,7 +503,7 @@ static void dir_response(struct conn *c, const struct server *s, const struct sk
 	if (ifd >= 0)
 		close(ifd); /* index.html that is not a regular file */
 	if (e)
-		file_response(c, s, r, e, index);
+		file_response(c, s, r, e);
 	else if (s->o->listing)
 		listing_response(c, s, r, fd, rel);
 	else
@@ -510,7 +525,7 @@ static void route(struct conn *c, const struct server *s, const struct sk_http_r
 	}
 	e = lookup(s, rel, &fd, &st);
 	if (e) {
-		file_response(c, s, r, e, rel);
+		file_response(c, s, r, e);
 	} else if (fd < 0) {
 		error_response(c, s,
 			       errno == ENOENT || errno == ENOTDIR ? 404
@@ -834,6 +849,9 @@ int sk_httpd_run(const struct sk_httpd_opts *o, char *err)
 	int64_t next_sweep = sk_now_ms() + 1000, stop_by = -1;
 	int n, i;
 
+	struct date_cache date = {0};
+
+	s.date = &date;
 	s.cache = calloc(CACHE_SLOTS, sizeof(*s.cache));
 	s.ep = s.cache ? epoll_create1(EPOLL_CLOEXEC) : -1;
 	if (s.ep < 0 || (o->stop_fd >= 0 && epoll_ctl(s.ep, EPOLL_CTL_ADD, o->stop_fd, &sev) < 0)) {
