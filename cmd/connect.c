@@ -42,35 +42,18 @@ static const char usage[] =
     "                         'HOST PORT open' per open port; exit 0 if any is\n"
     "  -e, --exec CMD         once connected, run '/bin/sh -c CMD' with the\n"
     "                         connection as its stdin and stdout\n"
-    "      --crlf             send each LF of stdin as CRLF\n"
-    "      --send-only        only send stdin; discard what the peer sends\n"
-    "      --recv-only        only write what the peer sends; ignore stdin\n"
-    "      --no-shutdown      do not half-close the connection at stdin EOF\n"
-    "  -x, --hexdump          hex dump of the traffic on stderr ('>' sent, '<' received)\n"
-    "      --progress         bytes moved and the rate on stderr\n"
+    RELAY_USAGE
     "  -h, --help             show this help\n"
     "\n"
     "Exit status: 0 done, 1 runtime failure (refused, unreachable, timeout,\n"
     "reset, no open port with -z), 2 usage error; with -e, that of CMD.\n";
 
 static const struct option longopts[] = {
-    {"ipv4", no_argument, NULL, '4'},
-    {"ipv6", no_argument, NULL, '6'},
-    {"numeric", no_argument, NULL, 'n'},
-    {"source", required_argument, NULL, 's'},
-    {"unix", required_argument, NULL, 'U'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"timeout", required_argument, NULL, 'w'},
+    STREAM_LONGOPTS,
+    RELAY_LONGOPTS,
     {"wait", required_argument, NULL, OPT_WAIT},
     {"scan", no_argument, NULL, 'z'},
     {"exec", required_argument, NULL, 'e'},
-    {"crlf", no_argument, NULL, OPT_CRLF},
-    {"send-only", no_argument, NULL, OPT_SEND_ONLY},
-    {"recv-only", no_argument, NULL, OPT_RECV_ONLY},
-    {"no-shutdown", no_argument, NULL, OPT_NO_SHUTDOWN},
-    {"hexdump", no_argument, NULL, 'x'},
-    {"progress", no_argument, NULL, OPT_PROGRESS},
-    {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 

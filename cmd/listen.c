@@ -36,35 +36,18 @@ static const char usage[] =
     "                         connection as its stdin and stdout; with -k,\n"
     "                         connections are served concurrently\n"
     "      --max-conns N      with -k -e: at most N children at once (default 256)\n"
-    "      --crlf             send each LF of stdin as CRLF\n"
-    "      --send-only        only send stdin; discard what the peer sends\n"
-    "      --recv-only        only write what the peer sends; ignore stdin\n"
-    "      --no-shutdown      do not half-close the connection at stdin EOF\n"
-    "  -x, --hexdump          hex dump of the traffic on stderr ('>' sent, '<' received)\n"
-    "      --progress         bytes moved and the rate on stderr\n"
+    RELAY_USAGE
     "  -h, --help             show this help\n"
     "\n"
     "Exit status: 0 done, 1 runtime failure, 2 usage error; with -e and no -k,\n"
     "the exit status of CMD. With -k, SIGINT and SIGTERM stop it with 0.\n";
 
 static const struct option longopts[] = {
-    {"ipv4", no_argument, NULL, '4'},
-    {"ipv6", no_argument, NULL, '6'},
-    {"numeric", no_argument, NULL, 'n'},
-    {"source", required_argument, NULL, 's'},
-    {"unix", required_argument, NULL, 'U'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"timeout", required_argument, NULL, 'w'},
+    STREAM_LONGOPTS,
+    RELAY_LONGOPTS,
     {"keep-open", no_argument, NULL, 'k'},
     {"exec", required_argument, NULL, 'e'},
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
-    {"crlf", no_argument, NULL, OPT_CRLF},
-    {"send-only", no_argument, NULL, OPT_SEND_ONLY},
-    {"recv-only", no_argument, NULL, OPT_RECV_ONLY},
-    {"no-shutdown", no_argument, NULL, OPT_NO_SHUTDOWN},
-    {"hexdump", no_argument, NULL, 'x'},
-    {"progress", no_argument, NULL, OPT_PROGRESS},
-    {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
