@@ -46,21 +46,27 @@ enum {
 	{"ipv4", no_argument, NULL, '4'}, {"ipv6", no_argument, NULL, '6'},                        \
 	    {"numeric", no_argument, NULL, 'n'}, {"source", required_argument, NULL, 's'},         \
 	    {"unix", required_argument, NULL, 'U'}, {"verbose", no_argument, NULL, 'v'},           \
-	    {"timeout", required_argument, NULL, 'w'}, {"help", no_argument, NULL, 'h'}
+	    {"timeout", required_argument, NULL, 'w'},                                             \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
 
 /* getopt_long entries of the relay options, and their --help lines. */
 #define RELAY_LONGOPTS                                                                             \
 	{"crlf", no_argument, NULL, OPT_CRLF}, {"send-only", no_argument, NULL, OPT_SEND_ONLY},    \
 	    {"recv-only", no_argument, NULL, OPT_RECV_ONLY},                                       \
 	    {"no-shutdown", no_argument, NULL, OPT_NO_SHUTDOWN},                                   \
-	    {"hexdump", no_argument, NULL, 'x'}, {"progress", no_argument, NULL, OPT_PROGRESS}
+	    {"hexdump", no_argument, NULL, 'x'},                                                   \
+	{                                                                                          \
+		"progress", no_argument, NULL, OPT_PROGRESS                                        \
+	}
 
 #define RELAY_USAGE                                                                                \
 	"      --crlf             send each LF of stdin as CRLF\n"                                 \
 	"      --send-only        only send stdin; discard what the peer sends\n"                  \
 	"      --recv-only        only write what the peer sends; ignore stdin (no half-close)\n"  \
 	"      --no-shutdown      do not half-close the connection at stdin EOF\n"                 \
-	"  -x, --hexdump          hex dump of the traffic on stderr ('>' sent, '<' received)\n"   \
+	"  -x, --hexdump          hex dump of the traffic on stderr ('>' sent, '<' received)\n"    \
 	"      --progress         bytes moved and the rate on stderr\n"
 
 /* Options every socket command shares. */

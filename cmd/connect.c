@@ -41,8 +41,7 @@ static const char usage[] =
     "                         a range 20-30, or a comma list of both. Prints\n"
     "                         'HOST PORT open' per open port; exit 0 if any is\n"
     "  -e, --exec CMD         once connected, run '/bin/sh -c CMD' with the\n"
-    "                         connection as its stdin and stdout\n"
-    RELAY_USAGE
+    "                         connection as its stdin and stdout\n" RELAY_USAGE
     "  -h, --help             show this help\n"
     "\n"
     "Exit status: 0 done, 1 runtime failure (refused, unreachable, timeout,\n"
@@ -112,8 +111,9 @@ static int parse_args(int argc, char **argv, struct connect_opts *o)
 		case 'e': o->exec = optarg; break;
 		case OPT_WAIT:
 			if (sk_parse_seconds(optarg, &o->wait_ms) < 0)
-				return cmd_usage(name, "bad --wait '%s': not a number of seconds",
-						 optarg);
+				return cmd_usage(name, "bad --wait '%s': %s", optarg,
+						 errno == ERANGE ? "too large"
+								 : "not a number of seconds");
 			break;
 		case 'h': fputs(usage, stdout); return -1;
 		default: return cmd_bad_option(name, c, argv);

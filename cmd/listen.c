@@ -35,8 +35,7 @@ static const char usage[] =
     "  -e, --exec CMD         run '/bin/sh -c CMD' per connection, the\n"
     "                         connection as its stdin and stdout; with -k,\n"
     "                         connections are served concurrently\n"
-    "      --max-conns N      with -k -e: at most N children at once (default 256)\n"
-    RELAY_USAGE
+    "      --max-conns N      with -k -e: at most N children at once (default 256)\n" RELAY_USAGE
     "  -h, --help             show this help\n"
     "\n"
     "Exit status: 0 done, 1 runtime failure, 2 usage error; with -e and no -k,\n"

@@ -1,4 +1,5 @@
 /* sockctl udp-recv: receive datagrams; echo them or answer through a command. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -79,6 +80,18 @@ struct receiver {
 	unsigned char *reply; /* -e */
 };
 
+static bool multicast_literal(const char *group)
+{
+	char host[64];
+	unsigned char a[16];
+
+	if (!sk_host_unbracket(group, host, sizeof(host)))
+		return false;
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] >= 224 && a[0] <= 239;
+	return inet_pton(AF_INET6, host, a) == 1 && a[0] == 0xff;
+}
+
 static int parse_args(int argc, char **argv, struct recv_opts *o)
 {
 	int c, rc;
@@ -106,6 +119,9 @@ static int parse_args(int argc, char **argv, struct recv_opts *o)
 		return rc;
 	if (o->echo && o->exec)
 		return cmd_usage(name, "--echo and -e cannot be used together");
+	if (o->join && !multicast_literal(o->join))
+		return cmd_usage(name, "bad --join '%s': not an IPv4 or IPv6 multicast address",
+				 o->join);
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)

@@ -17,6 +17,8 @@ _sockctl_services()
 _sockctl_hosts()
 {
 	if declare -F _known_hosts_real >/dev/null 2>&1; then
+		# bash-completion expects the default IFS (callers may set $'\n').
+		local IFS=$' \t\n'
 		_known_hosts_real -- "$1"
 		# cur keeps its colons (-n :), so IPv6 literals need trimming.
 		declare -F __ltrim_colon_completions >/dev/null 2>&1 &&

@@ -217,3 +217,14 @@ check_bash() {
 	done
 	grep -q SOCKCTL_NO_SPLICE "$MAN_PAGE"
 }
+
+@test "bash: host completion with bash-completion loaded prints no errors" {
+	[ -r /usr/share/bash-completion/bash_completion ] || skip "bash-completion is not installed"
+	run --separate-stderr bash --norc -c 'source /usr/share/bash-completion/bash_completion
+		source "$1"; COMP_WORDS=(sockctl connect localh); COMP_CWORD=2
+		COMP_LINE="sockctl connect localh"; COMP_POINT=${#COMP_LINE}; _sockctl
+		printf "%s\n" "${COMPREPLY[@]}"' _ "$BATS_TEST_DIRNAME/../completions/sockctl.bash"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[[ "$output" == *localhost* ]]
+}

@@ -207,9 +207,11 @@ re:y" ]
 		[ "$status" -eq 2 ] || { echo "not a usage error: $args ($status)"; false; }
 		[[ "$stderr" == *"see 'sockctl udp-"* ]]
 	done
-	run --separate-stderr "$SK" udp-recv --join 10.1.2.3 0
-	[ "$status" -eq 1 ]
-	[[ "$stderr" == *"not a multicast address"* ]]
+	for g in 10.1.2.3 nonsense ::1 '[ff02::1'; do
+		run --separate-stderr "$SK" udp-recv --join "$g" 0
+		[ "$status" -eq 2 ]
+		[[ "$stderr" == *"not an IPv4 or IPv6 multicast address"* ]]
+	done
 	run --separate-stderr "$SK" udp-send -n localhost 9 m
 	[ "$status" -eq 1 ]
 }
