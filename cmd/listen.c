@@ -59,6 +59,7 @@ struct listen_opts {
 	bool saw_max_conns;
 	const char *host;
 	unsigned port;
+	int lfd;
 };
 
 static const char *const name = "listen";
@@ -122,6 +123,9 @@ static void on_accept(void *ctx, const char *peer, pid_t pid)
 {
 	const struct listen_opts *o = ctx;
 
+	/* One connection only: later clients are refused, not left queued. */
+	if (!o->keep_open)
+		shutdown(o->lfd, SHUT_RD);
 	if (o->net.verbose)
 		cmd_error(name, "connection from %s (pid %ld)", peer, (long)pid);
 }
@@ -273,6 +277,7 @@ int cmd_listen(int argc, char **argv)
 	lfd = open_listener(&o);
 	if (lfd < 0)
 		return EXIT_FAIL;
+	o.lfd = lfd;
 	rc = o.exec ? serve_exec(lfd, &o) : serve_relay(lfd, &o);
 	if (o.exec || o.keep_open)
 		close(lfd);

@@ -304,3 +304,18 @@ roundtrip() {
 	[ "$stderr" = "sockctl: missing COMMAND
 see 'sockctl --help'" ]
 }
+
+@test "listen -e without -k refuses later clients while its one child runs" {
+	bg srv "$SK" listen -v -e 'read l; echo "got $l"' 127.0.0.1 0
+	port=$(port_of "$TMP/srv.err")
+	mkfifo "$TMP/f"
+	exec 5<>"$TMP/f"
+	BG_STDIN="$TMP/f" bg c1 "$SK" connect 127.0.0.1 "$port"
+	wait_for "$TMP/srv.err" 'connection from'
+	run --separate-stderr timeout 5 "$SK" connect 127.0.0.1 "$port" </dev/null
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"Connection refused"* ]]
+	echo first >&5
+	exec 5>&-
+	wait_for "$TMP/c1.out" 'got first'
+}
