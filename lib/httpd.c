@@ -96,7 +96,8 @@ struct server {
 	struct conn **conns; /* by fd */
 	size_t nconns, cap;
 	bool accepting, stopping;
-	unsigned batch; /* accept_all() calls, to spare the connections of this one */
+	bool fd_starved; /* accept ran out of fds: pause until a connection closes */
+	unsigned batch;	 /* accept_all() calls, to spare the connections of this one */
 };
 
 static int buf_reserve(struct buf *b, size_t more)
@@ -432,6 +433,19 @@ static void centry_clear(struct centry *e)
 	memset(e, 0, sizeof(*e));
 }
 
+/* Closes every cached file. Returns true when that freed any fd. */
+static bool cache_release(const struct server *s)
+{
+	bool any = false;
+	size_t i;
+
+	for (i = 0; i < CACHE_SLOTS; i++) {
+		any = any || s->cache[i].rel;
+		centry_clear(&s->cache[i]);
+	}
+	return any;
+}
+
 /* Keeps an open regular file in its slot. Returns the entry, or NULL (fd closed). */
 static struct centry *cache_store(const struct server *s, const char *rel, int fd,
 				  const struct stat *st)
@@ -604,6 +618,7 @@ static void conn_close(struct server *s, struct conn *c)
 		close(c->file);
 	s->conns[c->fd] = NULL;
 	s->nconns--;
+	s->fd_starved = false;
 	free(c->in);
 	free(c->out.p);
 	free(c);
@@ -749,19 +764,21 @@ static void accept_all(struct server *s)
 
 	s->batch++;
 	for (;;) {
-		/* At the cap, a new client takes the place of an idle one. */
-		if (s->nconns >= s->o->max_conns) {
-			c = oldest_idle(s);
-			if (!c)
-				return;
-			conn_close(s, c);
-		}
+		if (s->nconns >= s->o->max_conns && !oldest_idle(s))
+			return;
 		c = calloc(1, sizeof(*c));
 		fd = c ? sk_accept(s->o->lfd, c->host) : -1;
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && cache_release(s))
+			fd = sk_accept(s->o->lfd, c->host);
 		if (fd < 0) {
+			/* Out of fds: wait for a connection to close, do not spin. */
+			s->fd_starved = errno == EMFILE || errno == ENFILE;
 			free(c);
 			return;
 		}
+		/* At the cap, the new client takes the place of an idle one. */
+		if (s->nconns >= s->o->max_conns)
+			conn_close(s, oldest_idle(s));
 		if ((size_t)fd >= s->cap) {
 			size_t cap = (size_t)fd * 2 + 64;
 			struct conn **t = realloc(s->conns, cap * sizeof(*t));
@@ -793,7 +810,8 @@ static void accept_all(struct server *s)
 static void pace_accept(struct server *s)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.fd = s->o->lfd};
-	bool want = !s->stopping && (s->nconns < s->o->max_conns || oldest_idle(s));
+	bool want =
+	    !s->stopping && !s->fd_starved && (s->nconns < s->o->max_conns || oldest_idle(s));
 
 	if (want == s->accepting)
 		return;

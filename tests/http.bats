@@ -373,3 +373,33 @@ PY
 		[[ "$stderr" == *"see 'sockctl serve-http --help'"* ]]
 	done
 }
+
+@test "http: out of file descriptors it neither spins nor stops serving" {
+	setup_www
+	bg srv bash -c "ulimit -n 40; exec '$SK' serve-http -p 0 -b 127.0.0.1 '$TMP/www'"
+	port=$(port_of "$TMP/srv.err")
+	url="http://127.0.0.1:$port"
+	run timeout 30 python3 - "$port" "$srv_pid" <<'PY'
+import socket, sys, time
+port, pid = int(sys.argv[1]), sys.argv[2]
+def cpu():
+    f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / 100.0
+held = []
+for i in range(60):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n")  # a request in progress: not idle
+    held.append(s)
+time.sleep(0.3)
+before = cpu()
+time.sleep(1.0)
+spent = cpu() - before
+for s in held:
+    s.close()
+print("cpu %.2f" % spent)
+PY
+	[ "$status" -eq 0 ]
+	cpu=${output#cpu }
+	python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 0.5 else 1)" "$cpu"
+	[ "$(curl -sS --max-time 5 "$url/a.txt")" = "hello world" ]
+}
