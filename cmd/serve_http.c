@@ -71,7 +71,7 @@ struct http_opts {
 	struct net_opts net;
 	unsigned port;
 	const char *bind, *dir, *log;
-	bool quiet, no_listing;
+	bool quiet, no_listing, max_conns_given;
 	long long max_conns;
 	int log_fd;
 };
@@ -99,6 +99,7 @@ static int parse_args(int argc, char **argv, struct http_opts *o)
 			if ((rc =
 				 cmd_count(name, "--max-conns", optarg, 1, 1000000, &o->max_conns)))
 				return rc;
+			o->max_conns_given = true;
 			break;
 		case 'h': fputs(usage, stdout); return -1;
 		default: return cmd_bad_option(name, c, argv);
@@ -106,6 +107,8 @@ static int parse_args(int argc, char **argv, struct http_opts *o)
 	}
 	if ((rc = cmd_check_common(name, &o->net, NULL)))
 		return rc;
+	if (o->net.timeout_ms == 0)
+		return cmd_usage(name, "bad timeout '0': the timeout must be more than 0 s");
 	if (argc - optind > 1)
 		return cmd_usage(name, "too many arguments: '%s'", argv[optind + 1]);
 	o->dir = optind < argc ? argv[optind] : ".";
@@ -120,15 +123,26 @@ static void write_log(void *ctx, const char *line, size_t len)
 		sk_write_all(o->log_fd, line, len);
 }
 
-/* Thousands of idle clients need thousands of fds. */
-static void raise_fd_limit(void)
+/*
+ * Thousands of idle clients need thousands of fds: the soft limit goes up
+ * to the hard one, and the default --max-conns down to what that allows
+ * (a client and a file each, and room for the file cache).
+ */
+static void fit_fd_limit(struct http_opts *o, bool max_conns_given)
 {
 	struct rlimit rl;
+	long long fit;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	fit = rl.rlim_cur == RLIM_INFINITY ? o->max_conns : ((long long)rl.rlim_cur - 600) / 2;
+	if (!max_conns_given && o->max_conns > fit)
+		o->max_conns = fit > 16 ? fit : 16;
 }
 
 static int open_listener(const struct http_opts *o)
@@ -215,7 +229,7 @@ int cmd_serve_http(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	sk_mime_load(&mime, "/etc/mime.types");
-	raise_fd_limit();
+	fit_fd_limit(&o, o.max_conns_given);
 	lfd = open_listener(&o);
 	rc = lfd < 0 ? EXIT_FAIL : serve(&o, &root, &mime, lfd);
 	if (lfd >= 0)

@@ -34,28 +34,48 @@ void sk_root_close(struct sk_root *r)
 	r->real = NULL;
 }
 
-/* Without openat2: the canonical path must be the root or under it. */
+/* True when path is the root or lies under it. */
+static bool under_root(const struct sk_root *r, const char *path)
+{
+	size_t n = strlen(r->real);
+
+	if (strcmp(r->real, "/") == 0)
+		return true;
+	return strncmp(path, r->real, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * Without openat2: open, then ask the kernel where the open file really
+ * is. Checking a path and opening it after would race with a symlink
+ * swapped in between; the fd cannot change under us. Fails closed when
+ * /proc cannot tell.
+ */
 static int open_by_realpath(const struct sk_root *r, const char *rel)
 {
-	char full[PATH_MAX], *real;
-	size_t n = strlen(r->real);
+	char full[PATH_MAX], link[64], where[PATH_MAX];
+	ssize_t n;
 	int fd;
 
 	if (snprintf(full, sizeof(full), "%s/%s", r->real, rel) >= (int)sizeof(full)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	real = realpath(full, NULL);
-	if (!real)
+	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
 		return -1;
-	if (strncmp(real, r->real, n) != 0 ||
-	    (real[n] != '\0' && real[n] != '/' && strcmp(r->real, "/") != 0)) {
-		free(real);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, where, sizeof(where) - 1);
+	if (n < 0 || (size_t)n >= sizeof(where) - 1) {
+		close(fd);
 		errno = EXDEV;
 		return -1;
 	}
-	fd = open(real, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	free(real);
+	where[n] = '\0';
+	if (!under_root(r, where)) {
+		close(fd);
+		errno = EXDEV;
+		return -1;
+	}
 	return fd;
 }
 

@@ -22,8 +22,9 @@ void sk_root_close(struct sk_root *r);
  * Opens rel ("" or a path without a leading slash and without "..")
  * read-only beneath the root. Symlinks are followed only while they stay
  * inside: openat2(2) with RESOLVE_BENEATH where the kernel has it, else
- * the canonical path must lie under the root's. Returns a close-on-exec
- * fd, or -1 with errno (EXDEV for a path that leads outside).
+ * the file opened must lie under the root, as /proc/self/fd tells (no
+ * /proc: refused). Returns a close-on-exec fd, or -1 with errno (EXDEV
+ * for a path that leads outside).
  */
 int sk_open_beneath(const struct sk_root *r, const char *rel);
 

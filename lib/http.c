@@ -204,8 +204,8 @@ int sk_http_parse(const char *buf, size_t len, struct sk_http_req *req)
 	int rc;
 
 	memset(req, 0, sizeof(*req));
-	while (p < end && (*p == '\r' || *p == '\n') && p - buf < 4)
-		p++; /* stray line ends after a previous request */
+	while (p < end && (*p == '\r' || *p == '\n') && p - buf < 64)
+		p++; /* empty lines before a request are ignored (RFC 9112 2.2) */
 	nl = line_end(p, end, &n);
 	if (!nl) {
 		if ((size_t)(end - p) > SK_HTTP_MAX_TARGET + 64)

@@ -61,6 +61,7 @@ struct conn {
 	long long body_bytes;
 	unsigned batch;	 /* the accept_all() call that accepted it */
 	uint32_t events; /* what epoll watches for it */
+	bool http10;	 /* the request was HTTP/1.0 */
 	char line[512];	 /* the request line, escaped for the log */
 };
 
@@ -158,7 +159,9 @@ static void head_start(struct conn *c, const struct server *s, int status)
 	c->out.len = c->out_off = 0;
 	buf_printf(&c->out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n%s", status,
 		   sk_http_reason(status), s->date->s, s->o->server,
-		   c->keep_alive ? "" : "Connection: close\r\n");
+		   !c->keep_alive ? "Connection: close\r\n"
+		   : c->http10	  ? "Connection: keep-alive\r\n" /* 1.0 assumes close */
+				  : "");
 }
 
 static void error_response(struct conn *c, const struct server *s, int status, bool head_only,
@@ -182,7 +185,7 @@ static void error_response(struct conn *c, const struct server *s, int status, b
 
 static void redirect(struct conn *c, const struct server *s, const char *path, bool head_only)
 {
-	char *enc = malloc(3 * strlen(path) + 4), *o = enc, loc[SK_HTTP_MAX_TARGET * 3 + 8];
+	char *enc = malloc(3 * strlen(path) + 4), *o = enc, loc[SK_HTTP_MAX_TARGET * 3 + 16];
 	const char *p = path, *slash;
 
 	if (!enc) {
@@ -578,10 +581,11 @@ static bool handle(struct conn *c, const struct server *s)
 		return false;
 	c->body_bytes = 0;
 	c->keep_alive = rc == 0 && r.keep_alive && !r.has_body && !s->stopping;
+	c->http10 = rc == 0 && r.minor == 0;
 	log_line(c, rc == 0 ? &r : NULL);
 	c->consumed = rc == 0 ? r.head_len : c->in_len;
 	if (rc != 0)
-		error_response(c, s, rc < 0 ? 431 : rc, false, NULL);
+		error_response(c, s, rc < 0 ? 431 : rc, r.method_str && r.method == SK_HEAD, NULL);
 	else if (r.method == SK_OTHER_KNOWN)
 		error_response(c, s, 405, false, "Allow: GET, HEAD\r\n");
 	else if (r.method == SK_UNKNOWN)
@@ -694,6 +698,7 @@ static void conn_write(struct server *s, struct conn *c)
 		log_response(c, s);
 		conn_close(s, c);
 	} else if (rc > 0) {
+		s->fd_starved = false; /* a response's file fd was just closed */
 		conn_done(s, c);
 	} else {
 		/* Only now that a send would block is writability worth watching. */

@@ -403,3 +403,62 @@ PY
 	python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 0.5 else 1)" "$cpu"
 	[ "$(curl -sS --max-time 5 "$url/a.txt")" = "hello world" ]
 }
+
+@test "http: HTTP/1.0 keep-alive is announced; HEAD errors have no body; blank lines before a request" {
+	setup_www
+	serve
+	out=$(printf 'GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n' | raw --wait 1)
+	[[ "$out" == *$'Connection: keep-alive\r'* ]]
+	printf 'HEAD /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n' | raw >"$TMP/head.out"
+	[[ "$(head -n 1 "$TMP/head.out")" == "HTTP/1.1 400 "* ]]
+	[ "$(tail -c 4 "$TMP/head.out" | od -An -c | tr -d ' ')" = '\r\n\r\n' ]
+	out=$(printf '\r\n\r\n\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' | raw)
+	[[ "$out" == "HTTP/1.1 200 OK"* ]]
+}
+
+@test "http: a symlink swapped in during the request never leads out (fallback path)" {
+	setup_www
+	mkdir -p "$TMP/www/race"
+	for i in $(seq 0 49); do
+		echo INSIDE >"$TMP/www/race/f$i"
+		echo OUTSIDE-SECRET >"$TMP/outside/f$i"
+	done
+	ln -s ../outside "$TMP/www/racelink"
+	export SOCKCTL_NO_OPENAT2=1
+	serve
+	run timeout 60 python3 - "$port" "$TMP/www" <<'PY'
+import ctypes, os, socket, sys, threading, time
+port, root = int(sys.argv[1]), sys.argv[2]
+libc = ctypes.CDLL(None, use_errno=True)
+stop, leaks, answers = False, 0, 0
+def swap():
+    a, b = os.path.join(root, "race").encode(), os.path.join(root, "racelink").encode()
+    while not stop:
+        libc.renameat2(-100, a, -100, b, 2)  # RENAME_EXCHANGE
+t = threading.Thread(target=swap)
+t.start()
+deadline = time.time() + 15
+try:
+    for i in range(3000):
+        if time.time() > deadline:
+            break
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"GET /race/f%d HTTP/1.0\r\n\r\n" % (i % 50))
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        answers += 1
+        leaks += b"OUTSIDE-SECRET" in data
+finally:
+    stop = True
+    t.join()
+print(answers, leaks)
+PY
+	[ "$status" -eq 0 ]
+	[ "${output#* }" = 0 ]
+	[ "${output% *}" -gt 200 ]
+}
