@@ -120,19 +120,26 @@ static int buf_reserve(struct buf *b, size_t more)
 
 static int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Formats into the free space, and again only when it did not fit. */
 static int buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || buf_reserve(b, (size_t)n + 1) < 0)
+	if (buf_reserve(b, 256) < 0)
 		return -1;
 	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= b->cap - b->len) {
+		if (buf_reserve(b, (size_t)n + 1) < 0)
+			return -1;
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 	return 0;
 }
@@ -597,7 +604,7 @@ static bool handle(struct conn *c, const struct server *s)
 
 static void log_response(const struct conn *c, const struct server *s)
 {
-	char line[1024], when[64];
+	char line[1024], when[64], bytes[24] = "-";
 	struct tm tm;
 	time_t now = time(NULL);
 	int n;
@@ -606,11 +613,10 @@ static void log_response(const struct conn *c, const struct server *s)
 		return;
 	localtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
-	n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %lld\n", c->host, when, c->line,
-		     c->status, c->body_bytes);
-	if (c->body_bytes == 0 && n > 2)
-		n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d -\n", c->host, when,
-			     c->line, c->status);
+	if (c->body_bytes > 0)
+		snprintf(bytes, sizeof(bytes), "%lld", c->body_bytes);
+	n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %s\n", c->host, when, c->line,
+		     c->status, bytes);
 	s->o->on_log(s->o->ctx, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
@@ -870,15 +876,17 @@ int sk_httpd_run(const struct sk_httpd_opts *o, char *err)
 	struct server s = {.o = o};
 	struct epoll_event ev[MAX_EVENTS], sev = {.events = EPOLLIN, .data.fd = o->stop_fd};
 	int64_t next_sweep = sk_now_ms() + 1000, stop_by = -1;
-	int n, i;
-
 	struct date_cache date = {0};
+	int n, i;
 
 	s.date = &date;
 	s.cache = calloc(CACHE_SLOTS, sizeof(*s.cache));
 	s.ep = s.cache ? epoll_create1(EPOLL_CLOEXEC) : -1;
 	if (s.ep < 0 || (o->stop_fd >= 0 && epoll_ctl(s.ep, EPOLL_CTL_ADD, o->stop_fd, &sev) < 0)) {
-		sk_seterr(err, "epoll: %s", strerror(errno));
+		sk_seterr(err, "epoll: %s", strerror(s.cache ? errno : ENOMEM));
+		if (s.ep >= 0)
+			close(s.ep);
+		free(s.cache);
 		return -1;
 	}
 	for (;;) {

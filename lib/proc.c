@@ -84,8 +84,7 @@ pid_t sk_spawn_sh(const char *cmd, int fd, char *err)
 	return pid;
 }
 
-/* Feeds the child's stdin and drains its stdout at the same time. */
-/* SIGTERM, and SIGKILL if the child is still there after the grace period. */
+/* SIGTERM, SIGKILL if the child is still there after the grace period; reaps it. */
 static void stop_child(pid_t pid)
 {
 	int i;
@@ -97,6 +96,8 @@ static void stop_child(pid_t pid)
 		poll(NULL, 0, 20);
 	}
 	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
 }
 
 /* Sends the input to the command's stdin. Returns the fd, or -1 once all is sent. */
@@ -194,7 +195,6 @@ int sk_run_filter(const char *cmd, const unsigned char *in, size_t inlen, unsign
 	close(outp[0]);
 	if (stopped) {
 		stop_child(pid);
-		waitpid(pid, NULL, WNOHANG);
 		errno = EINTR;
 		sk_seterr(err, "stopped");
 		return -1;
@@ -339,15 +339,18 @@ int sk_exec_serve(const struct sk_exec_server *s, char *err)
 		if (!accepting && c.n == 0)
 			break;
 		rc = poll(pfd, (nfds_t)nfds, c.n == 0 ? s->idle_ms : -1);
-		if (rc == 0 || (rc < 0 && errno != EINTR)) {
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0) {
+			int e = rc == 0 ? ETIMEDOUT : errno;
+
 			if (rc == 0)
 				sk_seterr(err, "no connection within %g s", s->idle_ms / 1000.0);
 			else
-				sk_seterr(err, "poll: %s", strerror(errno));
-			if (rc == 0)
-				errno = ETIMEDOUT;
+				sk_seterr(err, "poll: %s", strerror(e));
 			stop_children(&c, s->sigfd);
 			free(c.pid);
+			errno = e;
 			return -1;
 		}
 		if (pfd[0].revents && sk_read_stop_signal(s->sigfd)) {

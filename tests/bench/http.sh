@@ -16,6 +16,8 @@ export LC_ALL=C        # '.' decimal point in awk and sort
 PATH=$PATH:/usr/sbin   # nginx and lighttpd live there
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/bench/common.bash
+. "$HERE/common.bash"
 SOCKCTL=${SOCKCTL:-$HERE/../../sockctl}
 DURATION=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -23,30 +25,11 @@ CONNS=${BENCH_CONNS:-50}
 FILES=(1k 1m)
 declare -A SIZE=([1k]=1024 [1m]=1048576) LABEL=([1k]="1 KiB" [1m]="1 MiB")
 
-die() { echo "http.sh: $*" >&2; exit 1; }
 
 for v in "BENCH_SECONDS=$DURATION" "BENCH_ROUNDS=$ROUNDS" "BENCH_CONNS=$CONNS"; do
 	[[ ${v#*=} =~ ^[1-9][0-9]{0,5}$ ]] || die "${v%%=*} must be a positive integer, not '${v#*=}'"
 done
 
-# Servers (for the whole run) and the wrk of the current run, killed by PID
-# on exit.
-PIDS=()
-WRK_PID=
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/sockctl-bench.XXXXXX")
-cleanup() {
-	local p i
-	[[ -z $WRK_PID ]] || kill "$WRK_PID" 2>/dev/null || true
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in $WRK_PID "${PIDS[@]}"; do
-		for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.02; done
-		kill -9 "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # has_candidate PKG: apt knows a version of PKG to install.
 has_candidate() {
@@ -202,9 +185,9 @@ bench() {
 	local name=$1 f=$2 r=$3 k=$1/$2 rc=0 us reqs bytes ec er ew et es p50 p99 pmax rps mbs err=
 	timeout $((DURATION + 30)) wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$TMP/report.lua" \
 		"http://127.0.0.1:${PORT[$name]}/$f.bin" </dev/null >"$TMP/wrk.out" 2>"$TMP/wrk.err" &
-	WRK_PID=$!
-	wait "$WRK_PID" || rc=$?
-	WRK_PID=
+	CURRENT_PID=$!
+	wait "$CURRENT_PID" || rc=$?
+	CURRENT_PID=
 	((rc == 0)) || die "wrk against $name ($f) exited $rc: $(cat "$TMP/wrk.out" "$TMP/wrk.err")"
 	alive "$name"
 	read -r us reqs bytes ec er ew et es p50 p99 pmax < <(sed -n 's/^RESULT //p' "$TMP/wrk.out") ||

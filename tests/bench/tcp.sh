@@ -11,6 +11,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/bench/common.bash
+. "$HERE/common.bash"
 SOCKCTL=${SOCKCTL:-$HERE/../../sockctl}
 BYTES=${BENCH_BYTES:-2147483648}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -20,36 +22,9 @@ PEERS=(nc.openbsd socat ncat)
 KINDS=(pipe file)
 CHECK_BYTES=$((8 << 20))
 
-die() { echo "tcp.sh: $*" >&2; exit 1; }
-
-# Background processes of the current transfer, killed by PID on exit.
-PIDS=()
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/sockctl-bench.XXXXXX")
-cleanup() {
-	local p i
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do
-		for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.02; done
-		kill -9 "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Install the peers (and GNU time) only when they are missing.
+# The peers, and GNU time for peak RSS, are installed only when missing.
 need_tools() {
-	local -a pkgs=()
-	command -v nc.openbsd >/dev/null || pkgs+=(netcat-openbsd)
-	command -v socat >/dev/null || pkgs+=(socat)
-	command -v ncat >/dev/null || pkgs+=(ncat)
-	[[ -x /usr/bin/time ]] || pkgs+=(time)
-	((${#pkgs[@]})) || return 0
-	local sudo=; ((EUID == 0)) || sudo=sudo
-	echo "installing ${pkgs[*]}" >&2
-	{ $sudo apt-get update -qq && $sudo apt-get install -y -qq "${pkgs[@]}"; } >/dev/null ||
-		die "could not install ${pkgs[*]}"
+	install_missing nc.openbsd:netcat-openbsd socat:socat ncat:ncat /usr/bin/time:time
 }
 
 # free_port: a port the kernel just handed out for port 0. The peers cannot

@@ -15,6 +15,8 @@ set -euo pipefail
 export LC_ALL=C   # '.' decimal point in $EPOCHREALTIME, awk and sort
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/bench/common.bash
+. "$HERE/common.bash"
 SOCKCTL=${SOCKCTL:-$HERE/../../sockctl}
 COUNT=${BENCH_COUNT:-200000}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -23,40 +25,15 @@ IDLE=${BENCH_IDLE:-1}
 SIZE=64   # datagram size: 63 digits and a newline
 TOOLS=(sockctl socat nc.openbsd)
 
-die() { echo "udp.sh: $*" >&2; exit 1; }
 
 for v in COUNT ROUNDS TIMEOUT IDLE; do
 	[[ ${!v} =~ ^[1-9][0-9]{0,8}$ ]] || die "BENCH_$v must be a positive integer, not '${!v}'"
 done
 CHECK_COUNT=$((COUNT < 1000 ? COUNT : 1000))
 
-# Background processes of the current run, killed by PID on exit.
-PIDS=()
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/sockctl-bench.XXXXXX")
-cleanup() {
-	local p i
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do
-		for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.02; done
-		kill -9 "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Install the peers (and GNU time) only when they are missing.
+# The peers, and GNU time for peak RSS, are installed only when missing.
 need_tools() {
-	local -a pkgs=()
-	command -v nc.openbsd >/dev/null || pkgs+=(netcat-openbsd)
-	command -v socat >/dev/null || pkgs+=(socat)
-	[[ -x /usr/bin/time ]] || pkgs+=(time)
-	((${#pkgs[@]})) || return 0
-	local sudo=; ((EUID == 0)) || sudo=sudo
-	echo "installing ${pkgs[*]}" >&2
-	{ $sudo apt-get update -qq && $sudo apt-get install -y -qq "${pkgs[@]}"; } >/dev/null ||
-		die "could not install ${pkgs[*]}"
+	install_missing nc.openbsd:netcat-openbsd socat:socat /usr/bin/time:time
 }
 
 # free_port: a UDP port the kernel just handed out for port 0 (a tiny race
