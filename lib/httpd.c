@@ -751,8 +751,12 @@ static void conn_drain(struct server *s, struct conn *c)
 		conn_close(s, c);
 }
 
-/* The idle keep-alive connection closest to its deadline, or NULL. */
-static struct conn *oldest_idle(const struct server *s)
+/*
+ * The idle keep-alive connection closest to its deadline, or NULL. Inside
+ * accept_all(), spare_batch spares the ones it has just accepted (they
+ * have not had the chance to send yet).
+ */
+static struct conn *oldest_idle(const struct server *s, bool spare_batch)
 {
 	struct conn *best = NULL;
 	size_t i;
@@ -760,7 +764,8 @@ static struct conn *oldest_idle(const struct server *s)
 	for (i = 0; i < s->cap; i++) {
 		struct conn *c = s->conns[i];
 
-		if (c && c->state == C_READ && c->in_len == 0 && c->batch != s->batch &&
+		if (c && c->state == C_READ && c->in_len == 0 &&
+		    (!spare_batch || c->batch != s->batch) &&
 		    (!best || c->deadline < best->deadline))
 			best = c;
 	}
@@ -775,7 +780,7 @@ static void accept_all(struct server *s)
 
 	s->batch++;
 	for (;;) {
-		if (s->nconns >= s->o->max_conns && !oldest_idle(s))
+		if (s->nconns >= s->o->max_conns && !oldest_idle(s, true))
 			return;
 		c = calloc(1, sizeof(*c));
 		fd = c ? sk_accept(s->o->lfd, c->host) : -1;
@@ -789,7 +794,7 @@ static void accept_all(struct server *s)
 		}
 		/* At the cap, the new client takes the place of an idle one. */
 		if (s->nconns >= s->o->max_conns)
-			conn_close(s, oldest_idle(s));
+			conn_close(s, oldest_idle(s, true));
 		if ((size_t)fd >= s->cap) {
 			size_t cap = (size_t)fd * 2 + 64;
 			struct conn **t = realloc(s->conns, cap * sizeof(*t));
@@ -821,8 +826,8 @@ static void accept_all(struct server *s)
 static void pace_accept(struct server *s)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.fd = s->o->lfd};
-	bool want =
-	    !s->stopping && !s->fd_starved && (s->nconns < s->o->max_conns || oldest_idle(s));
+	bool want = !s->stopping && !s->fd_starved &&
+		    (s->nconns < s->o->max_conns || oldest_idle(s, false));
 
 	if (want == s->accepting)
 		return;

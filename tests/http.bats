@@ -466,3 +466,20 @@ PY
 	[ "${output#* }" = 0 ]
 	[ "${output% *}" -gt 200 ]
 }
+
+@test "http: at --max-conns a new client takes the place of an idle keep-alive one" {
+	setup_www
+	serve --max-conns 1
+	run timeout 20 python3 - "$port" "$url/a.txt" <<'PY'
+import socket, subprocess, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+first = s.recv(4096)                       # served; now idle, kept alive
+out = subprocess.run(["curl", "-sS", "--max-time", "5", sys.argv[2]], capture_output=True)
+s.settimeout(5)
+print(first.split(b"\r\n")[0].decode(), out.stdout.decode().strip(), repr(s.recv(4096)))
+PY
+	[ "$status" -eq 0 ]
+	# The idle one was closed (recv gives b'') so that curl could be served.
+	[ "$output" = "HTTP/1.1 200 OK hello world b''" ]
+}
