@@ -11,6 +11,7 @@ int cmd_connect(int argc, char **argv);
 int cmd_udp_send(int argc, char **argv);
 int cmd_udp_recv(int argc, char **argv);
 int cmd_serve_http(int argc, char **argv);
+int cmd_whois_port(int argc, char **argv);
 
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2

@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"udp-send", cmd_udp_send, "send datagrams, print the replies"},
     {"udp-recv", cmd_udp_recv, "receive datagrams; echo or answer them"},
     {"serve-http", cmd_serve_http, "static HTTP/1.1 file server"},
+    {"whois-port", cmd_whois_port, "who holds a port; stop it safely"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -44,7 +45,7 @@ static void print_usage(FILE *f)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fputs("\n"
 	      "Run 'sockctl COMMAND --help' for a command's options.\n"
-	      "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
+	      "Exit status: 0 success, 1 runtime failure, 2 usage error (whois-port: also 3).\n",
 	      f);
 }
 

@@ -85,6 +85,25 @@ size_t sk_json_escape(const unsigned char *p, size_t n, char *out)
 	return (size_t)(o - out);
 }
 
+size_t sk_json_text(const char *s, size_t n, char *out)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, o = 0, len;
+
+	while (i < n) {
+		len = utf8_seq(p + i, n - i);
+		if (len == 0) {
+			memcpy(out + o, "\\ufffd", 6);
+			o += 6;
+			i++;
+			continue;
+		}
+		o += sk_json_escape(p + i, len, out + o);
+		i += len;
+	}
+	return o;
+}
+
 size_t sk_base64(const unsigned char *p, size_t n, char *out)
 {
 	static const char tab[] =

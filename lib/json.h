@@ -20,6 +20,13 @@ bool sk_utf8_valid(const unsigned char *p, size_t n);
  */
 size_t sk_json_escape(const unsigned char *p, size_t n, char *out);
 
+/*
+ * Like sk_json_escape for text that should be UTF-8 but may not be (a
+ * command line): each byte of an ill-formed sequence becomes \ufffd, so
+ * the result is always valid JSON. At most SK_JSON_ESCAPED_MAX(n) bytes.
+ */
+size_t sk_json_text(const char *s, size_t n, char *out);
+
 /* The bytes sk_base64 writes for n input bytes. */
 #define SK_BASE64_LEN(n) (4 * (((n) + 2) / 3))
 

@@ -1,0 +1,314 @@
+#include "holders.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "parse.h"
+
+/* The PID a /proc entry names, or 0 when it is not a process. */
+static pid_t entry_pid(const char *name)
+{
+	long long v;
+
+	if (name[0] < '1' || name[0] > '9' || sk_parse_num(name, 1, 0x3fffffff, &v) < 0)
+		return 0;
+	return (pid_t)v;
+}
+
+/* The inode of a "socket:[N]" link, or 0 when the link is something else. */
+static unsigned long socket_inode(int dirfd, const char *name)
+{
+	char link[64], *end;
+	ssize_t n = readlinkat(dirfd, name, link, sizeof(link) - 1);
+	unsigned long ino;
+
+	if (n < 9 || memcmp(link, "socket:[", 8) != 0 || link[n - 1] != ']')
+		return 0;
+	link[n - 1] = '\0';
+	errno = 0;
+	ino = strtoul(link + 8, &end, 10);
+	return errno || *end ? 0 : ino;
+}
+
+static bool contains(const unsigned long *v, size_t n, unsigned long key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] == key)
+			return true;
+		if (v[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static int add_holder(struct sk_holders *h, size_t *cap, unsigned long inode, pid_t pid,
+		      size_t first_of_pid)
+{
+	size_t i;
+
+	for (i = first_of_pid; i < h->count; i++)
+		if (h->v[i].inode == inode)
+			return 0; /* another fd of the same process */
+	if (h->count == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 16;
+		struct sk_holder *nv = realloc(h->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		h->v = nv;
+		*cap = ncap;
+	}
+	h->v[h->count++] = (struct sk_holder){inode, pid};
+	return 0;
+}
+
+/* Opens root/PID/fd (root given as an open directory). */
+static DIR *open_fd_dir(int rootfd, pid_t pid)
+{
+	char path[32];
+	int fd;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%d/fd", (int)pid);
+	fd = openat(rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (!(d = fdopendir(fd)))
+		close(fd);
+	return d;
+}
+
+/* Records the sockets of one process. Returns 0, or -1 on ENOMEM. */
+static int scan_process(int rootfd, pid_t pid, const unsigned long *inodes, size_t n,
+			struct sk_holders *h, size_t *cap)
+{
+	DIR *d = open_fd_dir(rootfd, pid);
+	size_t first = h->count;
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d) {
+		if (errno == EACCES || errno == EPERM)
+			h->unseen++;
+		return 0; /* gone meanwhile, or not readable */
+	}
+	while (rc == 0 && (de = readdir(d))) {
+		unsigned long ino;
+
+		if (de->d_name[0] == '.')
+			continue;
+		ino = socket_inode(dirfd(d), de->d_name);
+		if (ino && contains(inodes, n, ino))
+			rc = add_holder(h, cap, ino, pid, first);
+	}
+	closedir(d);
+	return rc;
+}
+
+int sk_find_holders(const char *root, const unsigned long *inodes, size_t n,
+		    struct sk_holders *out)
+{
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	memset(out, 0, sizeof(*out));
+	if (rootfd < 0)
+		return -1;
+	if (!(d = opendir(root))) {
+		close(rootfd);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		pid_t pid = entry_pid(de->d_name);
+
+		if (pid && n && scan_process(rootfd, pid, inodes, n, out, &cap) < 0) {
+			closedir(d);
+			close(rootfd);
+			sk_holders_free(out);
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	closedir(d);
+	close(rootfd);
+	return 0;
+}
+
+void sk_holders_free(struct sk_holders *h)
+{
+	free(h->v);
+	memset(h, 0, sizeof(*h));
+}
+
+int sk_pid_holds_inode(const char *root, pid_t pid, unsigned long inode)
+{
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+
+	if (rootfd < 0)
+		return -1;
+	d = open_fd_dir(rootfd, pid);
+	close(rootfd);
+	if (!d)
+		return errno == ENOENT ? 0 : -1;
+	while (!found && (de = readdir(d)))
+		if (de->d_name[0] != '.' && socket_inode(dirfd(d), de->d_name) == inode)
+			found = 1;
+	closedir(d);
+	return found;
+}
+
+int sk_proc_uid(const char *root, pid_t pid, unsigned *uid)
+{
+	char path[4096];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s/%d", root, (int)pid) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (stat(path, &st) < 0)
+		return -1;
+	*uid = st.st_uid;
+	return 0;
+}
+
+/* Reads root/PID/name into buf (NUL-terminated). Returns the length or -1. */
+static ssize_t read_proc_file(const char *root, pid_t pid, const char *name, char *buf,
+			      size_t len)
+{
+	char path[4096];
+	ssize_t n, total = 0;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%d/%s", root, (int)pid, name) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	while ((size_t)total < len - 1 &&
+	       ((n = read(fd, buf + total, len - 1 - (size_t)total)) > 0 || (n < 0 && errno == EINTR)))
+		if (n > 0)
+			total += n;
+	close(fd);
+	buf[total] = '\0';
+	return total;
+}
+
+ssize_t sk_proc_cmdline(const char *root, pid_t pid, char *buf, size_t len)
+{
+	ssize_t n, i;
+
+	if (len < 4) {
+		errno = EINVAL;
+		return -1;
+	}
+	n = read_proc_file(root, pid, "cmdline", buf, len);
+	if (n < 0)
+		return -1;
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	if (n == 0) { /* a kernel thread or a zombie: its name in brackets */
+		n = read_proc_file(root, pid, "comm", buf + 1, len - 2);
+		if (n < 0)
+			return -1;
+		while (n > 0 && buf[n] == '\n')
+			n--;
+		buf[0] = '[';
+		buf[n + 1] = ']';
+		buf[n + 2] = '\0';
+		return n + 2;
+	}
+	for (i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return n;
+}
+
+ssize_t sk_proc_comm(const char *root, pid_t pid, char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (len < 2) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((n = read_proc_file(root, pid, "comm", buf, len)) < 0)
+		return -1;
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return n;
+}
+
+unsigned long sk_netns_of(const char *root, pid_t pid)
+{
+	char path[4096];
+	struct stat st;
+	int n = pid ? snprintf(path, sizeof(path), "%s/%d/ns/net", root, (int)pid)
+		    : snprintf(path, sizeof(path), "%s/self/ns/net", root);
+
+	if (n >= (int)sizeof(path) || stat(path, &st) < 0)
+		return 0;
+	return st.st_ino;
+}
+
+int sk_netns_list(const char *root, struct sk_netns **out, size_t *n)
+{
+	struct sk_netns *v = NULL;
+	size_t count = 0, cap = 0, i;
+	struct dirent *de;
+	DIR *d = opendir(root);
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		pid_t pid = entry_pid(de->d_name);
+		unsigned long ino = pid ? sk_netns_of(root, pid) : 0;
+
+		if (!ino)
+			continue;
+		for (i = 0; i < count && v[i].ino != ino; i++)
+			;
+		if (i < count) {
+			if (pid < v[i].pid)
+				v[i].pid = pid;
+			continue;
+		}
+		if (count == cap) {
+			size_t ncap = cap ? 2 * cap : 8;
+			struct sk_netns *nv = realloc(v, ncap * sizeof(*nv));
+
+			if (!nv) {
+				free(v);
+				closedir(d);
+				errno = ENOMEM;
+				return -1;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[count++] = (struct sk_netns){ino, pid};
+	}
+	closedir(d);
+	*out = v;
+	*n = count;
+	return 0;
+}

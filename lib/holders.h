@@ -1,0 +1,67 @@
+/* holders.h - which processes hold a socket, from /proc/PID/fd. */
+#ifndef SK_HOLDERS_H
+#define SK_HOLDERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* One process holding one socket (once, however many fds it has on it). */
+struct sk_holder {
+	unsigned long inode;
+	pid_t pid;
+};
+
+struct sk_holders {
+	struct sk_holder *v;
+	size_t count;
+	size_t unseen; /* processes whose fds could not be read (permissions) */
+};
+
+/*
+ * Walks root/PID/fd of every process ("/proc" on a live system) and
+ * records each process holding a socket whose inode is in inodes[0..n)
+ * (sorted ascending). Returns 0 with *out filled (free it with
+ * sk_holders_free), or -1 with errno (the root cannot be read, ENOMEM).
+ */
+int sk_find_holders(const char *root, const unsigned long *inodes, size_t n,
+		    struct sk_holders *out);
+
+void sk_holders_free(struct sk_holders *h);
+
+/*
+ * Returns 1 when process pid has an fd on the socket inode, 0 when it has
+ * not (or is gone), -1 with errno when its fds cannot be read.
+ */
+int sk_pid_holds_inode(const char *root, pid_t pid, unsigned long inode);
+
+/* The effective uid of pid (the owner of root/PID). Returns 0 or -1 with errno. */
+int sk_proc_uid(const char *root, pid_t pid, unsigned *uid);
+
+/*
+ * The command line of pid with its arguments separated by spaces (for a
+ * kernel thread, "[comm]"), cut to fit len. Returns its length, or -1
+ * with errno when the process is gone or cannot be read.
+ */
+ssize_t sk_proc_cmdline(const char *root, pid_t pid, char *buf, size_t len);
+
+/* The short name of pid (its comm, "python3"). Returns its length or -1 with errno. */
+ssize_t sk_proc_comm(const char *root, pid_t pid, char *buf, size_t len);
+
+/* A network namespace and one process inside it. */
+struct sk_netns {
+	unsigned long ino; /* the namespace's inode, as in "net:[ino]" */
+	pid_t pid;
+};
+
+/*
+ * Lists the network namespaces of the processes under root whose
+ * namespace can be seen, each once with its lowest PID. Returns 0 with
+ * *out and *n (free *out), or -1 with errno.
+ */
+int sk_netns_list(const char *root, struct sk_netns **out, size_t *n);
+
+/* The inode of pid's network namespace (pid 0: this process). 0 when unknown. */
+unsigned long sk_netns_of(const char *root, pid_t pid);
+
+#endif

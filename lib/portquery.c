@@ -1,0 +1,133 @@
+#include "portquery.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "sockdiag.h"
+
+bool sk_port_query_match(const struct sk_port_query *q, bool udp, const struct sk_procnet_entry *e)
+{
+	if (q->port == 0) {
+		if (q->all_states)
+			return true;
+		return udp ? e->state == SK_UDP_BOUND : e->state == SK_TCP_LISTEN;
+	}
+	if (e->lport == q->port)
+		return udp || q->all_states || e->state == SK_TCP_LISTEN;
+	return q->all_states && e->rport == q->port;
+}
+
+struct collect {
+	const struct sk_port_query *q;
+	struct sk_socks *out;
+	bool udp;
+};
+
+static void collect(void *ctx, const struct sk_procnet_entry *e)
+{
+	struct collect *c = ctx;
+	struct sk_socks *s = c->out;
+
+	if (s->error || !sk_port_query_match(c->q, c->udp, e))
+		return;
+	if (s->count == s->cap) {
+		size_t ncap = s->cap ? 2 * s->cap : 32;
+		struct sk_sock *nv = realloc(s->v, ncap * sizeof(*nv));
+
+		if (!nv) {
+			s->error = ENOMEM;
+			return;
+		}
+		s->v = nv;
+		s->cap = ncap;
+	}
+	s->v[s->count++] = (struct sk_sock){*e, c->udp, c->q->netns};
+}
+
+/*
+ * The kernel-side filter: the states and the local port that can match.
+ * Connections to the port (all_states) are filtered here, in user space.
+ */
+static long from_netlink(const struct sk_port_query *q, int family, bool udp, struct collect *c)
+{
+	unsigned states = ~0u, lport = 0;
+
+	if (!q->all_states) {
+		if (udp)
+			states = q->port ? ~0u : 1u << SK_UDP_BOUND;
+		else
+			states = 1u << SK_TCP_LISTEN;
+		lport = q->port;
+	}
+	return sk_sockdiag_read(family, udp ? IPPROTO_UDP : IPPROTO_TCP, states, lport, collect,
+				c);
+}
+
+static long from_proc(const struct sk_port_query *q, const char *table, struct collect *c)
+{
+	char root[4096];
+	size_t bad = 0;
+	long n;
+
+	if (q->netns_pid > 0)
+		snprintf(root, sizeof(root), "%s/%d", q->proc, (int)q->netns_pid);
+	else
+		snprintf(root, sizeof(root), "%s", q->proc);
+	n = sk_procnet_read(root, table, collect, c, &bad);
+	c->out->bad += bad;
+	return n;
+}
+
+int sk_port_query(const struct sk_port_query *q, struct sk_socks *out)
+{
+	static const struct {
+		const char *table;
+		int family;
+		bool udp;
+	} tables[] = {
+	    {"tcp", AF_INET, false},
+	    {"tcp6", AF_INET6, false},
+	    {"udp", AF_INET, true},
+	    {"udp6", AF_INET6, true},
+	};
+	size_t i, read = 0;
+	int saved = ENOENT;
+
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		struct collect c = {q, out, tables[i].udp};
+		size_t before = out->count;
+		long n = -1;
+
+		if (tables[i].udp ? !q->udp : !q->tcp)
+			continue;
+		if (!q->no_netlink && q->netns_pid <= 0)
+			n = from_netlink(q, tables[i].family, tables[i].udp, &c);
+		if (n < 0) {
+			out->count = before; /* a dump cut short is read again */
+			n = from_proc(q, tables[i].table, &c);
+		}
+		if (n < 0)
+			saved = errno;
+		else
+			read++;
+		if (out->error) {
+			errno = out->error;
+			return -1;
+		}
+	}
+	if (read == 0) {
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+void sk_socks_free(struct sk_socks *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,57 @@
+/* portquery.h - the sockets on a port, from netlink or /proc/net. */
+#ifndef SK_PORTQUERY_H
+#define SK_PORTQUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "procnet.h"
+
+/* UDP sockets carry these TCP state numbers in the kernel's tables. */
+#define SK_UDP_CONNECTED 1
+#define SK_UDP_BOUND	 7
+#define SK_TCP_LISTEN	 10
+
+struct sk_port_query {
+	const char *proc; /* "/proc", or a fixture root */
+	unsigned port;	  /* 1-65535, or 0 for every listening or bound port */
+	bool tcp, udp;
+	bool all_states; /* every TCP state, and connections to the port */
+	bool no_netlink; /* read /proc/net even where netlink could answer */
+	unsigned long netns;   /* tag for the sockets found (0: this namespace) */
+	pid_t netns_pid;       /* > 0: read root/PID/net, the namespace of PID */
+};
+
+struct sk_sock {
+	struct sk_procnet_entry e;
+	bool udp;
+	unsigned long netns;
+};
+
+struct sk_socks {
+	struct sk_sock *v;
+	size_t count, cap;
+	size_t bad; /* lines of /proc/net that did not parse */
+	int error;  /* errno of a failed allocation, or 0 */
+};
+
+/*
+ * True when e belongs in the answer to q: a TCP listener (any TCP state
+ * with all_states) or a UDP socket whose local port is q->port (every one
+ * when q->port is 0: bound UDP sockets only unless all_states); with
+ * all_states also a connection whose remote port is q->port.
+ */
+bool sk_port_query_match(const struct sk_port_query *q, bool udp, const struct sk_procnet_entry *e);
+
+/*
+ * Appends to out the sockets that answer q, through NETLINK_SOCK_DIAG
+ * (filtered by port in the kernel) or, where the kernel cannot answer or
+ * q->no_netlink is set, from the /proc/net tables. Returns 0, or -1 with
+ * errno when no table could be read.
+ */
+int sk_port_query(const struct sk_port_query *q, struct sk_socks *out);
+
+void sk_socks_free(struct sk_socks *s);
+
+#endif

@@ -1,0 +1,129 @@
+#include "sockdiag.h"
+
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A dump request: the header, the request, and a port filter. */
+struct diag_request {
+	struct nlmsghdr nlh;
+	struct inet_diag_req_v2 req;
+	struct nlattr attr;
+	struct inet_diag_bc_op ops[4];
+};
+
+/*
+ * The filter "sport >= lport and sport <= lport", as ss builds it: each
+ * test jumps to the next on success and past the end (a rejection) on
+ * failure; the operand of a port test is the 'no' field of the op after it.
+ */
+static size_t port_filter(struct inet_diag_bc_op *ops, unsigned lport)
+{
+	memset(ops, 0, 4 * sizeof(*ops));
+	ops[0] = (struct inet_diag_bc_op){INET_DIAG_BC_S_GE, 8, 16 + 4};
+	ops[1].no = (unsigned short)lport;
+	ops[2] = (struct inet_diag_bc_op){INET_DIAG_BC_S_LE, 8, 8 + 4};
+	ops[3].no = (unsigned short)lport;
+	return 4 * sizeof(*ops);
+}
+
+static int send_request(int fd, int family, int protocol, unsigned states, unsigned lport)
+{
+	struct diag_request r;
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	size_t len = sizeof(r.nlh) + sizeof(r.req);
+
+	memset(&r, 0, sizeof(r));
+	r.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	r.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	r.nlh.nlmsg_seq = 1;
+	r.req.sdiag_family = (unsigned char)family;
+	r.req.sdiag_protocol = (unsigned char)protocol;
+	r.req.idiag_states = states;
+	if (lport > 0 && lport <= 65535) {
+		r.attr.nla_type = INET_DIAG_REQ_BYTECODE;
+		r.attr.nla_len = (unsigned short)(sizeof(r.attr) + port_filter(r.ops, lport));
+		len += r.attr.nla_len;
+	}
+	r.nlh.nlmsg_len = (unsigned)len;
+	if (sendto(fd, &r, len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) != (ssize_t)len)
+		return -1;
+	return 0;
+}
+
+static void to_entry(const struct inet_diag_msg *m, struct sk_procnet_entry *e)
+{
+	size_t n = m->idiag_family == AF_INET6 ? 16 : 4;
+
+	memset(e, 0, sizeof(*e));
+	e->family = m->idiag_family;
+	memcpy(e->local, m->id.idiag_src, n);
+	memcpy(e->remote, m->id.idiag_dst, n);
+	e->lport = ntohs(m->id.idiag_sport);
+	e->rport = ntohs(m->id.idiag_dport);
+	e->state = m->idiag_state;
+	e->uid = m->idiag_uid;
+	e->inode = m->idiag_inode;
+}
+
+/* Reads the answers until NLMSG_DONE. Returns the count, or -1 with errno. */
+static long read_answers(int fd, void (*fn)(void *ctx, const struct sk_procnet_entry *e),
+			 void *ctx)
+{
+	static _Alignas(struct nlmsghdr) char buf[32768];
+	struct sk_procnet_entry e;
+	long count = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? (errno = EPROTO, -1) : -1;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				return count;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *err = NLMSG_DATA(h);
+
+				errno = err->error ? -err->error : EPROTO;
+				return -1;
+			}
+			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+			    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+				continue;
+			to_entry(NLMSG_DATA(h), &e);
+			fn(ctx, &e);
+			count++;
+		}
+	}
+}
+
+long sk_sockdiag_read(int family, int protocol, unsigned states, unsigned lport,
+		      void (*fn)(void *ctx, const struct sk_procnet_entry *e), void *ctx)
+{
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	long n;
+	int saved;
+
+	if (fd < 0)
+		return -1;
+	if (send_request(fd, family, protocol, states, lport) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	n = read_answers(fd, fn, ctx);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return n;
+}

@@ -1,0 +1,600 @@
+#include "whois.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "pidfd.h"
+
+/* How long SIGKILLed processes get to go. */
+#define KILL_WAIT_MS 5000
+
+struct proc_info {
+	pid_t pid;
+	unsigned uid;
+	bool known;
+	char *command;
+};
+
+struct user_name {
+	unsigned uid;
+	char *name;
+};
+
+struct netns_name {
+	unsigned long ino;
+	char *name;
+};
+
+/* What the rows point into. */
+struct sk_whois_info {
+	struct sk_holders holders;
+	struct proc_info *procs;
+	size_t nprocs;
+	struct user_name *users;
+	size_t nusers;
+	struct netns_name *netns;
+	size_t nnetns;
+};
+
+static int cmp_bytes(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	return memcmp(a, b, n);
+}
+
+/* Protocol, port, namespace, family, address, then everything else. */
+static int cmp_sock(const void *pa, const void *pb)
+{
+	const struct sk_sock *a = pa, *b = pb;
+	int c;
+
+	if (a->udp != b->udp)
+		return a->udp ? 1 : -1;
+	if (a->e.lport != b->e.lport)
+		return a->e.lport < b->e.lport ? -1 : 1;
+	if (a->netns != b->netns)
+		return a->netns < b->netns ? -1 : 1;
+	if (a->e.family != b->e.family)
+		return a->e.family < b->e.family ? -1 : 1;
+	if ((c = cmp_bytes(a->e.local, b->e.local, 16)) || (c = cmp_bytes(a->e.remote, b->e.remote, 16)))
+		return c;
+	if (a->e.rport != b->e.rport)
+		return a->e.rport < b->e.rport ? -1 : 1;
+	if (a->e.state != b->e.state)
+		return a->e.state < b->e.state ? -1 : 1;
+	if (a->e.inode != b->e.inode)
+		return a->e.inode < b->e.inode ? -1 : 1;
+	return a->e.uid < b->e.uid ? -1 : a->e.uid > b->e.uid;
+}
+
+static int cmp_holder(const void *pa, const void *pb)
+{
+	const struct sk_holder *a = pa, *b = pb;
+
+	if (a->inode != b->inode)
+		return a->inode < b->inode ? -1 : 1;
+	return (a->pid > b->pid) - (a->pid < b->pid);
+}
+
+static int cmp_ulong(const void *pa, const void *pb)
+{
+	unsigned long a = *(const unsigned long *)pa, b = *(const unsigned long *)pb;
+
+	return (a > b) - (a < b);
+}
+
+/* Runs the port queries of q (all: with every TCP state) in one namespace. */
+static int query_netns(const struct sk_whois_query *q, bool all, unsigned long ns, pid_t ns_pid,
+		       struct sk_socks *out)
+{
+	struct sk_port_query pq = {q->proc, 0, true, true, all, q->no_netlink, ns, ns_pid};
+	size_t i;
+
+	if (q->nspecs == 0)
+		return sk_port_query(&pq, out);
+	for (i = 0; i < q->nspecs; i++) {
+		pq.port = q->specs[i].port;
+		pq.tcp = q->specs[i].tcp;
+		pq.udp = q->specs[i].udp;
+		if (sk_port_query(&pq, out) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* This namespace, then (all_netns) one process's view of each other one. */
+static int query_all(const struct sk_whois_query *q, bool all, struct sk_socks *out)
+{
+	unsigned long self = sk_netns_of(q->proc, 0);
+	struct sk_netns *ns = NULL;
+	size_t n = 0, i;
+
+	if (query_netns(q, all, 0, 0, out) < 0)
+		return -1;
+	if (!q->all_netns)
+		return 0;
+	if (sk_netns_list(q->proc, &ns, &n) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (ns[i].ino != self && query_netns(q, all, ns[i].ino, ns[i].pid, out) < 0 &&
+		    errno == ENOMEM) {
+			free(ns);
+			return -1;
+		}
+	free(ns);
+	return 0;
+}
+
+/* Sorts the sockets and drops those two PORT arguments both found. */
+static void sort_unique(struct sk_socks *s)
+{
+	size_t i, k = 0;
+
+	if (s->count == 0)
+		return;
+	qsort(s->v, s->count, sizeof(*s->v), cmp_sock);
+	for (i = 1; i < s->count; i++)
+		if (cmp_sock(&s->v[k], &s->v[i]) != 0)
+			s->v[++k] = s->v[i];
+	s->count = k + 1;
+}
+
+static int find_holders(const struct sk_whois_query *q, const struct sk_socks *s,
+			struct sk_holders *h)
+{
+	unsigned long *inodes = malloc((s->count + 1) * sizeof(*inodes));
+	size_t i, n = 0;
+	int rc;
+
+	if (!inodes)
+		return -1;
+	for (i = 0; i < s->count; i++)
+		if (s->v[i].e.inode)
+			inodes[n++] = s->v[i].e.inode;
+	qsort(inodes, n, sizeof(*inodes), cmp_ulong);
+	rc = sk_find_holders(q->proc, inodes, n, h);
+	free(inodes);
+	if (rc == 0 && h->count)
+		qsort(h->v, h->count, sizeof(*h->v), cmp_holder);
+	return rc;
+}
+
+static const char *user_name(struct sk_whois_info *in, unsigned uid)
+{
+	struct user_name *nv;
+	struct passwd *pw;
+	char num[16];
+	size_t i;
+
+	for (i = 0; i < in->nusers; i++)
+		if (in->users[i].uid == uid)
+			return in->users[i].name;
+	if (!(nv = realloc(in->users, (in->nusers + 1) * sizeof(*nv))))
+		return "?";
+	in->users = nv;
+	pw = getpwuid(uid);
+	snprintf(num, sizeof(num), "%u", uid);
+	if (!(nv[in->nusers].name = strdup(pw ? pw->pw_name : num)))
+		return "?";
+	nv[in->nusers].uid = uid;
+	return nv[in->nusers++].name;
+}
+
+static struct proc_info *proc_info(struct sk_whois_info *in, const char *proc, pid_t pid)
+{
+	struct proc_info *nv, *p;
+	char cmd[4096];
+	size_t i;
+
+	for (i = 0; i < in->nprocs; i++)
+		if (in->procs[i].pid == pid)
+			return &in->procs[i];
+	if (!(nv = realloc(in->procs, (in->nprocs + 1) * sizeof(*nv))))
+		return NULL;
+	in->procs = nv;
+	p = &nv[in->nprocs++];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->known = sk_proc_uid(proc, pid, &p->uid) == 0;
+	if (sk_proc_cmdline(proc, pid, cmd, sizeof(cmd)) < 0)
+		snprintf(cmd, sizeof(cmd), "?");
+	p->command = strdup(cmd);
+	return p;
+}
+
+/* A namespace's name under /run/netns (as `ip netns` names them), or "net:[INO]". */
+static const char *netns_name(struct sk_whois_info *in, unsigned long ino)
+{
+	struct netns_name *nv;
+	char buf[300], path[300];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	size_t i;
+
+	if (ino == 0)
+		return NULL;
+	for (i = 0; i < in->nnetns; i++)
+		if (in->netns[i].ino == ino)
+			return in->netns[i].name;
+	snprintf(buf, sizeof(buf), "net:[%lu]", ino);
+	if ((d = opendir("/run/netns"))) {
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.' &&
+			    snprintf(path, sizeof(path), "/run/netns/%s", de->d_name) <
+				(int)sizeof(path) &&
+			    stat(path, &st) == 0 && st.st_ino == ino) {
+				snprintf(buf, sizeof(buf), "%s", de->d_name);
+				break;
+			}
+		closedir(d);
+	}
+	if (!(nv = realloc(in->netns, (in->nnetns + 1) * sizeof(*nv))))
+		return "?";
+	in->netns = nv;
+	nv[in->nnetns].ino = ino;
+	if (!(nv[in->nnetns].name = strdup(buf)))
+		return "?";
+	return nv[in->nnetns++].name;
+}
+
+static bool is_holder(const struct sk_whois_query *q, const struct sk_sock *s)
+{
+	size_t i;
+
+	if (q->nspecs == 0)
+		return true;
+	for (i = 0; i < q->nspecs; i++)
+		if (s->e.lport == q->specs[i].port && (s->udp ? q->specs[i].udp : q->specs[i].tcp))
+			return true;
+	return false;
+}
+
+static void mark_held(struct sk_whois *w, const struct sk_sock *s)
+{
+	size_t i;
+
+	for (i = 0; i < w->q.nspecs; i++)
+		if (s->e.inode && s->e.lport == w->q.specs[i].port &&
+		    (s->udp ? w->q.specs[i].udp : w->q.specs[i].tcp))
+			w->held[i] = true;
+}
+
+static int add_row(struct sk_whois *w, const struct sk_sock *s, pid_t pid)
+{
+	struct sk_whois_info *in = w->info;
+	struct sk_whois_row *r = &w->rows[w->nrows++];
+	struct proc_info *p = pid ? proc_info(in, w->q.proc, pid) : NULL;
+
+	if (pid && !p)
+		return -1;
+	r->sock = s;
+	r->pid = pid;
+	r->uid = p && p->known ? p->uid : s->e.uid;
+	r->user = user_name(in, r->uid);
+	r->command = p ? p->command : NULL;
+	r->netns = netns_name(in, s->netns);
+	r->holder = is_holder(&w->q, s);
+	return 0;
+}
+
+/* The index of the first holder of inode in h (sorted), or where it would be. */
+static size_t first_holder(const struct sk_holders *h, unsigned long inode)
+{
+	size_t lo = 0, hi = h->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (h->v[mid].inode < inode)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* One row per socket and holder, or one with pid 0 for a socket without. */
+static int build_rows(struct sk_whois *w)
+{
+	const struct sk_holders *h = &w->info->holders;
+	size_t i;
+
+	w->rows = calloc(w->socks.count + h->count + 1, sizeof(*w->rows));
+	w->held = calloc(w->q.nspecs + 1, sizeof(*w->held));
+	if (!w->rows || !w->held)
+		return -1;
+	for (i = 0; i < w->socks.count; i++) {
+		const struct sk_sock *s = &w->socks.v[i];
+		size_t k = first_holder(h, s->e.inode);
+
+		mark_held(w, s);
+		if (!s->e.inode || k == h->count || h->v[k].inode != s->e.inode) {
+			if (add_row(w, s, 0) < 0)
+				return -1;
+			if (s->e.inode && is_holder(&w->q, s))
+				w->unseen++;
+			continue;
+		}
+		for (; k < h->count && h->v[k].inode == s->e.inode; k++)
+			if (add_row(w, s, h->v[k].pid) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+int sk_whois_find(const struct sk_whois_query *q, struct sk_whois *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->q = *q;
+	if (!(w->info = calloc(1, sizeof(*w->info))))
+		return -1;
+	if (query_all(q, q->all, &w->socks) < 0)
+		goto fail;
+	sort_unique(&w->socks);
+	if (find_holders(q, &w->socks, &w->info->holders) < 0 || build_rows(w) < 0)
+		goto fail;
+	return 0;
+fail:
+	sk_whois_free(w);
+	return -1;
+}
+
+void sk_whois_free(struct sk_whois *w)
+{
+	struct sk_whois_info *in = w->info;
+	size_t i;
+
+	if (in) {
+		sk_holders_free(&in->holders);
+		for (i = 0; i < in->nprocs; i++)
+			free(in->procs[i].command);
+		for (i = 0; i < in->nusers; i++)
+			free(in->users[i].name);
+		for (i = 0; i < in->nnetns; i++)
+			free(in->netns[i].name);
+		free(in->procs);
+		free(in->users);
+		free(in->netns);
+		free(in);
+	}
+	sk_socks_free(&w->socks);
+	free(w->rows);
+	free(w->held);
+	memset(w, 0, sizeof(*w));
+}
+
+static int add_target(struct sk_whois_targets *t, const char *proc, pid_t pid,
+		      unsigned long inode)
+{
+	struct sk_whois_target *x = NULL, *nv;
+	unsigned long *ni;
+	char comm[64];
+	size_t i;
+
+	for (i = 0; i < t->count; i++)
+		if (t->v[i].pid == pid)
+			x = &t->v[i];
+	if (!x) {
+		if (!(nv = realloc(t->v, (t->count + 1) * sizeof(*nv))))
+			return -1;
+		t->v = nv;
+		x = &nv[t->count++];
+		memset(x, 0, sizeof(*x));
+		x->pid = pid;
+		if (sk_proc_comm(proc, pid, comm, sizeof(comm)) < 0)
+			snprintf(comm, sizeof(comm), "?");
+		snprintf(x->comm, sizeof(x->comm), "%s", comm);
+	}
+	if (!(ni = realloc(x->inodes, (x->ninodes + 1) * sizeof(*ni))))
+		return -1;
+	x->inodes = ni;
+	ni[x->ninodes++] = inode;
+	return 0;
+}
+
+int sk_whois_targets(const struct sk_whois *w, struct sk_whois_targets *t)
+{
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < w->nrows; i++) {
+		const struct sk_whois_row *r = &w->rows[i];
+
+		if (r->holder && r->pid > 0 && r->sock->e.inode &&
+		    add_target(t, w->q.proc, r->pid, r->sock->e.inode) < 0) {
+			sk_whois_targets_free(t);
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void sk_whois_targets_free(struct sk_whois_targets *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->count; i++)
+		free(t->v[i].inodes);
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+static void say(const struct sk_whois_stop *s, const struct sk_whois_target *t, const char *fmt,
+		...) __attribute__((format(printf, 3, 4)));
+
+static void say(const struct sk_whois_stop *s, const struct sk_whois_target *t, const char *fmt,
+		...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->say)
+		s->say(s->ctx, t, msg);
+}
+
+/* 1 when the process still holds one of the target's sockets, 0 not, -1 unknown. */
+static int still_holds(const struct sk_whois_stop *s, const struct sk_whois_target *t)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < t->ninodes; i++) {
+		int h = sk_pid_holds_inode(s->proc, t->pid, t->inodes[i]);
+
+		if (h == 1)
+			return 1;
+		if (h < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+/*
+ * Opens a pidfd for the target and sends the first signal. Returns the
+ * pidfd, -1 when there was nothing to signal (gone, no longer a holder),
+ * or -2 on a failure already reported.
+ */
+static int first_signal(const struct sk_whois_stop *s, const struct sk_whois_target *t, int sig)
+{
+	const char *sname = sk_signal_name(sig);
+	int fd, holds;
+
+	if (t->pid == 1 || t->pid == getpid()) {
+		say(s, t, "not signalled: sockctl never signals %s",
+		    t->pid == 1 ? "PID 1" : "itself");
+		return -2;
+	}
+	if ((fd = sk_pidfd_open(t->pid)) < 0) {
+		if (errno == ESRCH) {
+			say(s, t, "already gone");
+			return -1;
+		}
+		say(s, t, "not signalled: pidfd_open: %s", strerror(errno));
+		return -2;
+	}
+	/* The pidfd now pins the process; check it is still the one holding the socket. */
+	holds = still_holds(s, t);
+	if (holds <= 0 || sk_pidfd_exited(fd)) {
+		if (holds < 0)
+			say(s, t, "not signalled: its fds cannot be read: %s", strerror(errno));
+		else
+			say(s, t, "not signalled: it no longer holds the socket");
+		close(fd);
+		return holds < 0 ? -2 : -1;
+	}
+	if (sk_pidfd_signal(fd, sig) < 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == ESRCH) {
+			say(s, t, "already gone");
+			return -1;
+		}
+		say(s, t, "not signalled: %s", strerror(e));
+		return -2;
+	}
+	if (s->signal)
+		say(s, t, "sent SIG%s", sname ? sname : "?");
+	return fd;
+}
+
+/* SIGKILL for those alive after the grace; reports how each one ended. */
+static int escalate(const struct sk_whois_stop *s, const struct sk_whois_targets *t, int *fds,
+		    bool *exited)
+{
+	bool *killed = calloc(t->count + 1, sizeof(*killed));
+	size_t i;
+	int rc = 0;
+
+	if (!killed)
+		return -1;
+	sk_pidfd_wait(fds, exited, t->count, s->grace_ms);
+	for (i = 0; i < t->count; i++)
+		if (fds[i] >= 0 && !exited[i] && sk_pidfd_signal(fds[i], SIGKILL) == 0)
+			killed[i] = true;
+	sk_pidfd_wait(fds, exited, t->count, KILL_WAIT_MS);
+	for (i = 0; i < t->count; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (!exited[i]) {
+			say(s, &t->v[i], "still running after SIGKILL");
+			rc = -1;
+		} else if (killed[i]) {
+			say(s, &t->v[i], "stopped by SIGKILL (still running %d.%03d s after SIGTERM)",
+			    s->grace_ms / 1000, s->grace_ms % 1000);
+		} else {
+			say(s, &t->v[i], "stopped by SIGTERM");
+		}
+	}
+	free(killed);
+	return rc;
+}
+
+int sk_whois_stop(const struct sk_whois_targets *t, const struct sk_whois_stop *s)
+{
+	int *fds = calloc(t->count + 1, sizeof(*fds));
+	bool *exited = calloc(t->count + 1, sizeof(*exited));
+	size_t i;
+	int rc = 0;
+
+	if (!fds || !exited) {
+		free(fds);
+		free(exited);
+		return -1;
+	}
+	for (i = 0; i < t->count; i++) {
+		fds[i] = first_signal(s, &t->v[i], s->signal ? s->signal : SIGTERM);
+		if (fds[i] == -2)
+			rc = -1;
+	}
+	if (!s->signal && escalate(s, t, fds, exited) < 0)
+		rc = -1;
+	for (i = 0; i < t->count; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	free(exited);
+	return rc;
+}
+
+int sk_whois_port_free(const struct sk_whois *w, const struct sk_whois_spec *spec, int ms)
+{
+	struct sk_whois_query q = w->q;
+	int64_t deadline = sk_now_ms() + ms;
+
+	q.specs = spec;
+	q.nspecs = 1;
+	for (;;) {
+		struct sk_socks s = {0};
+		size_t i, bound = 0;
+
+		if (query_all(&q, false, &s) < 0) {
+			sk_socks_free(&s);
+			return -1;
+		}
+		for (i = 0; i < s.count; i++)
+			if (s.v[i].e.inode && s.v[i].e.lport == spec->port)
+				bound++;
+		sk_socks_free(&s);
+		if (bound == 0)
+			return 1;
+		if (sk_now_ms() >= deadline)
+			return 0;
+		/* a process's sockets close as it exits; let the kernel catch up */
+		usleep(20 * 1000);
+	}
+}
