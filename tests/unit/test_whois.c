@@ -1,0 +1,230 @@
+/*
+ * Unit tests of lib/whois.c, lib/holders.c and lib/pidfd.c: the query
+ * against a fixture /proc (tests/fixtures/proc/net and fake PID
+ * directories built here), and the stop rules against real children.
+ * Run from the repository root, as tests/run does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "json.h"
+#include "pidfd.h"
+#include "whois.h"
+
+static char root[] = "/tmp/sockctl-unit-proc.XXXXXX";
+
+static void put(const char *rel, const char *data, size_t len)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+		perror(path), exit(1);
+	close(fd);
+}
+
+static void link_to(const char *target, const char *rel)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	if (symlink(target, path) < 0)
+		perror(path), exit(1);
+}
+
+static void dir(const char *rel)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	if (mkdir(path, 0755) < 0)
+		perror(path), exit(1);
+}
+
+/* PID 4242 holds the 8080 listener (inode 186) twice, its worker 4243 once. */
+static void make_root(void)
+{
+	char net[PATH_MAX];
+
+	if (!mkdtemp(root) || !realpath("tests/fixtures/proc/net", net))
+		perror("fixture root"), exit(1);
+	link_to(net, "net");
+	dir("4242"), dir("4242/fd"), dir("4243"), dir("4243/fd"), dir("4244"), dir("4244/fd");
+	dir("self"); /* not a process */
+	link_to("socket:[186]", "4242/fd/3");
+	link_to("socket:[186]", "4242/fd/4");
+	link_to("/dev/null", "4242/fd/5");
+	link_to("socket:[186]", "4243/fd/7");
+	link_to("pipe:[186]", "4243/fd/8");
+	link_to("socket:[52344]", "4244/fd/9");
+	put("4242/cmdline", "python3\0-m\0http.server\0", 23);
+	put("4242/comm", "python3\n", 8);
+	put("4243/cmdline", "", 0);
+	put("4243/comm", "kworker\n", 8);
+	put("4244/cmdline", "curl\0http://127.0.0.1/\0", 23);
+}
+
+static void query_fixture(void)
+{
+	struct sk_whois_spec spec = {8080, true, true}, http = {80, true, false};
+	struct sk_whois_query q = {root, &spec, 1, false, false, true};
+	struct sk_whois w;
+
+	CHECK(sk_whois_find(&q, &w) == 0);
+	CHECK(w.nrows == 2);
+	if (w.nrows == 2) {
+		CHECK(w.rows[0].pid == 4242 && w.rows[1].pid == 4243);
+		CHECK(strcmp(w.rows[0].command, "python3 -m http.server") == 0);
+		CHECK(strcmp(w.rows[1].command, "[kworker]") == 0);
+		CHECK(w.rows[0].sock->e.inode == 186 && w.rows[0].holder);
+		CHECK(w.rows[0].uid == getuid()); /* the owner of the PID directory */
+		CHECK(w.rows[0].netns == NULL);
+	}
+	CHECK(w.held[0] && w.unseen == 0);
+	sk_whois_free(&w);
+
+	/* port 80 has only an established connection: a listener is needed */
+	q.specs = &http;
+	CHECK(sk_whois_find(&q, &w) == 0);
+	CHECK(w.nrows == 0 && !w.held[0]);
+	sk_whois_free(&w);
+	q.all = true;
+	CHECK(sk_whois_find(&q, &w) == 0);
+	CHECK(w.nrows == 1 && w.held[0]);
+	if (w.nrows == 1)
+		CHECK(w.rows[0].pid == 4244 && w.rows[0].sock->e.rport == 0xD431 &&
+		      strcmp(w.rows[0].command, "curl http://127.0.0.1/") == 0);
+	sk_whois_free(&w);
+
+	/* every listener: the 8080 one, and a bound UDP socket nobody is seen holding */
+	q.specs = NULL, q.nspecs = 0, q.all = false;
+	CHECK(sk_whois_find(&q, &w) == 0);
+	CHECK(w.nrows >= 3);
+	CHECK(w.unseen >= 1);
+	CHECK(w.rows[w.nrows - 1].sock->udp && w.rows[w.nrows - 1].pid == 0 &&
+	      w.rows[w.nrows - 1].command == NULL);
+	sk_whois_free(&w);
+}
+
+static char said[4][128];
+static int nsaid;
+
+static void note(void *ctx, const struct sk_whois_target *t, const char *what)
+{
+	(void)ctx;
+	if (nsaid < 4)
+		snprintf(said[nsaid++], sizeof(said[0]), "%d %s", (int)t->pid, what);
+}
+
+/* A child that holds sock (its own copy) and waits; ignores SIGTERM if asked. */
+static pid_t holder(int sock, bool stubborn)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (stubborn)
+			signal(SIGTERM, SIG_IGN);
+		for (;;)
+			pause();
+	}
+	(void)sock;
+	return pid;
+}
+
+static int stop_one(pid_t pid, unsigned long inode, int sig, int grace_ms)
+{
+	struct sk_whois_target t = {pid, "child", &inode, 1};
+	struct sk_whois_targets ts = {&t, 1};
+	struct sk_whois_stop s = {sig, grace_ms, note, NULL, "/proc"};
+
+	nsaid = 0;
+	return sk_whois_stop(&ts, &s);
+}
+
+static void stop_rules(void)
+{
+	int sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), status = 0;
+	struct stat st;
+	pid_t pid;
+
+	CHECK(sock >= 0 && fstat(sock, &st) == 0);
+
+	CHECK(stop_one(1, st.st_ino, 0, 100) == -1);
+	CHECK(nsaid == 1 && strstr(said[0], "never signals PID 1"));
+	CHECK(stop_one(getpid(), st.st_ino, 0, 100) == -1);
+	CHECK(nsaid == 1 && strstr(said[0], "never signals itself"));
+
+	/* a process that does not hold the socket (a reused PID) is left alone */
+	pid = holder(sock, false);
+	CHECK(stop_one(pid, st.st_ino + 1000000, 0, 100) == 0);
+	CHECK(nsaid == 1 && strstr(said[0], "no longer holds the socket"));
+	CHECK(kill(pid, 0) == 0);
+	CHECK(stop_one(pid, st.st_ino, 0, 2000) == 0);
+	CHECK(nsaid == 1 && strstr(said[0], "stopped by SIGTERM"));
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+
+	pid = holder(sock, true);
+	usleep(50 * 1000); /* let it ignore SIGTERM before the test sends one */
+	CHECK(stop_one(pid, st.st_ino, 0, 100) == 0);
+	CHECK(nsaid == 1 && strstr(said[0], "stopped by SIGKILL"));
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	pid = holder(sock, false);
+	CHECK(stop_one(pid, st.st_ino, SIGCONT, 0) == 0);
+	CHECK(nsaid == 1 && strstr(said[0], "sent SIGCONT"));
+	CHECK(kill(pid, 0) == 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(sock);
+}
+
+static void signals(void)
+{
+	CHECK(sk_parse_signal("TERM") == SIGTERM);
+	CHECK(sk_parse_signal("sigkill") == SIGKILL);
+	CHECK(sk_parse_signal("SIGHUP") == SIGHUP);
+	CHECK(sk_parse_signal("9") == 9);
+	CHECK(sk_parse_signal("64") == 64);
+	CHECK(sk_parse_signal("0") == -1 && errno == EINVAL);
+	CHECK(sk_parse_signal("65") == -1);
+	CHECK(sk_parse_signal("") == -1);
+	CHECK(sk_parse_signal("SIG") == -1);
+	CHECK(sk_parse_signal("TERMX") == -1);
+	CHECK(strcmp(sk_signal_name(SIGUSR1), "USR1") == 0);
+	CHECK(sk_signal_name(0) == NULL);
+}
+
+static void json_text(void)
+{
+	char out[64];
+	size_t n = sk_json_text("a\xff\"b\n\xc3\xa9", 7, out);
+
+	CHECK(n == 14 && memcmp(out, "a\\ufffd\\\"b\\n\xc3\xa9", n) == 0);
+}
+
+int main(void)
+{
+	char cmd[PATH_MAX + 16];
+
+	make_root();
+	query_fixture();
+	stop_rules();
+	signals();
+	json_text();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", root);
+	return check_summary("whois");
+}
