@@ -95,8 +95,7 @@ static int parse_spec(const char *arg, struct sk_whois_spec *s)
 	    (!s->tcp || !s->udp || sk_parse_port(port, "udp", &s->port) < 0)) {
 		if (errno == ERANGE)
 			return cmd_usage(name, "bad port '%s': must be 1-65535", arg);
-		return cmd_usage(name, "bad port '%s': not a number or a known service name",
-				 arg);
+		return cmd_usage(name, "bad port '%s': not a number or a known service name", arg);
 	}
 	if (s->port == 0)
 		return cmd_usage(name, "bad port '%s': must be 1-65535", arg);
@@ -122,8 +121,8 @@ static int parse_args(int argc, char **argv, struct whois_opts *o)
 			break;
 		case 's':
 			if ((o->signal = sk_parse_signal(optarg)) < 0)
-				return cmd_usage(name, "bad signal '%s': not a signal name or number",
-						 optarg);
+				return cmd_usage(
+				    name, "bad signal '%s': not a signal name or number", optarg);
 			o->kill = true;
 			break;
 		case 'h': fputs(usage, stdout); return -1;
@@ -424,8 +423,8 @@ int cmd_whois_port(int argc, char **argv)
 		free(o.specs);
 		return rc < 0 ? 0 : rc;
 	}
-	q = (struct sk_whois_query){"/proc", o.specs, o.nspecs, o.all, o.all_netns,
-				    getenv("SOCKCTL_NO_NETLINK") != NULL};
+	q = (struct sk_whois_query){"/proc", o.specs,	  o.nspecs,
+				    o.all,   o.all_netns, getenv("SOCKCTL_NO_NETLINK") != NULL};
 	if (sk_whois_find(&q, &w) < 0) {
 		cmd_error(name, "cannot read the socket tables: %s", strerror(errno));
 		free(o.specs);

@@ -13,6 +13,18 @@ _sockctl_services()
 		/etc/services 2>/dev/null
 }
 
+# The ports something listens on (TCP) or is bound to (UDP), as sockctl
+# itself ($1) reports them.
+_sockctl_listening()
+{
+	"$1" whois-port 2>/dev/null | awk 'NR > 1 { sub(/.*:/, "", $2); print $2 }' | sort -un
+}
+
+# The signal names whois-port --signal takes.
+_sockctl_signals='HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE
+	ALRM TERM CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH
+	IO PWR SYS'
+
 # Adds the host names matching $1 to COMPREPLY.
 _sockctl_hosts()
 {
@@ -35,6 +47,17 @@ _sockctl_files()
 	compopt -o filenames 2>/dev/null
 	local IFS=$'\n'
 	COMPREPLY+=($(compgen -f -- "$1"))
+}
+
+# Adds the unix sockets matching $1 to COMPREPLY, and directories to
+# descend into.
+_sockctl_sockets()
+{
+	compopt -o filenames 2>/dev/null
+	local IFS=$'\n' f
+	for f in $(compgen -f -- "$1"); do
+		[[ -S $f || -d $f ]] && COMPREPLY+=("$f")
+	done
 }
 
 # Adds the directory names matching $1 to COMPREPLY.
@@ -74,7 +97,7 @@ _sockctl()
 	COMPREPLY=()
 
 	local global_opts='-h --help -V --version'
-	local commands='listen connect udp-send udp-recv serve-http help'
+	local commands='listen connect udp-send udp-recv serve-http whois-port help'
 	local common_opts='-4 --ipv4 -6 --ipv6 -n --numeric -s --source
 		-U --unix -v --verbose -w --timeout -e --exec --crlf --send-only
 		--recv-only --no-shutdown -x --hexdump --progress -h --help'
@@ -87,6 +110,8 @@ _sockctl()
 	local serve_http_opts='-p --port -b --bind -4 --ipv4 -6 --ipv6
 		-n --numeric -q --quiet --no-listing -w --timeout --max-conns
 		--log -h --help'
+	local whois_port_opts='-a --all --all-netns --json -k --kill --grace
+		-s --signal -y --yes -h --help'
 
 	# The command is the first word that is not a global option.
 	local i cmd= cmd_at=0
@@ -114,7 +139,7 @@ _sockctl()
 	case $cmd in
 	help)
 		((cword == cmd_at + 1)) &&
-			COMPREPLY=($(compgen -W "listen connect udp-send udp-recv serve-http" -- "$cur"))
+			COMPREPLY=($(compgen -W "listen connect udp-send udp-recv serve-http whois-port" -- "$cur"))
 		return 0
 		;;
 	listen) opts=$listen_opts ;;
@@ -122,6 +147,7 @@ _sockctl()
 	udp-send) opts=$udp_send_opts ;;
 	udp-recv) opts=$udp_recv_opts ;;
 	serve-http) opts=$serve_http_opts ;;
+	whois-port) opts=$whois_port_opts ;;
 	*) return 0 ;;
 	esac
 
@@ -145,11 +171,37 @@ _sockctl()
 		esac
 	fi
 
+	if [[ $cmd == whois-port ]]; then
+		case $prev in
+		-s | --signal)
+			COMPREPLY=($(compgen -W "$_sockctl_signals" -- "${cur#[Ss][Ii][Gg]}"))
+			return 0
+			;;
+		--grace)
+			return 0
+			;;
+		esac
+		$split && return 0
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+		else
+			# PORT...: the ports in use first, then service names.
+			local IFS=$'\n'
+			COMPREPLY=($(compgen -W "$(_sockctl_listening "${words[0]}")" -- "$cur"))
+			COMPREPLY+=($(compgen -W "$(_sockctl_services)" -- "$cur"))
+		fi
+		return 0
+	fi
+
 	# The argument of an option.
 	case $prev in
 	-U | --unix)
-		[[ $cmd == udp-* ]] && return 0
-		_sockctl_files "$cur"
+		# connect needs an existing socket; listen names a new one.
+		if [[ $cmd == connect ]]; then
+			_sockctl_sockets "$cur"
+		elif [[ $cmd == listen ]]; then
+			_sockctl_files "$cur"
+		fi
 		return 0
 		;;
 	-e | --exec)

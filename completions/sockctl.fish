@@ -51,6 +51,24 @@ function __sockctl_services
     string match -r -- '^[^#\s]+(?=\s+\d+/'$proto'\b)' </etc/services
 end
 
+# Unix sockets matching the current token, and directories to descend into.
+function __sockctl_sockets
+    set -l cur (commandline -ct)
+    for f in $cur*
+        if test -S $f
+            echo $f
+        else if test -d $f
+            echo $f/
+        end
+    end
+end
+
+# The ports something listens on or is bound to, as sockctl itself reports them.
+function __sockctl_listening
+    set -l sk (commandline -opc)[1]
+    command $sk whois-port 2>/dev/null | string match -r -- '^\S+\s+\S*:(\d+)\s' | string match -r -- '^\d+$' | sort -un
+end
+
 set -l listen_cond '__fish_seen_subcommand_from listen; and not __fish_seen_subcommand_from help'
 set -l connect_cond '__fish_seen_subcommand_from connect; and not __fish_seen_subcommand_from help'
 set -l relay_cond '__fish_seen_subcommand_from listen connect; and not __fish_seen_subcommand_from help'
@@ -58,6 +76,7 @@ set -l send_cond '__fish_seen_subcommand_from udp-send; and not __fish_seen_subc
 set -l recv_cond '__fish_seen_subcommand_from udp-recv; and not __fish_seen_subcommand_from help'
 set -l udp_cond '__fish_seen_subcommand_from udp-send udp-recv; and not __fish_seen_subcommand_from help'
 set -l http_cond '__fish_seen_subcommand_from serve-http; and not __fish_seen_subcommand_from help'
+set -l whois_cond '__fish_seen_subcommand_from whois-port; and not __fish_seen_subcommand_from help'
 
 # No file names unless asked for.
 complete -c sockctl -f
@@ -70,17 +89,20 @@ complete -c sockctl -n __fish_use_subcommand -a connect -d 'TCP or unix-socket c
 complete -c sockctl -n __fish_use_subcommand -a udp-send -d 'Send datagrams, print the replies'
 complete -c sockctl -n __fish_use_subcommand -a udp-recv -d 'Receive datagrams; echo or answer them'
 complete -c sockctl -n __fish_use_subcommand -a serve-http -d 'Static HTTP/1.1 file server'
+complete -c sockctl -n __fish_use_subcommand -a whois-port -d 'Who holds a port; stop it safely'
 complete -c sockctl -n __fish_use_subcommand -a help -d 'Show the help of a command'
 
 # help COMMAND
-complete -c sockctl -n '__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from listen connect udp-send udp-recv serve-http' \
-    -a 'listen connect udp-send udp-recv serve-http'
+complete -c sockctl -n '__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from listen connect udp-send udp-recv serve-http whois-port' \
+    -a 'listen connect udp-send udp-recv serve-http whois-port'
 
 # Options of both listen and connect.
 complete -c sockctl -n $relay_cond -s 4 -l ipv4 -d 'IPv4 only'
 complete -c sockctl -n $relay_cond -s 6 -l ipv6 -d 'IPv6 only'
 complete -c sockctl -n $relay_cond -s n -l numeric -d 'No DNS: addresses must be numeric'
-complete -c sockctl -n $relay_cond -s U -l unix -r -F -d 'Unix socket path (@NAME: abstract)'
+complete -c sockctl -n $listen_cond -s U -l unix -r -F -d 'Unix socket path to create (@NAME: abstract)'
+complete -c sockctl -n $connect_cond -s U -l unix -x -a '(__sockctl_sockets)' \
+    -d 'Unix socket path (@NAME: abstract)'
 complete -c sockctl -n $relay_cond -s v -l verbose -d 'Report connection events on stderr'
 complete -c sockctl -n $relay_cond -s e -l exec -x -a '(__fish_complete_command)' \
     -d "Run '/bin/sh -c CMD' with the connection as its stdin and stdout"
@@ -164,3 +186,16 @@ complete -c sockctl -n $http_cond -l log -r -F -d 'Append the access log (Common
 complete -c sockctl -n $http_cond -s h -l help -d 'Show this help'
 complete -c sockctl -n "$http_cond; and test (__sockctl_npos) -eq 0" \
     -a '(__fish_complete_directories (commandline -ct) Directory)'
+
+# whois-port [OPTIONS] [PORT[/tcp|/udp]...]
+set -l signals HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM CHLD \
+    CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS
+complete -c sockctl -n $whois_cond -s a -l all -d 'Every TCP state, and connections to PORT'
+complete -c sockctl -n $whois_cond -l all-netns -d 'Also the sockets of other network namespaces'
+complete -c sockctl -n $whois_cond -l json -d 'A JSON array of objects instead of the table'
+complete -c sockctl -n $whois_cond -s k -l kill -d 'Stop every holder: SIGTERM, then SIGKILL after the grace'
+complete -c sockctl -n $whois_cond -l grace -x -d 'How long --kill waits before SIGKILL (default 3)'
+complete -c sockctl -n $whois_cond -s s -l signal -x -a "$signals" -d 'Send SIG to every holder, nothing else'
+complete -c sockctl -n $whois_cond -s y -l yes -d 'Do not ask before stopping'
+complete -c sockctl -n $whois_cond -s h -l help -d 'Show this help'
+complete -c sockctl -n $whois_cond -x -a '(__sockctl_listening; __sockctl_services)'

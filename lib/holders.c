@@ -117,8 +117,7 @@ static int scan_process(int rootfd, pid_t pid, const unsigned long *inodes, size
 	return rc;
 }
 
-int sk_find_holders(const char *root, const unsigned long *inodes, size_t n,
-		    struct sk_holders *out)
+int sk_find_holders(const char *root, const unsigned long *inodes, size_t n, struct sk_holders *out)
 {
 	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	size_t cap = 0;
@@ -190,8 +189,7 @@ int sk_proc_uid(const char *root, pid_t pid, unsigned *uid)
 }
 
 /* Reads root/PID/name into buf (NUL-terminated). Returns the length or -1. */
-static ssize_t read_proc_file(const char *root, pid_t pid, const char *name, char *buf,
-			      size_t len)
+static ssize_t read_proc_file(const char *root, pid_t pid, const char *name, char *buf, size_t len)
 {
 	char path[4096];
 	ssize_t n, total = 0;
@@ -203,8 +201,9 @@ static ssize_t read_proc_file(const char *root, pid_t pid, const char *name, cha
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	while ((size_t)total < len - 1 &&
-	       ((n = read(fd, buf + total, len - 1 - (size_t)total)) > 0 || (n < 0 && errno == EINTR)))
+	while (
+	    (size_t)total < len - 1 &&
+	    ((n = read(fd, buf + total, len - 1 - (size_t)total)) > 0 || (n < 0 && errno == EINTR)))
 		if (n > 0)
 			total += n;
 	close(fd);

@@ -63,8 +63,7 @@ static long from_netlink(const struct sk_port_query *q, int family, bool udp, st
 			states = 1u << SK_TCP_LISTEN;
 		lport = q->port;
 	}
-	return sk_sockdiag_read(family, udp ? IPPROTO_UDP : IPPROTO_TCP, states, lport, collect,
-				c);
+	return sk_sockdiag_read(family, udp ? IPPROTO_UDP : IPPROTO_TCP, states, lport, collect, c);
 }
 
 static long from_proc(const struct sk_port_query *q, const char *table, struct collect *c)

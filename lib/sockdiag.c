@@ -72,8 +72,7 @@ static void to_entry(const struct inet_diag_msg *m, struct sk_procnet_entry *e)
 }
 
 /* Reads the answers until NLMSG_DONE. Returns the count, or -1 with errno. */
-static long read_answers(int fd, void (*fn)(void *ctx, const struct sk_procnet_entry *e),
-			 void *ctx)
+static long read_answers(int fd, void (*fn)(void *ctx, const struct sk_procnet_entry *e), void *ctx)
 {
 	static _Alignas(struct nlmsghdr) char buf[32768];
 	struct sk_procnet_entry e;

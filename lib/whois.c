@@ -65,7 +65,8 @@ static int cmp_sock(const void *pa, const void *pb)
 		return a->netns < b->netns ? -1 : 1;
 	if (a->e.family != b->e.family)
 		return a->e.family < b->e.family ? -1 : 1;
-	if ((c = cmp_bytes(a->e.local, b->e.local, 16)) || (c = cmp_bytes(a->e.remote, b->e.remote, 16)))
+	if ((c = cmp_bytes(a->e.local, b->e.local, 16)) ||
+	    (c = cmp_bytes(a->e.remote, b->e.remote, 16)))
 		return c;
 	if (a->e.rport != b->e.rport)
 		return a->e.rport < b->e.rport ? -1 : 1;
@@ -373,8 +374,7 @@ void sk_whois_free(struct sk_whois *w)
 	memset(w, 0, sizeof(*w));
 }
 
-static int add_target(struct sk_whois_targets *t, const char *proc, pid_t pid,
-		      unsigned long inode)
+static int add_target(struct sk_whois_targets *t, const char *proc, pid_t pid, unsigned long inode)
 {
 	struct sk_whois_target *x = NULL, *nv;
 	unsigned long *ni;
@@ -534,7 +534,8 @@ static int escalate(const struct sk_whois_stop *s, const struct sk_whois_targets
 			say(s, &t->v[i], "still running after SIGKILL");
 			rc = -1;
 		} else if (killed[i]) {
-			say(s, &t->v[i], "stopped by SIGKILL (still running %d.%03d s after SIGTERM)",
+			say(s, &t->v[i],
+			    "stopped by SIGKILL (still running %d.%03d s after SIGTERM)",
 			    s->grace_ms / 1000, s->grace_ms % 1000);
 		} else {
 			say(s, &t->v[i], "stopped by SIGTERM");

@@ -19,7 +19,7 @@ struct sk_whois_spec {
 };
 
 struct sk_whois_query {
-	const char *proc;		    /* "/proc" */
+	const char *proc;		   /* "/proc" */
 	const struct sk_whois_spec *specs; /* none: every listening or bound port */
 	size_t nspecs;
 	bool all;	 /* every TCP state, and connections to the ports */
@@ -31,11 +31,11 @@ struct sk_whois_query {
 struct sk_whois_row {
 	const struct sk_sock *sock;
 	pid_t pid;
-	unsigned uid;	    /* the process's, or the socket owner's when pid is 0 */
-	const char *user;   /* uid's name, or the number */
+	unsigned uid;	     /* the process's, or the socket owner's when pid is 0 */
+	const char *user;    /* uid's name, or the number */
 	const char *command; /* NULL when pid is 0 */
-	const char *netns;  /* NULL for this namespace, else its name or "net:[INO]" */
-	bool holder;	    /* bound to a queried port (not a client of it) */
+	const char *netns;   /* NULL for this namespace, else its name or "net:[INO]" */
+	bool holder;	     /* bound to a queried port (not a client of it) */
 };
 
 struct sk_whois_info;
@@ -43,8 +43,8 @@ struct sk_whois_info;
 struct sk_whois {
 	struct sk_whois_row *rows;
 	size_t nrows;
-	bool *held;	  /* per spec: some socket is bound to it */
-	size_t unseen;	  /* holder sockets whose process could not be seen */
+	bool *held;    /* per spec: some socket is bound to it */
+	size_t unseen; /* holder sockets whose process could not be seen */
 	struct sk_whois_query q;
 	struct sk_socks socks;
 	struct sk_whois_info *info;
@@ -78,7 +78,7 @@ int sk_whois_targets(const struct sk_whois *w, struct sk_whois_targets *t);
 void sk_whois_targets_free(struct sk_whois_targets *t);
 
 struct sk_whois_stop {
-	int signal;   /* send this only; 0: SIGTERM, then SIGKILL after grace_ms */
+	int signal; /* send this only; 0: SIGTERM, then SIGKILL after grace_ms */
 	int grace_ms;
 	/* Told what happened to each target ("stopped by SIGTERM", ...). */
 	void (*say)(void *ctx, const struct sk_whois_target *t, const char *what);

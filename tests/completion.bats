@@ -50,13 +50,23 @@ bash_complete() {
 	' bash "$mode" "$BASH_COMPLETION_LIB" "$BASH_COMP" "$@"
 }
 
+# make_sockets DIR NAME...: unix sockets DIR/NAME (bound, then left behind).
+make_sockets() {
+	mkdir -p "$1"
+	python3 - "$@" <<'PY'
+import os, socket, sys
+for name in sys.argv[2:]:
+    socket.socket(socket.AF_UNIX).bind(os.path.join(sys.argv[1], name))
+PY
+}
+
 # The bash checks, with or without bash-completion.
 check_bash() {
 	local mode=$1
 
 	run bash_complete "$mode" sockctl ""
 	[ "$status" -eq 0 ]
-	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect help listen serve-http udp-recv udp-send " ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect help listen serve-http udp-recv udp-send whois-port " ]
 
 	run bash_complete "$mode" sockctl -
 	[ "$status" -eq 0 ]
@@ -64,7 +74,7 @@ check_bash() {
 
 	run bash_complete "$mode" sockctl help ""
 	[ "$status" -eq 0 ]
-	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect listen serve-http udp-recv udp-send " ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect listen serve-http udp-recv udp-send whois-port " ]
 
 	run bash_complete "$mode" sockctl connect --
 	[ "$status" -eq 0 ]
@@ -81,16 +91,32 @@ check_bash() {
 	[ "$status" -eq 0 ]
 	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "--join --json " ]
 
-	mkdir -p "$TMP/socks"
-	: >"$TMP/socks/app.sock"
-	: >"$TMP/socks/db.sock"
+	# connect -U: existing sockets (and directories), not other files;
+	# listen -U: any name.
+	make_sockets "$TMP/socks" app.sock db.sock
+	: >"$TMP/socks/notes.txt"
+	mkdir "$TMP/socks/run"
 	run bash_complete "$mode" sockctl connect -U "$TMP/socks/"
 	[ "$status" -eq 0 ]
-	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "$TMP/socks/app.sock $TMP/socks/db.sock " ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "$TMP/socks/app.sock $TMP/socks/db.sock $TMP/socks/run " ]
 
-	run bash_complete "$mode" sockctl listen --unix "$TMP/socks/d"
+	run bash_complete "$mode" sockctl listen --unix "$TMP/socks/n"
 	[ "$status" -eq 0 ]
-	[ "$output" = "$TMP/socks/db.sock" ]
+	[ "$output" = "$TMP/socks/notes.txt" ]
+
+	# whois-port: signal names, and the ports in use from sockctl itself.
+	run bash_complete "$mode" sockctl whois-port --signal T
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "TERM TRAP TSTP TTIN TTOU " ]
+	run bash_complete "$mode" sockctl whois-port -s SIGK
+	[ "$output" = "KILL" ]
+	bg hold python3 "$BATS_TEST_DIRNAME/peers/holder.py" tcp 127.0.0.1
+	port=$(port_of "$TMP/hold.err")
+	run bash_complete "$mode" "$SK" whois-port "$port"
+	[ "$status" -eq 0 ]
+	[[ $'\n'"$output"$'\n' == *$'\n'"$port"$'\n'* ]]
+	run bash_complete "$mode" sockctl whois-port --al
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "--all --all-netns " ]
 
 	# No options right after an option that takes an argument.
 	for opt in -w --timeout --wait; do
@@ -125,7 +151,7 @@ check_bash() {
 
 	run fish_complete "sockctl "
 	[ "$status" -eq 0 ]
-	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect help listen serve-http udp-recv udp-send " ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect help listen serve-http udp-recv udp-send whois-port " ]
 
 	run fish_complete "sockctl listen --k"
 	[ "$status" -eq 0 ]
@@ -138,14 +164,23 @@ check_bash() {
 
 	run fish_complete "sockctl help "
 	[ "$status" -eq 0 ]
-	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect listen serve-http udp-recv udp-send " ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect listen serve-http udp-recv udp-send whois-port " ]
 
-	# An option's argument: files for -U, nothing for --wait.
-	mkdir -p "$TMP/socks"
-	: >"$TMP/socks/app.sock"
+	# An option's argument: sockets for connect -U, nothing for --wait.
+	make_sockets "$TMP/socks" app.sock
+	: >"$TMP/socks/notes.txt"
 	run fish_complete "sockctl connect -U $TMP/socks/"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$TMP/socks/app.sock" ]
+	run fish_complete "sockctl listen -U $TMP/socks/n"
+	[ "$output" = "$TMP/socks/notes.txt" ]
+
+	run fish_complete "sockctl whois-port --signal K"
+	[ "$output" = "KILL" ]
+	bg hold python3 "$BATS_TEST_DIRNAME/peers/holder.py" udp 127.0.0.1
+	port=$(port_of "$TMP/hold.err")
+	run fish_complete "$SK whois-port $port"
+	[[ $'\n'"$output"$'\n' == *$'\n'"$port"$'\n'* ]]
 	run fish_complete "sockctl connect --wait "
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -227,4 +262,25 @@ check_bash() {
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	[[ "$output" == *localhost* ]]
+}
+
+@test "make install and uninstall put every file in its place under DESTDIR" {
+	command -v make >/dev/null || skip "no make"
+	dest="$TMP/dest"
+	run make -s -C "$ROOT" install DESTDIR="$dest" PREFIX=/usr
+	[ "$status" -eq 0 ]
+	for f in bin/sockctl share/man/man1/sockctl.1 \
+		share/bash-completion/completions/sockctl \
+		share/zsh/site-functions/_sockctl \
+		share/fish/vendor_completions.d/sockctl.fish; do
+		[ -f "$dest/usr/$f" ] || { echo "missing $f"; false; }
+	done
+	[ "$(stat -c %a "$dest/usr/bin/sockctl")" = 755 ]
+	[ "$(stat -c %a "$dest/usr/share/man/man1/sockctl.1")" = 644 ]
+	run "$dest/usr/bin/sockctl" --version
+	[ "$output" = "sockctl $(sed -n 's/^VERSION *= *//p' "$ROOT/Makefile")" ]
+	cmp "$ROOT/completions/sockctl.bash" "$dest/usr/share/bash-completion/completions/sockctl"
+	run make -s -C "$ROOT" uninstall DESTDIR="$dest" PREFIX=/usr
+	[ "$status" -eq 0 ]
+	[ -z "$(find "$dest" -type f)" ]
 }

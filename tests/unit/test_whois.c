@@ -173,13 +173,15 @@ static void stop_rules(void)
 	CHECK(kill(pid, 0) == 0);
 	CHECK(stop_one(pid, st.st_ino, 0, 2000) == 0);
 	CHECK(nsaid == 1 && strstr(said[0], "stopped by SIGTERM"));
-	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
+	      WTERMSIG(status) == SIGTERM);
 
 	pid = holder(sock, true);
 	usleep(50 * 1000); /* let it ignore SIGTERM before the test sends one */
 	CHECK(stop_one(pid, st.st_ino, 0, 100) == 0);
 	CHECK(nsaid == 1 && strstr(said[0], "stopped by SIGKILL"));
-	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
+	      WTERMSIG(status) == SIGKILL);
 
 	pid = holder(sock, false);
 	CHECK(stop_one(pid, st.st_ino, SIGCONT, 0) == 0);
