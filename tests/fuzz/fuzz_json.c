@@ -2,7 +2,8 @@
  * libFuzzer harness: --json output of arbitrary payloads. The line must
  * stay within the promised size, contain no raw control character, and
  * carry "data" exactly when the payload is valid UTF-8 (checked against
- * a decoder written the long way, by code point).
+ * a decoder written the long way, by code point). sk_json_text, for text
+ * that may not be UTF-8, must always give valid UTF-8 without controls.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -65,6 +66,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	if ((memmem(out, n, "\"data\":\"", 8) != NULL) != text)
 		abort();
+	/* whois-port's command lines: always valid UTF-8 without raw controls */
+	n = sk_json_text((const char *)data, size, out);
+	if (n > SK_JSON_ESCAPED_MAX(size) || !ref_utf8((const unsigned char *)out, n))
+		abort();
+	for (i = 0; i < n; i++)
+		if ((unsigned char)out[i] < 0x20)
+			abort();
 	free(out);
 	return 0;
 }

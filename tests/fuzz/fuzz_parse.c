@@ -1,4 +1,4 @@
-/* libFuzzer harness: the parsers of user-typed numbers, ports and hosts. */
+/* libFuzzer harness: the parsers of user-typed numbers, ports, hosts and signals. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -6,6 +6,7 @@
 
 #include "addr.h"
 #include "parse.h"
+#include "pidfd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,6 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (strlen(err) >= SK_ERRLEN) {
 		abort();
 	}
+	if ((v = sk_parse_signal(s)) != -1 && (v < 1 || v > 64))
+		abort();
 	if (sk_host_unbracket(s, buf, sizeof(buf)) && (strchr(buf, '[') || strchr(buf, ']')))
 		abort();
 	free(s);
