@@ -44,7 +44,10 @@ bash_complete() {
 		COMP_CWORD=$(($# - 1))
 		COMP_LINE="$*"
 		COMP_POINT=${#COMP_LINE}
-		_sockctl || exit 4
+		# the function bash itself would call: the one "complete" registered
+		spec=$(complete -p sockctl) || exit 5
+		[[ $spec =~ -F\ ([^ ]+) ]] || exit 5
+		"${BASH_REMATCH[1]}" sockctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}" || exit 4
 		((${#COMPREPLY[@]})) && printf "%s\n" "${COMPREPLY[@]}"
 		exit 0
 	' bash "$mode" "$BASH_COMPLETION_LIB" "$BASH_COMP" "$@"
