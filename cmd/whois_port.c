@@ -164,29 +164,52 @@ static const char *state_name(const struct sk_sock *s)
 {
 	if (s->udp)
 		return s->e.state == SK_UDP_CONNECTED ? "CONNECTED" : "BOUND";
+	if (s->e.state == SK_TCP_CLOSE || s->e.state == SK_TCP_BOUND_INACTIVE)
+		return "BOUND"; /* bound, not listening: it still holds the port */
 	return sk_tcp_state_name(s->e.state);
 }
 
-/* Writes s with control characters as \xHH: command lines are anyone's. */
-static void put_printable(const char *s, FILE *f)
+/*
+ * Writes s as a terminal can show it without being steered by it: control
+ * characters (C0, DEL, C1), bytes that are not UTF-8, and '\\' itself
+ * escaped as \xHH and \\; command lines are anyone's. With f NULL it only
+ * counts. Returns the columns it takes (one per character).
+ */
+static size_t put_printable(const char *s, FILE *f)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, cols = 0, len, k;
 
-		if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			putc(c, f);
+	while (i < n) {
+		bool ctl;
+
+		len = sk_utf8_seq(p + i, n - i);
+		ctl = len == 0 || (len == 1 && (p[i] < 0x20 || p[i] == 0x7f)) ||
+		      (len == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0);
+		if (len == 0)
+			len = 1;
+		if (ctl) {
+			for (k = 0; k < len; k++)
+				if (f)
+					fprintf(f, "\\x%02x", p[i + k]);
+			cols += 4 * len;
+		} else if (p[i] == '\\') {
+			if (f)
+				fputs("\\\\", f);
+			cols += 2;
+		} else {
+			if (f)
+				fwrite(p + i, 1, len, f);
+			cols++;
+		}
+		i += len;
 	}
+	return cols;
 }
 
 static size_t printable_len(const char *s)
 {
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += ((unsigned char)*s < 0x20 || *s == 0x7f) ? 4 : 1;
-	return n;
+	return put_printable(s, NULL);
 }
 
 static void put_json_string(const char *s, FILE *f)

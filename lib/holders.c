@@ -53,14 +53,8 @@ static bool contains(const unsigned long *v, size_t n, unsigned long key)
 	return false;
 }
 
-static int add_holder(struct sk_holders *h, size_t *cap, unsigned long inode, pid_t pid,
-		      size_t first_of_pid)
+static int add_holder(struct sk_holders *h, size_t *cap, unsigned long inode, pid_t pid)
 {
-	size_t i;
-
-	for (i = first_of_pid; i < h->count; i++)
-		if (h->v[i].inode == inode)
-			return 0; /* another fd of the same process */
 	if (h->count == *cap) {
 		size_t ncap = *cap ? 2 * *cap : 16;
 		struct sk_holder *nv = realloc(h->v, ncap * sizeof(*nv));
@@ -95,7 +89,6 @@ static int scan_process(int rootfd, pid_t pid, const unsigned long *inodes, size
 			struct sk_holders *h, size_t *cap)
 {
 	DIR *d = open_fd_dir(rootfd, pid);
-	size_t first = h->count;
 	struct dirent *de;
 	int rc = 0;
 
@@ -111,10 +104,33 @@ static int scan_process(int rootfd, pid_t pid, const unsigned long *inodes, size
 			continue;
 		ino = socket_inode(dirfd(d), de->d_name);
 		if (ino && contains(inodes, n, ino))
-			rc = add_holder(h, cap, ino, pid, first);
+			rc = add_holder(h, cap, ino, pid);
 	}
 	closedir(d);
 	return rc;
+}
+
+static int cmp_holder(const void *pa, const void *pb)
+{
+	const struct sk_holder *a = pa, *b = pb;
+
+	if (a->inode != b->inode)
+		return a->inode < b->inode ? -1 : 1;
+	return (a->pid > b->pid) - (a->pid < b->pid);
+}
+
+/* Sorts by inode and PID, and keeps one entry per process and socket. */
+static void sort_unique(struct sk_holders *h)
+{
+	size_t i, k = 0;
+
+	if (h->count == 0)
+		return;
+	qsort(h->v, h->count, sizeof(*h->v), cmp_holder);
+	for (i = 1; i < h->count; i++)
+		if (cmp_holder(&h->v[k], &h->v[i]) != 0)
+			h->v[++k] = h->v[i];
+	h->count = k + 1;
 }
 
 int sk_find_holders(const char *root, const unsigned long *inodes, size_t n, struct sk_holders *out)
@@ -144,6 +160,7 @@ int sk_find_holders(const char *root, const unsigned long *inodes, size_t n, str
 	}
 	closedir(d);
 	close(rootfd);
+	sort_unique(out);
 	return 0;
 }
 

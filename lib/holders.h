@@ -21,7 +21,7 @@ struct sk_holders {
 /*
  * Walks root/PID/fd of every process ("/proc" on a live system) and
  * records each process holding a socket whose inode is in inodes[0..n)
- * (sorted ascending). Returns 0 with *out filled (free it with
+ * (sorted ascending), sorted by inode and PID. Returns 0 with *out filled (free it with
  * sk_holders_free), or -1 with errno (the root cannot be read, ENOMEM).
  */
 int sk_find_holders(const char *root, const unsigned long *inodes, size_t n,

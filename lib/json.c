@@ -3,8 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The length of the UTF-8 sequence at p, or 0 when it is not well-formed. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
+size_t sk_utf8_seq(const unsigned char *p, size_t n)
 {
 	unsigned char c = p[0];
 	unsigned char lo = 0x80, hi = 0xbf;
@@ -44,7 +43,7 @@ bool sk_utf8_valid(const unsigned char *p, size_t n)
 	size_t i = 0, len;
 
 	while (i < n) {
-		len = utf8_seq(p + i, n - i);
+		len = sk_utf8_seq(p + i, n - i);
 		if (len == 0)
 			return false;
 		i += len;
@@ -91,7 +90,7 @@ size_t sk_json_text(const char *s, size_t n, char *out)
 	size_t i = 0, o = 0, len;
 
 	while (i < n) {
-		len = utf8_seq(p + i, n - i);
+		len = sk_utf8_seq(p + i, n - i);
 		if (len == 0) {
 			memcpy(out + o, "\\ufffd", 6);
 			o += 6;

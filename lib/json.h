@@ -6,6 +6,12 @@
 #include <stddef.h>
 
 /*
+ * Returns the length (1-4) of the well-formed UTF-8 sequence at p[0..n),
+ * n > 0, or 0 when it is not one.
+ */
+size_t sk_utf8_seq(const unsigned char *p, size_t n);
+
+/*
  * Returns true when p[0..n) is well-formed UTF-8 (RFC 3629: no overlong
  * forms, no surrogates, nothing above U+10FFFF).
  */

@@ -14,10 +14,10 @@ bool sk_port_query_match(const struct sk_port_query *q, bool udp, const struct s
 	if (q->port == 0) {
 		if (q->all_states)
 			return true;
-		return udp ? e->state == SK_UDP_BOUND : e->state == SK_TCP_LISTEN;
+		return udp ? e->state == SK_UDP_BOUND : SK_TCP_HOLDS_PORT(e->state);
 	}
 	if (e->lport == q->port)
-		return udp || q->all_states || e->state == SK_TCP_LISTEN;
+		return udp || q->all_states || SK_TCP_HOLDS_PORT(e->state);
 	return q->all_states && e->rport == q->port;
 }
 
@@ -60,7 +60,7 @@ static long from_netlink(const struct sk_port_query *q, int family, bool udp, st
 		if (udp)
 			states = q->port ? ~0u : 1u << SK_UDP_BOUND;
 		else
-			states = 1u << SK_TCP_LISTEN;
+			states = 1u << SK_TCP_LISTEN | 1u << SK_TCP_BOUND_INACTIVE;
 		lport = q->port;
 	}
 	return sk_sockdiag_read(family, udp ? IPPROTO_UDP : IPPROTO_TCP, states, lport, collect, c);

@@ -12,6 +12,17 @@
 #define SK_UDP_CONNECTED 1
 #define SK_UDP_BOUND	 7
 #define SK_TCP_LISTEN	 10
+#define SK_TCP_CLOSE	 7
+/*
+ * The netlink filter bit for TCP sockets bound but neither listening nor
+ * connected (Linux 6.5+; /proc/net/tcp never lists them). They come back
+ * in state SK_TCP_CLOSE.
+ */
+#define SK_TCP_BOUND_INACTIVE 13
+
+/* True for the TCP states that hold a port for bind(): listening, or bound only. */
+#define SK_TCP_HOLDS_PORT(state)                                                                   \
+	((state) == SK_TCP_LISTEN || (state) == SK_TCP_CLOSE || (state) == SK_TCP_BOUND_INACTIVE)
 
 struct sk_port_query {
 	const char *proc; /* "/proc", or a fixture root */
@@ -37,8 +48,8 @@ struct sk_socks {
 };
 
 /*
- * True when e belongs in the answer to q: a TCP listener (any TCP state
- * with all_states) or a UDP socket whose local port is q->port (every one
+ * True when e belongs in the answer to q: a TCP listener or bound-only
+ * socket (any TCP state with all_states) or a UDP socket whose local port is q->port (every one
  * when q->port is 0: bound UDP sockets only unless all_states); with
  * all_states also a connection whose remote port is q->port.
  */

@@ -160,7 +160,7 @@ const char *sk_tcp_state_name(int state)
 	static const char *const names[] = {
 	    "UNKNOWN",	 "ESTABLISHED", "SYN_SENT",	"SYN_RECV",   "FIN_WAIT1",
 	    "FIN_WAIT2", "TIME_WAIT",	"CLOSE",	"CLOSE_WAIT", "LAST_ACK",
-	    "LISTEN",	 "CLOSING",	"NEW_SYN_RECV",
+	    "LISTEN",	 "CLOSING",	"NEW_SYN_RECV", "BOUND",
 	};
 
 	if (state < 0 || state >= (int)(sizeof(names) / sizeof(names[0])))

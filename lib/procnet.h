@@ -32,7 +32,10 @@ long sk_procnet_read(const char *root, const char *name,
 		     void (*fn)(void *ctx, const struct sk_procnet_entry *e), void *ctx,
 		     size_t *bad);
 
-/* The name of a TCP state number ("LISTEN", "ESTABLISHED", ...), or "UNKNOWN". */
+/*
+ * The name of a TCP state number ("LISTEN", "ESTABLISHED", ...; "BOUND"
+ * for the kernel's bound-inactive state 13), or "UNKNOWN".
+ */
 const char *sk_tcp_state_name(int state);
 
 #endif

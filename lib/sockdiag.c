@@ -71,7 +71,22 @@ static void to_entry(const struct inet_diag_msg *m, struct sk_procnet_entry *e)
 	e->inode = m->idiag_inode;
 }
 
-/* Reads the answers until NLMSG_DONE. Returns the count, or -1 with errno. */
+/* The error a NLMSG_DONE or NLMSG_ERROR message carries (0: none). */
+static int message_error(const struct nlmsghdr *h)
+{
+	int err;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(err)))
+		return h->nlmsg_type == NLMSG_ERROR ? EPROTO : 0;
+	memcpy(&err, NLMSG_DATA(h), sizeof(err)); /* first field of struct nlmsgerr too */
+	return err < 0 ? -err : 0;
+}
+
+/*
+ * Reads the answers until NLMSG_DONE. Returns the count, or -1 with errno
+ * (a dump that failed or was cut short counts for nothing: the caller
+ * reads /proc/net instead).
+ */
 static long read_answers(int fd, void (*fn)(void *ctx, const struct sk_procnet_entry *e), void *ctx)
 {
 	static _Alignas(struct nlmsghdr) char buf[32768];
@@ -79,21 +94,26 @@ static long read_answers(int fd, void (*fn)(void *ctx, const struct sk_procnet_e
 	long count = 0;
 
 	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
 		struct nlmsghdr *h;
+		int len, err;
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n == 0 ? (errno = EPROTO, -1) : -1;
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_type == NLMSG_DONE)
+		if (n > (ssize_t)sizeof(buf)) {
+			errno = EMSGSIZE; /* the kernel's datagram did not fit */
+			return -1;
+		}
+		len = (int)n;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				if ((err = message_error(h)) != 0 || h->nlmsg_type == NLMSG_ERROR) {
+					errno = err ? err : EPROTO;
+					return -1;
+				}
 				return count;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *err = NLMSG_DATA(h);
-
-				errno = err->error ? -err->error : EPROTO;
-				return -1;
 			}
 			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
 			    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))

@@ -77,15 +77,6 @@ static int cmp_sock(const void *pa, const void *pb)
 	return a->e.uid < b->e.uid ? -1 : a->e.uid > b->e.uid;
 }
 
-static int cmp_holder(const void *pa, const void *pb)
-{
-	const struct sk_holder *a = pa, *b = pb;
-
-	if (a->inode != b->inode)
-		return a->inode < b->inode ? -1 : 1;
-	return (a->pid > b->pid) - (a->pid < b->pid);
-}
-
 static int cmp_ulong(const void *pa, const void *pb)
 {
 	unsigned long a = *(const unsigned long *)pa, b = *(const unsigned long *)pb;
@@ -164,8 +155,6 @@ static int find_holders(const struct sk_whois_query *q, const struct sk_socks *s
 	qsort(inodes, n, sizeof(*inodes), cmp_ulong);
 	rc = sk_find_holders(q->proc, inodes, n, h);
 	free(inodes);
-	if (rc == 0 && h->count)
-		qsort(h->v, h->count, sizeof(*h->v), cmp_holder);
 	return rc;
 }
 
@@ -308,9 +297,18 @@ static size_t first_holder(const struct sk_holders *h, unsigned long inode)
 static int build_rows(struct sk_whois *w)
 {
 	const struct sk_holders *h = &w->info->holders;
-	size_t i;
+	size_t i, nrows = 0;
 
-	w->rows = calloc(w->socks.count + h->count + 1, sizeof(*w->rows));
+	/* a socket listed twice (a table read while it changed) has its holders twice */
+	for (i = 0; i < w->socks.count; i++) {
+		size_t k = first_holder(h, w->socks.v[i].e.inode), n = 0;
+
+		while (w->socks.v[i].e.inode && k + n < h->count &&
+		       h->v[k + n].inode == w->socks.v[i].e.inode)
+			n++;
+		nrows += n ? n : 1;
+	}
+	w->rows = calloc(nrows + 1, sizeof(*w->rows));
 	w->held = calloc(w->q.nspecs + 1, sizeof(*w->held));
 	if (!w->rows || !w->held)
 		return -1;
@@ -410,7 +408,9 @@ int sk_whois_targets(const struct sk_whois *w, struct sk_whois_targets *t)
 	for (i = 0; i < w->nrows; i++) {
 		const struct sk_whois_row *r = &w->rows[i];
 
+		/* never the holders of mere connections (-a): an sshd session is not port 22 */
 		if (r->holder && r->pid > 0 && r->sock->e.inode &&
+		    (r->sock->udp || SK_TCP_HOLDS_PORT(r->sock->e.state)) &&
 		    add_target(t, w->q.proc, r->pid, r->sock->e.inode) < 0) {
 			sk_whois_targets_free(t);
 			errno = ENOMEM;
@@ -488,7 +488,12 @@ static int first_signal(const struct sk_whois_stop *s, const struct sk_whois_tar
 	}
 	/* The pidfd now pins the process; check it is still the one holding the socket. */
 	holds = still_holds(s, t);
-	if (holds <= 0 || sk_pidfd_exited(fd)) {
+	if (sk_pidfd_exited(fd)) {
+		say(s, t, "already gone");
+		close(fd);
+		return -1;
+	}
+	if (holds <= 0) {
 		if (holds < 0)
 			say(s, t, "not signalled: its fds cannot be read: %s", strerror(errno));
 		else

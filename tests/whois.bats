@@ -317,3 +317,32 @@ PY
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"stopped by SIGTERM"* ]]
 }
+
+@test "a TCP socket bound but not listening holds the port too (netlink, Linux 6.5+)" {
+	IFS=. read -r major minor _ <<<"$(uname -r)"
+	((major > 6 || (major == 6 && minor >= 5))) || skip "the kernel reports bound-only sockets from 6.5"
+	hold closed tcp 127.0.0.1 --no-listen
+	port=$closed_port
+	run --separate-stderr "$SK" whois-port "$port"
+	[ "$status" -eq 0 ]
+	[[ "${lines[1]}" == "tcp "*"127.0.0.1:$port "*"BOUND "*" $closed_pid "* ]]
+	run --separate-stderr "$SK" whois-port -k -y "$port"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"port $port is free"* ]]
+}
+
+@test "-a shows connections, but -a -s signals only the listener's holders, never a client" {
+	hold srv tcp 127.0.0.1 --fork
+	child=$(sed -n 's/^child //p' "$TMP/srv.err")
+	BG_PIDS+=("$child")
+	bg cli python3 "$HOLDER" tcp - --connect "$srv_port"
+	wait_for "$TMP/cli.err" '^connected'
+	# the parent and the child both hold the listener; only -a shows the connection
+	run "$SK" whois-port -a "$srv_port"
+	[[ "$output" == *"ESTABLISHED"* ]]
+	run --separate-stderr "$SK" whois-port -a -s CONT "$srv_port" </dev/null
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"PID $srv_pid "*"sent SIGCONT"* ]]
+	[[ "$stderr" == *"PID $child "*"sent SIGCONT"* ]]
+	[[ "$stderr" != *"PID $cli_pid "* ]]
+}

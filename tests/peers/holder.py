@@ -5,6 +5,7 @@ holder.py PROTO HOST [OPTIONS]
   PROTO        tcp (a listener) or udp (a bound socket)
   HOST         the address to bind: 127.0.0.1, ::1, ::, ::ffff:127.0.0.1
   --port N     bind N instead of 0
+  --no-listen  TCP: bind only, never listen
   --fork       fork once; parent and child both hold the socket
   --ignore-term  ignore SIGTERM (only SIGKILL stops it)
   --connect N  do not bind: connect to 127.0.0.1:N and hold the connection
@@ -39,7 +40,7 @@ def main():
         if family == socket.AF_INET6 and host == "::":
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         s.bind((host, port))
-        if kind == socket.SOCK_STREAM:
+        if kind == socket.SOCK_STREAM and "--no-listen" not in args:
             s.listen(16)
         shown = "[%s]" % host if family == socket.AF_INET6 else host
         if "--fork" in args:

@@ -76,6 +76,15 @@ static void make_root(void)
 	put("4244/cmdline", "curl\0http://127.0.0.1/\0", 23);
 }
 
+/* Replaces the fixture root's net link (see duplicate_socket). */
+static void unlink_net(void)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/net", root);
+	unlink(path);
+}
+
 static void query_fixture(void)
 {
 	struct sk_whois_spec spec = {8080, true, true}, http = {80, true, false};
@@ -115,6 +124,41 @@ static void query_fixture(void)
 	CHECK(w.unseen >= 1);
 	CHECK(w.rows[w.nrows - 1].sock->udp && w.rows[w.nrows - 1].pid == 0 &&
 	      w.rows[w.nrows - 1].command == NULL);
+	sk_whois_free(&w);
+}
+
+/*
+ * A table read while it changed can list a socket twice; with six
+ * holders that once overran the rows (caught by ASan in make check).
+ */
+static void duplicate_socket(void)
+{
+	static const char tcp[] =
+	    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+	    "timeout inode\n"
+	    "   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0 "
+	    "       0 777 1 0000000000000000 100 0 0 10 0\n"
+	    "   1: 00000000:1F90 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0 "
+	    "       0 777 1 0000000000000000 100 0 0 10 0\n";
+	struct sk_whois_spec spec = {8080, true, false};
+	struct sk_whois_query q = {root, &spec, 1, true, false, true};
+	struct sk_whois w;
+	char rel[64];
+	int pid;
+
+	unlink_net();
+	dir("net");
+	put("net/tcp", tcp, sizeof(tcp) - 1);
+	for (pid = 5000; pid < 5006; pid++) {
+		snprintf(rel, sizeof(rel), "%d", pid);
+		dir(rel);
+		snprintf(rel, sizeof(rel), "%d/fd", pid);
+		dir(rel);
+		snprintf(rel, sizeof(rel), "%d/fd/3", pid);
+		link_to("socket:[777]", rel);
+	}
+	CHECK(sk_whois_find(&q, &w) == 0);
+	CHECK(w.nrows == 12);
 	sk_whois_free(&w);
 }
 
@@ -222,6 +266,7 @@ int main(void)
 
 	make_root();
 	query_fixture();
+	duplicate_socket();
 	stop_rules();
 	signals();
 	json_text();
