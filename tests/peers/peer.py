@@ -13,6 +13,7 @@ Modes:
     both FILE          send FILE while reading; print 'N SHA256' of what was read
     hello              send 'hello\\n' and close at once
     reset              read a little, then close with a reset (SO_LINGER 0)
+    reset-after N      read N bytes, then close with a reset: mid-transfer
     http               read a request head, answer HTTP/1.0 with a body, close
     noeof              read ARG bytes, then say 'eof' or 'no-eof' depending on
                        whether EOF follows within 0.5 s; send that and close
@@ -70,6 +71,14 @@ def serve(conn, mode, arg):
         conn.sendall(b"hello\n")
     elif mode == "reset":
         conn.recv(1)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    elif mode == "reset-after":  # read ARG bytes, then reset mid-transfer
+        got = 0
+        while got < int(arg):
+            b = conn.recv(65536)
+            if not b:
+                break
+            got += len(b)
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     elif mode == "http":
         head = b""
