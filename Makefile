@@ -58,14 +58,16 @@ test: sockctl units
 
 # The same suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 # Reports of background processes go to SAN_LOG_DIR; any report fails the run.
+# Then a representative subset under valgrind memcheck (tests/valgrind/run).
 SAN_LOG_DIR = $(CURDIR)/build/san/logs
-check: build/san/sockctl $(SAN_UNITS)
+check: build/san/sockctl $(SAN_UNITS) sockctl units
 	rm -rf $(SAN_LOG_DIR) && mkdir -p $(SAN_LOG_DIR)
 	SOCKCTL=$(CURDIR)/build/san/sockctl SAN_LOG_DIR=$(SAN_LOG_DIR) \
 	UNIT_DIR=$(CURDIR)/build/san/unit \
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(SAN_LOG_DIR)/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOG_DIR)/ubsan \
 	tests/run
+	tests/valgrind/run
 
 # serve-http in headless Chromium (installs Debian's chromium if missing).
 test-browser: sockctl

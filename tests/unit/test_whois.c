@@ -204,6 +204,13 @@ static void stop_rules(void)
 	pid_t pid;
 
 	CHECK(sock >= 0 && fstat(sock, &st) == 0);
+	if ((pid = sk_pidfd_open(getpid())) < 0 && errno == ENOSYS) {
+		/* valgrind 3.19 does not know pidfd_open: nothing can be stopped there */
+		fprintf(stderr, "unit whois: no pidfd_open here; stop rules not checked\n");
+		close(sock);
+		return;
+	}
+	close(pid);
 
 	CHECK(stop_one(1, st.st_ino, 0, 100) == -1);
 	CHECK(nsaid == 1 && strstr(said[0], "never signals PID 1"));
