@@ -86,7 +86,7 @@ fuzz:
 	tests/fuzz/run $(FUZZ_SECONDS)
 
 bench: sockctl
-	@for b in tests/bench/*.sh; do bash "$$b" || exit 1; done
+	tests/bench/report
 
 format:
 	clang-format -i lib/*.c lib/*.h cmd/*.c cmd/*.h tests/unit/*.c tests/fuzz/*.c

@@ -35,3 +35,16 @@ install_missing() {
 	{ $sudo apt-get update -qq && $sudo apt-get install -y -qq "${pkgs[@]}"; } >/dev/null ||
 		die "could not install ${pkgs[*]}"
 }
+
+# result MEASURE RATIO TARGET: one line of the summary table that `make
+# bench` prints and charts (tests/bench/report). MEASURE names what is
+# compared, RATIO is sockctl over the peer, TARGET is the issue's goal as
+# ">=2" or "<=1.5". Appended to $BENCH_RESULTS when that is set.
+result() {
+	local met
+	met=$(awk -v r="$2" -v t="$3" 'BEGIN {
+		v = substr(t, 3) + 0
+		print ((substr(t, 1, 2) == ">=") ? (r >= v) : (r <= v)) ? "met" : "NOT met" }')
+	printf 'result: %-44s %7sx  target %sx  %s\n' "$1" "$2" "$3" "$met"
+	[ -z "${BENCH_RESULTS:-}" ] || printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$met" >>"$BENCH_RESULTS"
+}

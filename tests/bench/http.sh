@@ -315,6 +315,7 @@ echo
 for f in "${FILES[@]}"; do
 	echo "sockctl vs best peer (${LABEL[$f]}): $(ratio "${MED[sockctl/$f]}" "${BEST[$f]}")x" \
 		"  (best peer: ${BESTNAME[$f]}, req/s)"
+	result "http: req/s, ${LABEL[$f]} file, vs ${BESTNAME[$f]}" "$(ratio "${MED[sockctl/$f]}" "${BEST[$f]}")" ">=1"
 done
 
 # Statuses other than 2xx or 3xx mean a server broke under load.

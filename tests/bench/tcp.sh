@@ -192,3 +192,6 @@ echo "sockctl vs best peer (pipe): ${SUMMARY[pipe]}x   (target >= 2x)"
 echo "sockctl vs best peer (file): ${SUMMARY[file]}x   (target >= 2x)"
 echo "sockctl peak RSS / nc.openbsd peak RSS: $(ratio "$(peak sockctl)" "$(peak nc.openbsd)")x" \
 	"  (target <= 1.5x; peak = max of sender and receiver)"
+result "tcp: GB/s, pipe stdin, vs best peer" "${SUMMARY[pipe]}" ">=2"
+result "tcp: GB/s, file stdin, vs best peer" "${SUMMARY[file]}" ">=2"
+result "tcp: peak RSS vs nc.openbsd" "$(ratio "$(peak sockctl)" "$(peak nc.openbsd)")" "<=1.5"

@@ -241,3 +241,4 @@ echo "  count its big datagrams, and its figures are not comparable (vs-socat n/
 echo
 echo "sockctl vs socat (delivered/s): $(ratio "${MED[sockctl]}" "${MED[socat]}")x   (target >= 2x)"
 echo "loss: sockctl ${LOSS[sockctl]}% socat ${LOSS[socat]}%   (target: sockctl <= socat)"
+result "udp: delivered/s vs socat" "$(ratio "${MED[sockctl]}" "${MED[socat]}")" ">=2"

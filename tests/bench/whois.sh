@@ -96,3 +96,7 @@ for name, r in res.items():
     print("%-14s %10.2f %10.2f %12.2f" % (name, r["mean"] * 1e3, r["stddev"] * 1e3, r["mean"] / ss))
 print("target: sockctl <= 0.50 x ss -> %s" % ("met" if res["sockctl"]["mean"] <= 0.5 * ss else "NOT met"))
 PY
+ratio=$(python3 -c 'import json, sys
+r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
+print("%.2f" % (r["sockctl"] / r["ss"]))' "$TMP/h.json")
+result "whois-port: time vs ss -ltnp" "$ratio" "<=0.5"
