@@ -10,6 +10,23 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/*
+ * Whether openat2 answers here: an old kernel says ENOSYS, and a seccomp
+ * filter that does not know it (some container runtimes) says EPERM; both
+ * mean the fallback, checked once rather than failing every request.
+ */
+static bool openat2_works(int dirfd)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH};
+	long fd = syscall(SYS_openat2, dirfd, ".", &how, sizeof(how));
+
+	if (fd >= 0) {
+		close((int)fd);
+		return true;
+	}
+	return errno != ENOSYS && errno != EPERM;
+}
+
 int sk_root_open(struct sk_root *r, const char *path, bool no_openat2)
 {
 	r->no_openat2 = no_openat2;
@@ -22,6 +39,8 @@ int sk_root_open(struct sk_root *r, const char *path, bool no_openat2)
 		r->real = NULL;
 		return -1;
 	}
+	if (!r->no_openat2)
+		r->no_openat2 = !openat2_works(r->dirfd);
 	return 0;
 }
 

@@ -11,7 +11,10 @@ struct sk_root {
 };
 
 /*
- * Opens the directory path as a root. Returns 0, or -1 with errno.
+ * Opens the directory path as a root: files are then opened beneath it
+ * with openat2(2), or with the fallback when no_openat2 is set or the
+ * kernel (or a seccomp filter) refuses openat2, as checked once here.
+ * Returns 0, or -1 with errno.
  */
 int sk_root_open(struct sk_root *r, const char *path, bool no_openat2);
 
