@@ -40,6 +40,7 @@ enum {
 	OPT_JOIN,
 	OPT_NO_LISTING,
 	OPT_LOG,
+	OPT_WORKERS,
 };
 
 /* getopt_long entries of the stream socket options (listen, connect). */

@@ -5,8 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -45,6 +49,8 @@ static const char usage[] =
     "      --max-conns N      at most N connections at once (default 10000); at the\n"
     "                         limit a new client replaces the oldest idle one\n"
     "      --log FILE         append the access log (Common Log Format) to FILE\n"
+    "      --workers N        N processes share the port (SO_REUSEPORT), each with\n"
+    "                         its own --max-conns (default 1)\n"
     "  -h, --help             show this help\n"
     "\n"
     "SIGINT and SIGTERM stop it after the responses in flight, with exit status 0.\n"
@@ -61,6 +67,7 @@ static const struct option longopts[] = {
     {"timeout", required_argument, NULL, 'w'},
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
     {"log", required_argument, NULL, OPT_LOG},
+    {"workers", required_argument, NULL, OPT_WORKERS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -72,7 +79,7 @@ struct http_opts {
 	unsigned port;
 	const char *bind, *dir, *log;
 	bool quiet, no_listing, max_conns_given;
-	long long max_conns;
+	long long max_conns, workers;
 	int log_fd;
 };
 
@@ -95,6 +102,10 @@ static int parse_args(int argc, char **argv, struct http_opts *o)
 		case 'q': o->quiet = true; break;
 		case OPT_NO_LISTING: o->no_listing = true; break;
 		case OPT_LOG: o->log = optarg; break;
+		case OPT_WORKERS:
+			if ((rc = cmd_count(name, "--workers", optarg, 1, 64, &o->workers)))
+				return rc;
+			break;
 		case OPT_MAX_CONNS:
 			if ((rc =
 				 cmd_count(name, "--max-conns", optarg, 1, 1000000, &o->max_conns)))
@@ -152,7 +163,8 @@ static int open_listener(const struct http_opts *o)
 				    .family = o->net.family,
 				    .numeric = o->net.numeric,
 				    .socktype = SOCK_STREAM,
-				    .backlog = 1024};
+				    .backlog = 1024,
+				    .reuseport = o->workers > 1};
 	char err[SK_ERRLEN], addr[SK_ADDRSTRLEN];
 	int fd = sk_listen(&lo, err);
 	const char *colon;
@@ -205,9 +217,111 @@ static int serve(struct http_opts *o, struct sk_root *root, struct sk_mime *mime
 	return 0;
 }
 
+/* The port the kernel gave fd, for the other workers' sockets. */
+static unsigned bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* Stops the workers still running and reaps them all. */
+static void stop_workers(const pid_t *pids, long long n)
+{
+	long long i;
+
+	for (i = 0; i < n; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	for (i = 0; i < n; i++)
+		if (pids[i] > 0)
+			waitpid(pids[i], NULL, 0);
+}
+
+/*
+ * --workers N: N processes, each with its own listening socket on the same
+ * port (SO_REUSEPORT, so the kernel spreads new connections). The parent
+ * only waits: SIGINT or SIGTERM is passed on and it exits 0 once all have
+ * finished their responses; a worker that fails stops the rest, exit 1.
+ */
+static int serve_workers(struct http_opts *o, struct sk_root *root, struct sk_mime *mime, int first)
+{
+	pid_t pids[64] = {0};
+	int fds[64], sigfd, rc = 0;
+	long long i, n = o->workers, alive = 0;
+
+	fds[0] = first;
+	o->port = bound_port(first);
+	for (i = 1; i < n; i++) {
+		bool quiet = o->quiet;
+
+		o->quiet = true;
+		fds[i] = open_listener(o);
+		o->quiet = quiet;
+		if (fds[i] < 0) {
+			while (--i >= 0)
+				close(fds[i]);
+			return EXIT_FAIL;
+		}
+	}
+	if ((sigfd = sk_child_signals()) < 0) {
+		cmd_error(name, "signalfd: %s", strerror(errno));
+		rc = EXIT_FAIL;
+	}
+	for (i = 0; rc == 0 && i < n; i++) {
+		if ((pids[i] = fork()) == 0) {
+			long long k;
+
+			for (k = 0; k < n; k++)
+				if (k != i)
+					close(fds[k]);
+			close(sigfd);
+			_exit(serve(o, root, mime, fds[i]));
+		}
+		if (pids[i] < 0) {
+			cmd_error(name, "fork: %s", strerror(errno));
+			rc = EXIT_FAIL;
+		} else {
+			alive++;
+		}
+	}
+	for (i = 0; i < n; i++)
+		close(fds[i]); /* the workers have them; the port is theirs */
+	while (rc == 0 && alive > 0) {
+		struct pollfd p = {.fd = sigfd, .events = POLLIN};
+		int status;
+		pid_t pid;
+
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			break;
+		if (sk_read_stop_signal(sigfd))
+			break; /* the workers got it too, from the terminal or below */
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (i = 0; i < n; i++)
+				if (pids[i] == pid)
+					pids[i] = 0;
+			alive--;
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+				cmd_error(name, "a worker (PID %d) failed; stopping the others",
+					  (int)pid);
+				rc = EXIT_FAIL;
+			}
+		}
+	}
+	stop_workers(pids, n);
+	if (sigfd >= 0)
+		close(sigfd);
+	return rc;
+}
+
 int cmd_serve_http(int argc, char **argv)
 {
-	struct http_opts o = {.port = 8080, .max_conns = 10000, .log_fd = -1};
+	struct http_opts o = {.port = 8080, .max_conns = 10000, .log_fd = -1, .workers = 1};
 	struct sk_root root = {.dirfd = -1};
 	struct sk_mime mime = {0};
 	int rc, lfd;
@@ -231,7 +345,13 @@ int cmd_serve_http(int argc, char **argv)
 	sk_mime_load(&mime, "/etc/mime.types");
 	fit_fd_limit(&o, o.max_conns_given);
 	lfd = open_listener(&o);
-	rc = lfd < 0 ? EXIT_FAIL : serve(&o, &root, &mime, lfd);
+	if (lfd < 0)
+		rc = EXIT_FAIL;
+	else if (o.workers > 1) {
+		rc = serve_workers(&o, &root, &mime, lfd);
+		lfd = -1;
+	} else
+		rc = serve(&o, &root, &mime, lfd);
 	if (lfd >= 0)
 		close(lfd);
 	if (o.log)

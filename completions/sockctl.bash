@@ -109,7 +109,7 @@ _sockctl()
 		--json -c --count -w --timeout --echo -e --exec --join -h --help'
 	local serve_http_opts='-p --port -b --bind -4 --ipv4 -6 --ipv6
 		-n --numeric -q --quiet --no-listing -w --timeout --max-conns
-		--log -h --help'
+		--log --workers -h --help'
 	local whois_port_opts='-a --all --all-netns --json -k --kill --grace
 		-s --signal -y --yes -h --help'
 
@@ -166,6 +166,9 @@ _sockctl()
 			;;
 		--log)
 			_sockctl_files "$cur"
+			return 0
+			;;
+		--workers)
 			return 0
 			;;
 		esac
@@ -240,7 +243,7 @@ _sockctl()
 			# serve-http's options whose argument is the next word.
 			if [[ $cmd == serve-http ]]; then
 				case ${words[i]} in
-				-p | --port | -b | --bind | --log)
+				-p | --port | -b | --bind | --log | --workers)
 					skip=true
 					continue
 					;;

@@ -25,7 +25,7 @@ function __sockctl_npos
             case -s --source -U --unix -w --timeout -e --exec --max-conns --wait \
                 -c --count --size --join
                 set skip 1
-            case -p --port -b --bind --log
+            case -p --port -b --bind --log --workers
                 # Only serve-http's take an argument (udp-send's -b does not).
                 test "$cmd" = serve-http; and set skip 1
             case '-?*'
@@ -183,6 +183,7 @@ complete -c sockctl -n $http_cond -s w -l timeout -x \
 complete -c sockctl -n $http_cond -l max-conns -x \
     -d 'At most N connections at once; a new client replaces the oldest idle one'
 complete -c sockctl -n $http_cond -l log -r -F -d 'Append the access log (Common Log Format) to FILE'
+complete -c sockctl -n $http_cond -l workers -x -d 'N processes share the port (SO_REUSEPORT)'
 complete -c sockctl -n $http_cond -s h -l help -d 'Show this help'
 complete -c sockctl -n "$http_cond; and test (__sockctl_npos) -eq 0" \
     -a '(__fish_complete_directories (commandline -ct) Directory)'

@@ -31,8 +31,9 @@ struct sk_listen_opts {
 	unsigned port;	  /* 0: the kernel chooses */
 	int family;	  /* AF_UNSPEC: IPv6 and IPv4 together if possible */
 	bool numeric;
-	int socktype; /* SOCK_STREAM or SOCK_DGRAM */
-	int backlog;  /* for SOCK_STREAM */
+	int socktype;	/* SOCK_STREAM or SOCK_DGRAM */
+	int backlog;	/* for SOCK_STREAM */
+	bool reuseport; /* SO_REUSEPORT: sockets of the same user share the port */
 };
 
 /*

@@ -50,7 +50,7 @@ struct pump {
 	bool pipe_full; /* PIPE: the last fill found no room */
 	bool want_dst;	/* SPLICE: the last move was held up by dst */
 	bool src_eof, dst_gone, done;
-	bool lost; /* the peer went away with data of ours still to send */
+	bool lost;	 /* the peer went away with data of ours still to send */
 	uint64_t taken;	 /* bytes read from src, for on_data offsets */
 	uint64_t *moved; /* bytes written to dst */
 };

@@ -483,3 +483,49 @@ PY
 	# The idle one was closed (recv gives b'') so that curl could be served.
 	[ "$output" = "HTTP/1.1 200 OK hello world b''" ]
 }
+
+@test "http: --workers 3 share the port (one listener each), serve, and stop together" {
+	setup_www
+	serve --workers 3
+	holders=$("$SK" whois-port --json "$port" | python3 -c '
+import json, sys
+print(" ".join(sorted(str(r["pid"]) for r in json.load(sys.stdin))))')
+	# three workers, each its own socket; the parent holds none
+	[ "$(wc -w <<<"$holders")" -eq 3 ]
+	[[ " $holders " != *" $srv_pid "* ]]
+	for w in $holders; do
+		[ "$(awk '{print $4}' "/proc/$w/stat")" = "$srv_pid" ]
+	done
+	for i in $(seq 30); do
+		[ "$(curl -sS --max-time 10 "$url/a.txt")" = "hello world" ]
+	done
+	kill -TERM "$srv_pid"
+	st=0
+	wait_exit "$srv_pid" 20 || st=$?
+	[ "$st" -eq 0 ]
+	for w in $holders; do
+		! kill -0 "$w" 2>/dev/null
+	done
+	run "$SK" whois-port "$port"
+	[ "$status" -eq 1 ]
+	run --separate-stderr "$SK" serve-http --workers 0 "$TMP/www"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"bad --workers '0'"* ]]
+	run --separate-stderr "$SK" serve-http --workers 65 "$TMP/www"
+	[ "$status" -eq 2 ]
+}
+
+@test "http: a worker that dies stops the others; exit 1" {
+	setup_www
+	serve --workers 2
+	w=$("$SK" whois-port --json "$port" | python3 -c '
+import json, sys
+print(json.load(sys.stdin)[0]["pid"])')
+	kill -KILL "$w"
+	st=0
+	wait_exit "$srv_pid" 20 || st=$?
+	[ "$st" -eq 1 ]
+	grep -q "a worker (PID $w) failed; stopping the others" "$TMP/srv.err"
+	run "$SK" whois-port "$port"
+	[ "$status" -eq 1 ]
+}
