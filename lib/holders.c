@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "parse.h"
+#include "sort.h"
 
 /* The PID a /proc entry names, or 0 when it is not a process. */
 static pid_t entry_pid(const char *name)
@@ -119,20 +120,6 @@ static int cmp_holder(const void *pa, const void *pb)
 	return (a->pid > b->pid) - (a->pid < b->pid);
 }
 
-/* Sorts by inode and PID, and keeps one entry per process and socket. */
-static void sort_unique(struct sk_holders *h)
-{
-	size_t i, k = 0;
-
-	if (h->count == 0)
-		return;
-	qsort(h->v, h->count, sizeof(*h->v), cmp_holder);
-	for (i = 1; i < h->count; i++)
-		if (cmp_holder(&h->v[k], &h->v[i]) != 0)
-			h->v[++k] = h->v[i];
-	h->count = k + 1;
-}
-
 int sk_find_holders(const char *root, const unsigned long *inodes, size_t n, struct sk_holders *out)
 {
 	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -160,7 +147,8 @@ int sk_find_holders(const char *root, const unsigned long *inodes, size_t n, str
 	}
 	closedir(d);
 	close(rootfd);
-	sort_unique(out);
+	/* one entry per process and socket, however many fds it has on it */
+	out->count = sk_sort_unique(out->v, out->count, sizeof(*out->v), cmp_holder);
 	return 0;
 }
 

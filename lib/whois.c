@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "pidfd.h"
+#include "sort.h"
 
 /* How long SIGKILLed processes get to go. */
 #define KILL_WAIT_MS 5000
@@ -124,20 +125,6 @@ static int query_all(const struct sk_whois_query *q, bool all, struct sk_socks *
 		}
 	free(ns);
 	return 0;
-}
-
-/* Sorts the sockets and drops those two PORT arguments both found. */
-static void sort_unique(struct sk_socks *s)
-{
-	size_t i, k = 0;
-
-	if (s->count == 0)
-		return;
-	qsort(s->v, s->count, sizeof(*s->v), cmp_sock);
-	for (i = 1; i < s->count; i++)
-		if (cmp_sock(&s->v[k], &s->v[i]) != 0)
-			s->v[++k] = s->v[i];
-	s->count = k + 1;
 }
 
 static int find_holders(const struct sk_whois_query *q, const struct sk_socks *s,
@@ -339,7 +326,8 @@ int sk_whois_find(const struct sk_whois_query *q, struct sk_whois *w)
 		return -1;
 	if (query_all(q, q->all, &w->socks) < 0)
 		goto fail;
-	sort_unique(&w->socks);
+	/* sorted, and once each where two PORT arguments found the same socket */
+	w->socks.count = sk_sort_unique(w->socks.v, w->socks.count, sizeof(*w->socks.v), cmp_sock);
 	if (find_holders(q, &w->socks, &w->info->holders) < 0 || build_rows(w) < 0)
 		goto fail;
 	return 0;
