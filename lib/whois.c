@@ -117,12 +117,19 @@ static int query_all(const struct sk_whois_query *q, bool all, struct sk_socks *
 		return 0;
 	if (sk_netns_list(q->proc, &ns, &n) < 0)
 		return -1;
-	for (i = 0; i < n; i++)
-		if (ns[i].ino != self && query_netns(q, all, ns[i].ino, ns[i].pid, out) < 0 &&
-		    errno == ENOMEM) {
+	for (i = 0; i < n; i++) {
+		size_t before = out->count;
+
+		if (ns[i].ino == self)
+			continue;
+		if (query_netns(q, all, ns[i].ino, ns[i].pid, out) < 0 && errno == ENOMEM) {
 			free(ns);
 			return -1;
 		}
+		/* the process exited meanwhile and its PID went elsewhere: not that namespace */
+		if (sk_netns_of(q->proc, ns[i].pid) != ns[i].ino)
+			out->count = before;
+	}
 	free(ns);
 	return 0;
 }
