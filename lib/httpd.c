@@ -313,8 +313,16 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* Reads a directory's entries that a request could reach, sorted. */
-static struct entry *read_entries(const struct server *s, int fd, const char *rel, size_t *count)
+/*
+ * A listing shows at most this many entries: a directory of millions would
+ * otherwise cost the memory of its whole page and stall every other client
+ * while it is built.
+ */
+#define LISTING_MAX 10000
+
+/* Reads a directory's entries that a request could reach (LISTING_MAX at most; *more tells), sorted. */
+static struct entry *read_entries(const struct server *s, int fd, const char *rel, size_t *count,
+				  bool *more)
 {
 	DIR *d = fdopendir(dup(fd));
 	struct entry *e = NULL, *tmp;
@@ -325,11 +333,16 @@ static struct entry *read_entries(const struct server *s, int fd, const char *re
 	int f, ok;
 
 	*count = 0;
+	*more = false;
 	if (!d)
 		return NULL;
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
+		if (n == LISTING_MAX) {
+			*more = true;
+			break;
+		}
 		if (snprintf(path, sizeof(path), "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) >=
 		    (int)sizeof(path))
 			continue; /* never open a truncated name */
@@ -391,8 +404,9 @@ static void listing_response(struct conn *c, const struct server *s, const struc
 	struct entry *e;
 	size_t n = 0, i;
 	char *title = malloc(6 * strlen(rel) + 1);
+	bool more;
 
-	e = read_entries(s, fd, rel, &n);
+	e = read_entries(s, fd, rel, &n, &more);
 	if (!title) {
 		free(e);
 		error_response(c, s, 500, r->method == SK_HEAD, NULL);
@@ -412,7 +426,11 @@ static void listing_response(struct conn *c, const struct server *s, const struc
 	}
 	free(e);
 	free(title);
-	buf_printf(&body, "</table>\n</body></html>\n");
+	buf_printf(&body, "</table>\n");
+	if (more)
+		buf_printf(&body, "<p>Only %d entries are listed; this directory has more.</p>\n",
+			   LISTING_MAX);
+	buf_printf(&body, "</body></html>\n");
 	head_start(c, s, 200);
 	buf_printf(&c->out,
 		   "Content-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n"

@@ -529,3 +529,18 @@ print(json.load(sys.stdin)[0]["pid"])')
 	run "$SK" whois-port "$port"
 	[ "$status" -eq 1 ]
 }
+
+@test "http: a listing stops at 10,000 entries and says so" {
+	setup_www
+	mkdir "$TMP/www/many"
+	python3 -c '
+import os, sys
+for i in range(10050):
+    open(os.path.join(sys.argv[1], "f%05d" % i), "w").close()' "$TMP/www/many"
+	serve
+	run curl -sS --max-time 20 "$url/many/"
+	[ "$(grep -c '<tr><td><a href="f' <<<"$output")" -eq 10000 ]
+	[[ "$output" == *"<p>Only 10000 entries are listed; this directory has more.</p>"* ]]
+	run curl -sS --max-time 20 "$url/sub/"
+	[[ "$output" != *"Only 10000"* ]]
+}
