@@ -60,7 +60,7 @@ static long from_netlink(const struct sk_port_query *q, int family, bool udp, st
 		if (udp)
 			states = q->port ? ~0u : 1u << SK_UDP_BOUND;
 		else
-			states = 1u << SK_TCP_LISTEN | 1u << SK_TCP_BOUND_INACTIVE;
+			states = 1u << SK_TCP_LISTEN; /* bound-only ones: see bound_only() */
 		lport = q->port;
 	}
 	return sk_sockdiag_read(family, udp ? IPPROTO_UDP : IPPROTO_TCP, states, lport, collect, c);
@@ -81,6 +81,23 @@ static long from_proc(const struct sk_port_query *q, const char *table, struct c
 	return n;
 }
 
+/*
+ * TCP sockets bound but not listening. The kernel finds them by walking
+ * its whole bind hash (milliseconds with thousands of connections open),
+ * so a port query asks only when no listener holds the port; a listing
+ * of every port always asks.
+ */
+static void bound_only(const struct sk_port_query *q, struct sk_socks *out)
+{
+	static const int families[] = {AF_INET, AF_INET6};
+	struct collect c = {q, out, false};
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		sk_sockdiag_read(families[i], IPPROTO_TCP, 1u << SK_TCP_BOUND_INACTIVE, q->port,
+				 collect, &c);
+}
+
 int sk_port_query(const struct sk_port_query *q, struct sk_socks *out)
 {
 	static const struct {
@@ -93,7 +110,7 @@ int sk_port_query(const struct sk_port_query *q, struct sk_socks *out)
 	    {"udp", AF_INET, true},
 	    {"udp6", AF_INET6, true},
 	};
-	size_t i, read = 0;
+	size_t i, read = 0, first = out->count, tcp_found = 0;
 	int saved = ENOENT;
 
 	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
@@ -120,6 +137,15 @@ int sk_port_query(const struct sk_port_query *q, struct sk_socks *out)
 	}
 	if (read == 0) {
 		errno = saved;
+		return -1;
+	}
+	for (i = first; i < out->count; i++)
+		tcp_found += !out->v[i].udp;
+	if (q->tcp && !q->all_states && !q->no_netlink && q->netns_pid <= 0 &&
+	    (q->port == 0 || tcp_found == 0))
+		bound_only(q, out);
+	if (out->error) {
+		errno = out->error;
 		return -1;
 	}
 	return 0;

@@ -15,7 +15,8 @@
 #define SK_TCP_CLOSE	 7
 /*
  * The netlink filter bit for TCP sockets bound but neither listening nor
- * connected (Linux 6.5+; /proc/net/tcp never lists them). They come back
+ * connected (Linux 6.5+; /proc/net/tcp never lists them), asked for only where no
+ * listener holds the port (see portquery.c). They come back
  * in state SK_TCP_CLOSE.
  */
 #define SK_TCP_BOUND_INACTIVE 13
