@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -217,19 +216,6 @@ static int serve(struct http_opts *o, struct sk_root *root, struct sk_mime *mime
 	return 0;
 }
 
-/* The port the kernel gave fd, for the other workers' sockets. */
-static unsigned bound_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		return 0;
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
 /* Stops the workers still running and reaps them all. */
 static void stop_workers(const pid_t *pids, long long n)
 {
@@ -256,7 +242,7 @@ static int serve_workers(struct http_opts *o, struct sk_root *root, struct sk_mi
 	long long i, n = o->workers, alive = 0;
 
 	fds[0] = first;
-	o->port = bound_port(first);
+	o->port = sk_local_port(first); /* the port the kernel chose for port 0 */
 	for (i = 1; i < n; i++) {
 		bool quiet = o->quiet;
 

@@ -90,6 +90,20 @@ char *sk_local_addr(int fd, char *buf, size_t buflen)
 	return sk_addr_format((struct sockaddr *)&ss, len, buf, buflen);
 }
 
+unsigned sk_local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)(const void *)&ss)->sin6_port);
+	if (ss.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)&ss)->sin_port);
+	return 0;
+}
+
 struct addrinfo *sk_resolve(const char *host, unsigned port, const struct sk_resolve_opts *opts,
 			    char *err)
 {

@@ -28,6 +28,9 @@ char *sk_addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t
 /* Formats the local address of fd like sk_addr_format. Returns buf. */
 char *sk_local_addr(int fd, char *buf, size_t buflen);
 
+/* The local port of an IPv4 or IPv6 socket, or 0 when it has none. */
+unsigned sk_local_port(int fd);
+
 struct sk_resolve_opts {
 	int family;   /* AF_UNSPEC, AF_INET or AF_INET6 */
 	int socktype; /* SOCK_STREAM or SOCK_DGRAM */

@@ -320,7 +320,8 @@ static int entry_cmp(const void *a, const void *b)
  */
 #define LISTING_MAX 10000
 
-/* Reads a directory's entries that a request could reach (LISTING_MAX at most; *more tells), sorted. */
+/* Reads a directory's entries that a request could reach (LISTING_MAX at most; *more tells),
+ * sorted. */
 static struct entry *read_entries(const struct server *s, int fd, const char *rel, size_t *count,
 				  bool *more)
 {

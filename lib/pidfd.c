@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/syscall.h>
@@ -40,29 +41,36 @@ bool sk_pidfd_exited(int pidfd)
 int sk_pidfd_wait(const int *fds, bool *exited, size_t n, int ms)
 {
 	int64_t deadline = sk_now_ms() + ms;
-	struct pollfd p[64];
+	struct pollfd *p = malloc((n + 1) * sizeof(*p));
+	size_t *at = malloc((n + 1) * sizeof(*at));
+	int rc = -1;
 
+	if (!p || !at)
+		goto out;
 	for (;;) {
-		size_t i, k = 0, alive = 0;
+		size_t i, k = 0;
 		int64_t left = deadline - sk_now_ms();
-		int rc;
 
 		for (i = 0; i < n; i++) {
 			if (fds[i] < 0 || exited[i])
 				continue;
-			alive++;
-			if (k < sizeof(p) / sizeof(p[0]))
-				p[k++] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+			p[k] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+			at[k++] = i;
 		}
-		if (alive == 0 || left <= 0)
-			return (int)alive;
-		rc = poll(p, k, (int)(left > 100 ? 100 : left));
-		if (rc < 0 && errno != EINTR)
-			return -1;
-		for (i = 0; i < n; i++)
-			if (fds[i] >= 0 && !exited[i] && sk_pidfd_exited(fds[i]))
-				exited[i] = true;
+		if (k == 0 || left <= 0) {
+			rc = (int)k;
+			break;
+		}
+		if (poll(p, k, (int)left) < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < k; i++)
+			if (p[i].revents) /* a pidfd is readable once its process has exited */
+				exited[at[i]] = true;
 	}
+out:
+	free(p);
+	free(at);
+	return rc;
 }
 
 static const struct {

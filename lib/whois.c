@@ -231,6 +231,12 @@ static const char *netns_name(struct sk_whois_info *in, unsigned long ino)
 	return nv[in->nnetns++].name;
 }
 
+/* True when s is bound to the port (and protocol) of sp. */
+static bool bound_to(const struct sk_whois_spec *sp, const struct sk_sock *s)
+{
+	return s->e.lport == sp->port && (s->udp ? sp->udp : sp->tcp);
+}
+
 static bool is_holder(const struct sk_whois_query *q, const struct sk_sock *s)
 {
 	size_t i;
@@ -238,7 +244,7 @@ static bool is_holder(const struct sk_whois_query *q, const struct sk_sock *s)
 	if (q->nspecs == 0)
 		return true;
 	for (i = 0; i < q->nspecs; i++)
-		if (s->e.lport == q->specs[i].port && (s->udp ? q->specs[i].udp : q->specs[i].tcp))
+		if (bound_to(&q->specs[i], s))
 			return true;
 	return false;
 }
@@ -247,9 +253,8 @@ static void mark_held(struct sk_whois *w, const struct sk_sock *s)
 {
 	size_t i;
 
-	for (i = 0; i < w->q.nspecs; i++)
-		if (s->e.inode && s->e.lport == w->q.specs[i].port &&
-		    (s->udp ? w->q.specs[i].udp : w->q.specs[i].tcp))
+	for (i = 0; s->e.inode && i < w->q.nspecs; i++)
+		if (bound_to(&w->q.specs[i], s))
 			w->held[i] = true;
 }
 
@@ -588,7 +593,7 @@ int sk_whois_port_free(const struct sk_whois *w, const struct sk_whois_spec *spe
 			return -1;
 		}
 		for (i = 0; i < s.count; i++)
-			if (s.v[i].e.inode && s.v[i].e.lport == spec->port)
+			if (s.v[i].e.inode && bound_to(spec, &s.v[i]))
 				bound++;
 		sk_socks_free(&s);
 		if (bound == 0)

@@ -5,15 +5,16 @@
 
 load helpers
 
-# children PID: the PIDs whose parent is PID.
-children() {
-	local stat pids=
-	for stat in /proc/[0-9]*/stat; do
-		read -r -a f <"$stat" 2>/dev/null || continue
-		# field 4 is the parent; comm (field 2) has no spaces for these processes
-		[ "${f[3]}" = "$1" ] && pids+="${f[0]} "
+# wait_flow PORT: waits (bounded) until the connection to PORT has bytes
+# queued, that is, a transfer is in full flow; fails if none ever is.
+wait_flow() {
+	local i
+	for ((i = 0; i < 250; i++)); do
+		[ "$(ss -Htn state established "( dport = :$1 )" | awk '{s += $2 + $3} END {print s + 0}')" -gt 0 ] && return 0
+		sleep 0.02
 	done
-	echo "$pids"
+	echo "no data flowed to port $1" >&2
+	return 1
 }
 
 @test "faults: the peer resets mid-transfer: exit 1 naming the peer, both relay paths" {
@@ -85,10 +86,10 @@ PY
 	done
 	kill -0 "$srv_pid"
 	for ((i = 0; i < 250; i++)); do
-		[ -z "$(children "$srv_pid")" ] && break
+		[ -z "$(children_of "$srv_pid")" ] && break
 		sleep 0.02
 	done
-	[ -z "$(children "$srv_pid")" ]
+	[ -z "$(children_of "$srv_pid")" ]
 	kill -TERM "$srv_pid"
 	st=0
 	wait_exit "$srv_pid" 10 || st=$?
@@ -108,16 +109,7 @@ PY
 		port=$(port_of "$TMP/peer.err")
 		# an endless stdin: the transfer is in full flow when the signal lands
 		bg cli bash -c "exec '$SK' connect 127.0.0.1 $port < /dev/zero"
-		wait_for "$TMP/peer.err" 'listening on'
-		sleep_until_bytes() { # the relay has moved data: its socket has sent bytes
-			local i
-			for ((i = 0; i < 250; i++)); do
-				[ "$(ss -Htn state established "( dport = :$port )" | awk '{s += $2 + $3} END {print s + 0}')" -gt 0 ] && return 0
-				sleep 0.02
-			done
-			return 0
-		}
-		sleep_until_bytes
+		wait_flow "$port"
 		kill "-$sig" "$cli_pid"
 		st=0
 		wait_exit "$cli_pid" 5 || st=$?

@@ -79,6 +79,23 @@ fd_count() {
 	ls "/proc/$1/fd" | wc -l
 }
 
+# children_of PID: the PIDs whose parent is PID, space-separated. (Field 4
+# of /proc/N/stat is the parent; the comm of the processes tests start has
+# no spaces.)
+children_of() {
+	local f pids=
+	for f in /proc/[0-9]*/stat; do
+		read -r -a s <"$f" 2>/dev/null || continue
+		[ "${s[3]}" = "$1" ] && pids+="${s[0]} "
+	done
+	echo "$pids"
+}
+
+# free_port: a port nothing holds (bound by python3, then closed).
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # closed_port: prints a port that refuses connections for the rest of
 # the test (a bound socket that never listens, held by a background
 # python3 process).

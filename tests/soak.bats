@@ -12,23 +12,14 @@ rss_kib() {
 	awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
 }
 
-children_of() {
-	local f n=0
-	for f in /proc/[0-9]*/stat; do
-		read -r -a s <"$f" 2>/dev/null || continue
-		[ "${s[3]}" = "$1" ] && n=$((n + 1))
-	done
-	echo "$n"
-}
-
 # settled PID FDS: waits (bounded) until PID has at most FDS fds and no children.
 settled() {
 	local i
 	for ((i = 0; i < 500; i++)); do
-		[ "$(fd_count "$1")" -le "$2" ] && [ "$(children_of "$1")" -eq 0 ] && return 0
+		[ "$(fd_count "$1")" -le "$2" ] && [ -z "$(children_of "$1")" ] && return 0
 		sleep 0.02
 	done
-	echo "fds $(fd_count "$1") (before $2), children $(children_of "$1")"
+	echo "fds $(fd_count "$1") (before $2), children: $(children_of "$1")"
 	return 1
 }
 

@@ -13,11 +13,6 @@ hold() {
 	printf -v "${name}_port" '%s' "$(port_of "$TMP/$name.err")"
 }
 
-# free_port: a port nothing holds (bound by python3, then closed).
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 @test "whois-port names the process listening on a TCP port" {
 	hold h tcp 127.0.0.1
 	run --separate-stderr "$SK" whois-port "$h_port"
