@@ -72,6 +72,14 @@ setup_www() {
 	[[ "$out" == *"hello world" ]]
 	out=$(printf 'GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /s.css HTTP/1.0\r\n\r\n' | raw)
 	[ "$(grep -c 'HTTP/1.1 200 OK' <<<"$out")" -eq 2 ]
+	# A body that goes out over several turns of the loop (64 KiB each),
+	# then more requests on the same connection: every byte, in order.
+	curl -sS -w '%{num_connects}\n' -o "$TMP/got1" "$url/big.bin" -o "$TMP/got2" "$url/a.txt" \
+		-o "$TMP/got3" "$url/big.bin" >"$TMP/conns"
+	cmp "$TMP/got1" "$TMP/www/big.bin"
+	cmp "$TMP/got2" "$TMP/www/a.txt"
+	cmp "$TMP/got3" "$TMP/www/big.bin"
+	[ "$(tr '\n' ' ' <"$TMP/conns")" = "1 0 0 " ]
 }
 
 @test "http: pipelined requests are answered in order, in one write" {
