@@ -45,6 +45,7 @@ need_tools() {
 	command -v lighttpd >/dev/null || pkgs+=(lighttpd)
 	command -v nginx >/dev/null || pkgs+=(nginx)
 	command -v curl >/dev/null || pkgs+=(curl)
+	[[ -x /usr/bin/time ]] || pkgs+=(time)
 	local sudo=; ((EUID == 0)) || sudo=sudo
 	export DEBIAN_FRONTEND=noninteractive
 	if ((${#pkgs[@]})); then
@@ -144,6 +145,19 @@ alive() {
 	kill -0 "${SPID[$1]}" 2>/dev/null || die "$1 died during the benchmark: $(cat "$TMP/$1.err")"
 }
 
+# cpu_ticks NAME: user + system clock ticks the server has used so far.
+# SPID is timeout's PID; the server is its only child. wrk -t1 is one
+# thread on one CPU: where it is the bottleneck, every server reaches the
+# same req/s and CPU per request is what still tells them apart.
+cpu_ticks() {
+	local kid
+	kid=$(cat "/proc/${SPID[$1]}/task/${SPID[$1]}/children")
+	kid=${kid%% *}
+	[[ -n $kid ]] || die "$1: no server process under timeout (PID ${SPID[$1]})"
+	# Fields 14 and 15 counted after the ')' that ends the command name.
+	sed 's/.*) //' "/proc/$kid/stat" | awk '{ print $12 + $13 }'
+}
+
 # check_server NAME: one curl fetches both files over one connection; each
 # must come back 200 with the file's exact bytes. A second connection for
 # the second file means the server did not keep the first alive: a note.
@@ -180,16 +194,22 @@ EOF
 
 # bench NAME FILE ROUND: one wrk run against NAME for FILE; appends the
 # figures to the per-server lists and dies if the server broke.
-declare -A RPS=() MBS=() P50=() P99=() NON2XX=() SOCKERR=()
+HZ=$(getconf CLK_TCK)
+declare -A RPS=() CPU=() WCPU=() MBS=() P50=() P99=() NON2XX=() SOCKERR=()
 bench() {
 	local name=$1 f=$2 r=$3 k=$1/$2 rc=0 us reqs bytes ec er ew et es p50 p99 pmax rps mbs err=
-	timeout $((DURATION + 30)) wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$TMP/report.lua" \
+	local t0 t1 cpu wcpu
+	t0=$(cpu_ticks "$name")
+	timeout $((DURATION + 30)) /usr/bin/time -f '%e %U %S' -o "$TMP/wrk.time" wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$TMP/report.lua" \
 		"http://127.0.0.1:${PORT[$name]}/$f.bin" </dev/null >"$TMP/wrk.out" 2>"$TMP/wrk.err" &
 	CURRENT_PID=$!
 	wait "$CURRENT_PID" || rc=$?
 	CURRENT_PID=
 	((rc == 0)) || die "wrk against $name ($f) exited $rc: $(cat "$TMP/wrk.out" "$TMP/wrk.err")"
 	alive "$name"
+	t1=$(cpu_ticks "$name")
+	# wrk's own CPU, as a share of the one CPU its one thread can use.
+	wcpu=$(awk '{ printf "%.0f", ($2 + $3) / $1 * 100 }' "$TMP/wrk.time")
 	read -r us reqs bytes ec er ew et es p50 p99 pmax < <(sed -n 's/^RESULT //p' "$TMP/wrk.out") ||
 		die "wrk against $name ($f) printed no summary: $(cat "$TMP/wrk.out" "$TMP/wrk.err")"
 	((reqs > 0)) || die "$name ($f): no complete response in ${DURATION}s: $(cat "$TMP/wrk.out")"
@@ -200,7 +220,10 @@ bench() {
 		die "$name ($f): $bytes bytes for $((reqs - es)) 2xx responses, less than ${SIZE[$f]} each"
 	rps=$(awk -v n="$reqs" -v t="$us" 'BEGIN { printf "%.0f", n / (t / 1e6) }')
 	mbs=$(awk -v n="$bytes" -v t="$us" 'BEGIN { printf "%.1f", n / t }')
+	cpu=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$reqs" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
 	RPS[$k]+=" $rps"
+	CPU[$k]+=" $cpu"
+	WCPU[$k]+=" $wcpu"
 	MBS[$k]+=" $mbs"
 	P50[$k]+=" $p50"
 	P99[$k]+=" $p99"
@@ -210,8 +233,8 @@ bench() {
 		err="  errors: non-2xx $es, connect $ec, read $er, write $ew, timeout $et"
 		ERRLOG+=("round $r $name ${LABEL[$f]}: ${err#  errors: }; latency max $(ms "$pmax") ms")
 	fi
-	printf '  round %d  %-5s %-9s %8d req/s %9.1f MB/s  p50 %7s ms  p99 %7s ms%s\n' "$r" \
-		"${LABEL[$f]}" "$name" "$rps" "$mbs" "$(ms "$p50")" "$(ms "$p99")" "$err" >&2
+	printf '  round %d  %-5s %-9s %8d req/s %7.1f MB/s %6s us-cpu/req  wrk %3s%%  p50 %6s ms  p99 %6s ms%s\n' \
+		"$r" "${LABEL[$f]}" "$name" "$rps" "$mbs" "$cpu" "$wcpu" "$(ms "$p50")" "$(ms "$p99")" "$err" >&2
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -279,8 +302,8 @@ done
 
 # --- report -----------------------------------------------------------------
 echo
-printf '%-10s %-6s %9s %9s %8s %8s %8s %8s %9s\n' server file req/s MB/s vs-peer \
-	"p50 ms" "p99 ms" non-2xx sock-err
+printf '%-10s %-6s %9s %9s %8s %10s %8s %8s %8s %8s %9s\n' server file req/s MB/s vs-peer \
+	"us-cpu/req" "wrk cpu" "p50 ms" "p99 ms" non-2xx sock-err
 declare -A BEST=() BESTNAME=() MED=()
 for f in "${FILES[@]}"; do
 	BEST[$f]=0
@@ -297,14 +320,18 @@ for f in "${FILES[@]}"; do
 	for name in "${SERVERS[@]}"; do
 		k=$name/$f
 		# shellcheck disable=SC2086
-		printf '%-10s %-6s %9.0f %9.1f %7sx %8s %8s %8d %9d\n' "$name" "${LABEL[$f]}" "${MED[$k]}" \
-			"$(median ${MBS[$k]})" "$(ratio "${MED[$k]}" "${BEST[$f]}")" \
+		printf '%-10s %-6s %9.0f %9.1f %7sx %10s %7s%% %8s %8s %8d %9d\n' "$name" "${LABEL[$f]}" \
+			"${MED[$k]}" "$(median ${MBS[$k]})" "$(ratio "${MED[$k]}" "${BEST[$f]}")" "$(median ${CPU[$k]})" \
+			"$(median ${WCPU[$k]})" \
 			"$(ms "$(median ${P50[$k]})")" "$(ms "$(median ${P99[$k]})")" "${NON2XX[$k]}" "${SOCKERR[$k]}"
 	done
 done
 echo
 echo "req/s, MB/s (bytes wrk read, headers included, 10^6 per MB) and latency percentiles:"
 echo "  median of $ROUNDS rounds; vs-peer: req/s over the best of ${PEERS[*]} for that file;"
+echo "  us-cpu/req: microseconds of CPU (user + system) the server used per request;"
+echo "  wrk cpu: the load generator's own CPU over the run; near 100% it is the bottleneck,"
+echo "  and servers that reach the same req/s differ only in what they cost (us-cpu/req);"
 echo "  non-2xx, sock-err (connect, read, write, timeout): wrk's counts, totals over the rounds."
 for n in "${NOTES[@]}"; do echo "note: $n"; done
 if ((${#ERRLOG[@]})); then
