@@ -38,7 +38,8 @@
  * its whole length while the reader's ACKs queue up behind it, and then
  * the window opens in bursts. Measured with tests/bench/http.sh-style
  * runs: 64 KiB gave 1.13-1.17x the req/s of 256 KiB or 1 MiB turns at
- * 1 MiB files (wrk -c50), and 1.4x the GB/s of one curl download.
+ * 1 MiB files (wrk -c50), and 1.4x the GB/s of one curl download, for
+ * about 8% more CPU per request over the whole machine.
  */
 #define WRITE_QUANTUM (64 * 1024)
 /* A resolved target plus one directory entry name. */
