@@ -34,9 +34,9 @@
  * The most one connection may send in one turn of the loop: one full-size
  * TCP segment on loopback. A client that reads as fast as we send would
  * otherwise keep the loop to itself for a whole large file. Small turns
- * are also faster than big ones: a 1 MiB sendfile holds the socket for
- * its whole length while the reader's ACKs queue up behind it, and then
- * the window opens in bursts. Measured with tests/bench/http.sh-style
+ * were also faster than big ones (likely because a 1 MiB sendfile holds
+ * the socket for its whole length while the reader's ACKs queue up
+ * behind it). Measured with tests/bench/http.sh-style
  * runs at 1 MiB files (wrk -c50): 64 KiB turns gave 1.13-1.17x
  * lighttpd's req/s where 256 KiB or 1 MiB turns gave 0.97-0.98x, and
  * one curl download 1.4x the GB/s, for about 8% more CPU per request
