@@ -36,11 +36,11 @@
  * otherwise keep the loop to itself for a whole large file. Small turns
  * were also faster than big ones (likely because a 1 MiB sendfile holds
  * the socket for its whole length while the reader's ACKs queue up
- * behind it). Measured with tests/bench/http.sh-style
- * runs at 1 MiB files (wrk -c50): 64 KiB turns gave 1.13-1.17x
- * lighttpd's req/s where 256 KiB or 1 MiB turns gave 0.97-0.98x, and
- * one curl download 1.4x the GB/s, for about 8% more CPU per request
- * over the whole machine.
+ * behind it). Measured with tests/bench/http.sh-style runs at 1 MiB
+ * files (wrk -c50): 64 KiB turns gave 1.04-1.17x lighttpd's req/s where
+ * whole bodies or 256 KiB turns gave 0.97-0.98x, and one curl download
+ * 1.4x the GB/s, for about 8% more CPU per request over the whole
+ * machine.
  */
 #define WRITE_QUANTUM (64 * 1024)
 /* A resolved target plus one directory entry name. */

@@ -200,7 +200,8 @@ bench() {
 	local name=$1 f=$2 r=$3 k=$1/$2 rc=0 us reqs bytes ec er ew et es p50 p99 pmax rps mbs err=
 	local t0 t1 cpu wcpu
 	t0=$(cpu_ticks "$name")
-	timeout $((DURATION + 30)) /usr/bin/time -f '%e %U %S' -o "$TMP/wrk.time" wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$TMP/report.lua" \
+	timeout $((DURATION + 30)) /usr/bin/time -f '%e %U %S' -o "$TMP/wrk.time" \
+		wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$TMP/report.lua" \
 		"http://127.0.0.1:${PORT[$name]}/$f.bin" </dev/null >"$TMP/wrk.out" 2>"$TMP/wrk.err" &
 	CURRENT_PID=$!
 	wait "$CURRENT_PID" || rc=$?
