@@ -690,7 +690,8 @@ static int conn_flush(struct conn *c)
 	if (c->file >= 0 && c->file_off < c->file_end) {
 		size_t want = (size_t)(c->file_end - c->file_off);
 
-		n = sendfile(c->fd, c->file, &c->file_off, want < WRITE_QUANTUM ? want : WRITE_QUANTUM);
+		n = sendfile(c->fd, c->file, &c->file_off,
+			     want < WRITE_QUANTUM ? want : WRITE_QUANTUM);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -1;
 		if (n == 0)
