@@ -31,8 +31,8 @@
 #define SMALL_BODY (16 * 1024) /* bodies up to this go in the header's send */
 #define MAX_EVENTS 256
 /*
- * The most one connection may send in one turn of the loop: one full-size
- * TCP segment on loopback. A client that reads as fast as we send would
+ * The most one connection may send in one turn of the loop (about one
+ * full-size packet on loopback, whose MTU is 64 KiB). A client that reads as fast as we send would
  * otherwise keep the loop to itself for a whole large file. Small turns
  * were also faster than big ones (likely because a 1 MiB sendfile holds
  * the socket for its whole length while the reader's ACKs queue up
@@ -943,7 +943,8 @@ int sk_httpd_run(const struct sk_httpd_opts *o, char *err)
 		n = epoll_wait(s.ep, ev, MAX_EVENTS, 1000);
 		for (i = 0; i < n; i++)
 			dispatch(&s, &ev[i]);
-		if (sk_now_ms() >= next_sweep || s.stopping) {
+		/* Stopping swept once above; nothing turns idle after that. */
+		if (sk_now_ms() >= next_sweep) {
 			sweep(&s);
 			next_sweep = sk_now_ms() + 1000;
 		}

@@ -92,6 +92,21 @@ setup_www() {
 	[ "$first" -lt "$last" ]
 	[ "$(grep -c 'Content-Length: 12' <<<"$out")" -eq 1 ]
 	[[ "$out" != *"hello world"* ]]
+	# Behind a body that takes several turns of the loop (64 KiB each).
+	printf 'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+		raw >"$TMP/two"
+	python3 - "$TMP/two" "$TMP/www/big.bin" "$TMP/www/a.txt" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+for path in sys.argv[2:]:
+    head, _, data = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK"), head[:40]
+    want = open(path, "rb").read()
+    assert b"\r\nContent-Length: %d\r\n" % len(want) in head + b"\r\n", head
+    assert data[:len(want)] == want, path
+    data = data[len(want):]
+assert data == b"", data[:40]
+PY
 }
 
 @test "http: byte ranges a-b, a-, -n with 206; 416 when unsatisfiable; If-Range" {

@@ -150,12 +150,21 @@ alive() {
 # thread on one CPU: where it is the bottleneck, every server reaches the
 # same req/s and CPU per request is what still tells them apart.
 cpu_ticks() {
-	local kid
-	kid=$(cat "/proc/${SPID[$1]}/task/${SPID[$1]}/children")
+	local kid='' t=''
+	alive "$1"
+	if [[ -r /proc/${SPID[$1]}/task/${SPID[$1]}/children ]]; then
+		kid=$(cat "/proc/${SPID[$1]}/task/${SPID[$1]}/children")
+	else   # a kernel without CONFIG_PROC_CHILDREN
+		kid=$(ps -o pid= --ppid "${SPID[$1]}" || true)
+	fi
+	kid=${kid#"${kid%%[! ]*}"}
 	kid=${kid%% *}
-	[[ -n $kid ]] || die "$1: no server process under timeout (PID ${SPID[$1]})"
-	# Fields 14 and 15 counted after the ')' that ends the command name.
-	sed 's/.*) //' "/proc/$kid/stat" | awk '{ print $12 + $13 }'
+	# Fields 14 and 15, counted after the ')' that ends the command name.
+	if [[ -n $kid ]]; then
+		t=$(sed 's/.*) //' "/proc/$kid/stat" 2>/dev/null | awk '{ print $12 + $13 }') || t=''
+	fi
+	[[ -n $t ]] || die "$1 exited: $(cat "$TMP/$1.err")"
+	echo "$t"
 }
 
 # check_server NAME: one curl fetches both files over one connection; each
@@ -332,7 +341,8 @@ echo "req/s, MB/s (bytes wrk read, headers included, 10^6 per MB) and latency pe
 echo "  median of $ROUNDS rounds; vs-peer: req/s over the best of ${PEERS[*]} for that file;"
 echo "  us-cpu/req: microseconds of CPU (user + system) the server used per request;"
 echo "  wrk cpu: the load generator's own CPU over the run; near 100% it is the bottleneck,"
-echo "  and servers that reach the same req/s differ only in what they cost (us-cpu/req);"
+echo "  and servers that reach the same req/s differ in what they cost (us-cpu/req; on"
+echo "  loopback that includes part of the client's receive work, done on the sender's CPU);"
 echo "  non-2xx, sock-err (connect, read, write, timeout): wrk's counts, totals over the rounds."
 for n in "${NOTES[@]}"; do echo "note: $n"; done
 if ((${#ERRLOG[@]})); then
