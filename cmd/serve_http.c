@@ -73,6 +73,8 @@ static const struct option longopts[] = {
 
 static const char *const name = "serve-http";
 
+#define MAX_WORKERS 64 /* --workers N at most */
+
 struct http_opts {
 	struct net_opts net;
 	unsigned port;
@@ -102,7 +104,8 @@ static int parse_args(int argc, char **argv, struct http_opts *o)
 		case OPT_NO_LISTING: o->no_listing = true; break;
 		case OPT_LOG: o->log = optarg; break;
 		case OPT_WORKERS:
-			if ((rc = cmd_count(name, "--workers", optarg, 1, 64, &o->workers)))
+			if ((rc =
+				 cmd_count(name, "--workers", optarg, 1, MAX_WORKERS, &o->workers)))
 				return rc;
 			break;
 		case OPT_MAX_CONNS:
@@ -237,8 +240,8 @@ static void stop_workers(const pid_t *pids, long long n)
  */
 static int serve_workers(struct http_opts *o, struct sk_root *root, struct sk_mime *mime, int first)
 {
-	pid_t pids[64] = {0};
-	int fds[64], sigfd, rc = 0;
+	pid_t pids[MAX_WORKERS] = {0};
+	int fds[MAX_WORKERS], sigfd, rc = 0;
 	long long i, n = o->workers, alive = 0;
 
 	fds[0] = first;

@@ -32,8 +32,9 @@
 #define MAX_EVENTS 256
 /*
  * The most one connection may send in one turn of the loop (about one
- * full-size packet on loopback, whose MTU is 64 KiB). A client that reads as fast as we send would
- * otherwise keep the loop to itself for a whole large file. Small turns
+ * full-size packet on loopback, whose MTU is 64 KiB). A client that reads
+ * as fast as we send would otherwise keep the loop to itself for a whole
+ * large file. Small turns
  * were also faster than big ones (likely because a 1 MiB sendfile holds
  * the socket for its whole length while the reader's ACKs queue up
  * behind it). Measured with tests/bench/http.sh-style runs at 1 MiB
@@ -333,8 +334,10 @@ static int entry_cmp(const void *a, const void *b)
  */
 #define LISTING_MAX 10000
 
-/* Reads a directory's entries that a request could reach (LISTING_MAX at most; *more tells),
- * sorted. */
+/*
+ * Reads a directory's entries that a request could reach, sorted:
+ * LISTING_MAX at most, and *more says whether there were others.
+ */
 static struct entry *read_entries(const struct server *s, int fd, const char *rel, size_t *count,
 				  bool *more)
 {

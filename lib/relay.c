@@ -49,8 +49,8 @@ struct pump {
 	size_t pending, pipe_cap;
 	bool pipe_full; /* PIPE: the last fill found no room */
 	bool want_dst;	/* SPLICE: the last move was held up by dst */
-	bool src_eof, dst_gone, done;
-	bool lost;	 /* the peer went away with data of ours still to send */
+	bool src_eof, done;
+	bool dst_gone;	 /* SEND: the peer went away with data of ours still to send */
 	uint64_t taken;	 /* bytes read from src, for on_data offsets */
 	uint64_t *moved; /* bytes written to dst */
 };
@@ -161,7 +161,6 @@ static int step_error(struct pump *p, bool at_dst, char *err)
 		 * before it went, then fail, for the data that never arrived.
 		 */
 		p->dst_gone = true;
-		p->lost = true;
 		sk_seterr(err, "send: %s (the peer closed before taking all of the input)",
 			  strerror(e));
 		return 0;
@@ -462,7 +461,7 @@ static int relay_loop(struct pump *pumps, const struct sk_relay_opts *o, struct 
 
 	for (;;) {
 		if (settle(&pumps[0], &pumps[1], o))
-			return pumps[0].lost ? SK_RELAY_ERROR : SK_RELAY_DONE;
+			return pumps[0].dst_gone ? SK_RELAY_ERROR : SK_RELAY_DONE;
 		l.nfds = 0;
 		if (o->stop_fd >= 0)
 			l.pfd[l.nfds++] = (struct pollfd){.fd = o->stop_fd, .events = POLLIN};
