@@ -6,14 +6,16 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARNINGS  = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla -Werror
-ALL_CPPFLAGS = -D_GNU_SOURCE -DSOCKCTL_VERSION='"$(VERSION)"' -Ilib $(CPPFLAGS)
+# lib/ has one folder per subsystem; headers are included by bare name.
+LIB_DIRS = $(sort $(dir $(wildcard lib/*/*.c)))
+ALL_CPPFLAGS = -D_GNU_SOURCE -DSOCKCTL_VERSION='"$(VERSION)"' $(LIB_DIRS:%/=-I%) $(CPPFLAGS)
 ALL_CFLAGS   = $(WARNINGS) $(CFLAGS)
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
 
-LIB_SRC  = $(wildcard lib/*.c)
+LIB_SRC  = $(wildcard lib/*/*.c)
 CMD_SRC  = $(wildcard cmd/*.c)
-LIB_HDR  = $(wildcard lib/*.h)
+LIB_HDR  = $(wildcard lib/*/*.h)
 UNIT_SRC = $(wildcard tests/unit/*.c)
 
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
@@ -89,7 +91,7 @@ bench: sockctl
 	tests/bench/report
 
 format:
-	clang-format -i lib/*.c lib/*.h cmd/*.c cmd/*.h tests/unit/*.c tests/fuzz/*.c
+	clang-format -i lib/*/*.c lib/*/*.h cmd/*.c cmd/*.h tests/unit/*.c tests/fuzz/*.c
 
 install: sockctl
 	install -D -m 755 sockctl $(DESTDIR)$(PREFIX)/bin/sockctl

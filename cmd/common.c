@@ -16,7 +16,7 @@
 #include "hexdump.h"
 #include "io.h"
 #include "parse.h"
-#include "proc.h"
+#include "child.h"
 #include "relay.h"
 
 void cmd_error(const char *cmd, const char *fmt, ...)

@@ -15,7 +15,7 @@
 #include "cmd.h"
 #include "net.h"
 #include "parse.h"
-#include "proc.h"
+#include "child.h"
 
 static const char usage[] =
     "usage: sockctl connect [OPTIONS] HOST PORT\n"

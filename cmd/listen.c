@@ -13,7 +13,7 @@
 #include "cmd.h"
 #include "net.h"
 #include "parse.h"
-#include "proc.h"
+#include "child.h"
 
 static const char usage[] =
     "usage: sockctl listen [OPTIONS] [ADDRESS] PORT\n"

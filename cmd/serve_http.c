@@ -20,7 +20,7 @@
 #include "mime.h"
 #include "net.h"
 #include "parse.h"
-#include "proc.h"
+#include "child.h"
 
 #ifndef SOCKCTL_VERSION
 #define SOCKCTL_VERSION "0.0.0"

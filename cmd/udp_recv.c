@@ -17,7 +17,7 @@
 #include "json.h"
 #include "net.h"
 #include "parse.h"
-#include "proc.h"
+#include "child.h"
 #include "udp.h"
 
 static const char usage[] =

@@ -1,4 +1,4 @@
-/* Unit tests of lib/crlf.c, lib/hexdump.c and lib/addr.c formatting. */
+/* Unit tests of lib/relay/crlf.c, lib/relay/hexdump.c and lib/core/addr.c formatting. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests of lib/fsafe.c: a file opens beneath the root while '..' and
+ * Unit tests of lib/http/fsafe.c: a file opens beneath the root while '..' and
  * a symlink out of it do not, with openat2 and with the fallback, and also
  * where a seccomp filter makes openat2 fail with EPERM (as some container
  * runtimes do): the fallback must take over there instead of every

@@ -1,4 +1,4 @@
-/* Unit tests of lib/http.c: request heads, target paths, ranges, dates, escaping. */
+/* Unit tests of lib/http/http.c: request heads, target paths, ranges, dates, escaping. */
 #include <string.h>
 
 #include "check.h"

@@ -1,4 +1,4 @@
-/* Unit tests of lib/parse.c: numbers, durations, ports, port lists. */
+/* Unit tests of lib/core/parse.c: numbers, durations, ports, port lists. */
 #include <errno.h>
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests of lib/procnet.c against fixture tables in
+ * Unit tests of lib/whois/procnet.c against fixture tables in
  * tests/fixtures/proc (run from the repository root, as tests/run does).
  * The fixtures hold the kernel's host byte order of a little-endian
  * machine, so the address checks only run on one.

@@ -1,5 +1,5 @@
 /*
- * Unit tests of lib/whois.c, lib/holders.c and lib/pidfd.c: the query
+ * Unit tests of lib/whois/whois.c, holders.c and pidfd.c: the query
  * against a fixture /proc (tests/fixtures/proc/net and fake PID
  * directories built here), and the stop rules against real children.
  * Run from the repository root, as tests/run does.

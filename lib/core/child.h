@@ -1,6 +1,6 @@
-/* proc.h - child processes for -e: spawn, reap, stop, serve. */
-#ifndef SK_PROC_H
-#define SK_PROC_H
+/* child.h - child processes for -e: spawn, reap, stop, serve. */
+#ifndef SK_CHILD_H
+#define SK_CHILD_H
 
 #include <signal.h>
 #include <stdbool.h>
@@ -8,27 +8,10 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "sigfd.h"
 
 /* How long stopped children get between SIGTERM and SIGKILL. */
 #define SK_CHILD_GRACE_MS 2000
-
-/*
- * Blocks SIGINT and SIGTERM and returns a non-blocking, close-on-exec
- * signalfd that reports them, or -1 with errno: the way to stop cleanly.
- */
-int sk_stop_signals(void);
-
-/*
- * Like sk_stop_signals, with SIGCHLD too, for code that reaps children
- * (sk_wait_child, sk_exec_serve).
- */
-int sk_child_signals(void);
-
-/*
- * Reads every signal waiting on a signalfd. Returns the last SIGINT or
- * SIGTERM among them, or 0 when there was none (only SIGCHLD, or nothing).
- */
-int sk_read_stop_signal(int sigfd);
 
 /*
  * Runs "/bin/sh -c cmd" with fd as its stdin and stdout (made blocking),

@@ -1,4 +1,4 @@
-#include "proc.h"
+#include "child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,30 +15,6 @@
 #include "net.h"
 
 extern char **environ;
-
-static int signal_fd(bool child)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	if (child)
-		sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -1;
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
-int sk_stop_signals(void)
-{
-	return signal_fd(false);
-}
-
-int sk_child_signals(void)
-{
-	return signal_fd(true);
-}
 
 /* A child starts with no blocked signals and default dispositions. */
 static void spawn_attrs(posix_spawnattr_t *attr)
@@ -215,17 +191,6 @@ int sk_exit_code(int status)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return 1;
-}
-
-int sk_read_stop_signal(int sigfd)
-{
-	struct signalfd_siginfo si;
-	int stop = 0;
-
-	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
-			stop = (int)si.ssi_signo;
-	return stop;
 }
 
 struct children {
