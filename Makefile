@@ -90,8 +90,16 @@ fuzz:
 bench: sockctl
 	tests/bench/report
 
+FORMAT_SRC = lib/*/*.c lib/*/*.h cmd/*.c cmd/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
+
 format:
-	clang-format -i lib/*/*.c lib/*/*.h cmd/*.c cmd/*.h tests/unit/*.c tests/fuzz/*.c
+	clang-format -i $(FORMAT_SRC)
+
+# Fails on any file that `make format` would change (installs clang-format if missing).
+format-check:
+	@tests/need clang-format clang-format
+	clang-format --dry-run -Werror $(FORMAT_SRC)
+	@echo "format ok"
 
 install: sockctl
 	install -D -m 755 sockctl $(DESTDIR)$(PREFIX)/bin/sockctl
@@ -113,4 +121,4 @@ uninstall:
 clean:
 	rm -rf build sockctl
 
-.PHONY: all units test test-browser check hdr-check fuzz bench format install uninstall clean
+.PHONY: all units test test-browser check hdr-check fuzz bench format format-check install uninstall clean

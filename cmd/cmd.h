@@ -112,6 +112,19 @@ int cmd_count(const char *cmd, const char *name, const char *arg, long long min,
 	      long long *out);
 
 /*
+ * The stop signals as a signalfd (with SIGCHLD too when children), from
+ * lib's sigfd.h. Returns the fd, or -1 after reporting why.
+ */
+int cmd_signalfd(const char *cmd, bool children);
+
+/*
+ * Reports a failure to open a listening socket: err, and for an address
+ * in use (e is errno) the whois-port command that names the holder of
+ * port_spec ("8080", "53/udp"; NULL: no hint, as for unix sockets).
+ */
+void cmd_listen_error(const char *cmd, const char *err, int e, const char *port_spec);
+
+/*
  * Relays stdin/stdout over the connected socket fd to peer, with r's
  * options, o's idle timeout and verbosity. in_eof carries stdin's EOF
  * across connections. stop_fd (or -1) is a signalfd that ends it; the

@@ -239,3 +239,20 @@ int cmd_relay(const char *cmd, int fd, const char *peer, const struct net_opts *
 	cmd_error(cmd, "%s: %s", peer, err);
 	return EXIT_FAIL;
 }
+
+int cmd_signalfd(const char *cmd, bool children)
+{
+	int fd = children ? sk_child_signals() : sk_stop_signals();
+
+	if (fd < 0)
+		cmd_error(cmd, "signalfd: %s", strerror(errno));
+	return fd;
+}
+
+void cmd_listen_error(const char *cmd, const char *err, int e, const char *port_spec)
+{
+	if (e == EADDRINUSE && port_spec)
+		cmd_error(cmd, "%s (find the holder: sockctl whois-port %s)", err, port_spec);
+	else
+		cmd_error(cmd, "%s", err);
+}

@@ -211,22 +211,16 @@ static int talk(const struct connect_opts *o, int fd, const char *peer)
 {
 	char err[SK_ERRLEN];
 	int sigfd, rc, sig = 0;
-	pid_t pid;
 
 	/* SIGCHLD only where there is a child: an inherited one must not stop a relay. */
-	sigfd = o->exec ? sk_child_signals() : sk_stop_signals();
-	if (sigfd < 0) {
-		cmd_error(name, "signalfd: %s", strerror(errno));
+	sigfd = cmd_signalfd(name, o->exec != NULL);
+	if (sigfd < 0)
 		return EXIT_FAIL;
-	}
 	if (o->exec) {
-		pid = sk_spawn_sh(o->exec, fd, err);
-		close(fd);
-		if (pid < 0) {
+		rc = sk_run_child(o->exec, fd, sigfd, err);
+		if (rc < 0) {
 			cmd_error(name, "%s", err);
 			rc = EXIT_FAIL;
-		} else {
-			rc = sk_wait_child(pid, sigfd);
 		}
 	} else {
 		rc = cmd_relay(name, fd, peer, &o->net, &o->relay, NULL, sigfd, &sig);

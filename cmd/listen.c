@@ -151,11 +151,9 @@ static int serve_exec(int lfd, struct listen_opts *o)
 	char err[SK_ERRLEN];
 	int rc;
 
-	s.sigfd = sk_child_signals();
-	if (s.sigfd < 0) {
-		cmd_error(name, "signalfd: %s", strerror(errno));
+	s.sigfd = cmd_signalfd(name, true);
+	if (s.sigfd < 0)
 		return EXIT_FAIL;
-	}
 	rc = sk_exec_serve(&s, err);
 	close(s.sigfd);
 	if (rc < 0) {
@@ -208,11 +206,9 @@ static int serve_relay(int lfd, struct listen_opts *o)
 	bool in_eof = false;
 	int sigfd, fd, rc = 0, sig = 0;
 
-	sigfd = sk_stop_signals();
-	if (sigfd < 0) {
-		cmd_error(name, "signalfd: %s", strerror(errno));
+	sigfd = cmd_signalfd(name, false);
+	if (sigfd < 0)
 		return EXIT_FAIL;
-	}
 	do {
 		fd = wait_client(lfd, sigfd, o, peer, &rc);
 		if (fd < 0)
@@ -248,11 +244,10 @@ static int open_listener(const struct listen_opts *o)
 	else
 		fd = sk_listen(&lo, err);
 	if (fd < 0) {
-		if (errno == EADDRINUSE && !o->net.unix_path)
-			cmd_error(name, "%s (find the holder: sockctl whois-port %u)", err,
-				  o->port);
-		else
-			cmd_error(name, "%s", err);
+		char spec[8];
+
+		snprintf(spec, sizeof(spec), "%u", o->port);
+		cmd_listen_error(name, err, errno, o->net.unix_path ? NULL : spec);
 		return -1;
 	}
 	if (o->net.verbose)

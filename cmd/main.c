@@ -66,13 +66,20 @@ static int unknown_command(const char *name)
 }
 
 /* Like git's run_builtin: a failed write of stdout is a failure. */
+/*
+ * After a command: stdout is flushed and closed, and a failure of either
+ * (a full disk, a closed pipe that was not EPIPE) is an error, as in git's
+ * run_builtin. EPIPE stays silent: the reader chose to stop.
+ */
 static int finish_stdout(const char *who, int rc)
 {
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		if (errno != EPIPE) {
-			fprintf(stderr, "%s: write error on stdout: %s\n", who, strerror(errno));
-			return rc ? rc : EXIT_FAIL;
-		}
+	bool failed = fflush(stdout) != 0 || ferror(stdout);
+
+	if (!failed && fclose(stdout) != 0)
+		failed = true;
+	if (failed && errno != EPIPE && errno != EBADF) {
+		fprintf(stderr, "%s: write error on stdout: %s\n", who, strerror(errno));
+		return rc ? rc : EXIT_FAIL;
 	}
 	return rc;
 }

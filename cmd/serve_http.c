@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -172,11 +171,10 @@ static int open_listener(const struct http_opts *o)
 	const char *colon;
 
 	if (fd < 0) {
-		if (errno == EADDRINUSE)
-			cmd_error(name, "%s (find the holder: sockctl whois-port %u)", err,
-				  o->port);
-		else
-			cmd_error(name, "%s", err);
+		char spec[8];
+
+		snprintf(spec, sizeof(spec), "%u", o->port);
+		cmd_listen_error(name, err, errno, spec);
 		return -1;
 	}
 	if (!o->quiet) {
@@ -205,11 +203,9 @@ static int serve(struct http_opts *o, struct sk_root *root, struct sk_mime *mime
 	char err[SK_ERRLEN];
 	int rc;
 
-	ho.stop_fd = sk_stop_signals();
-	if (ho.stop_fd < 0) {
-		cmd_error(name, "signalfd: %s", strerror(errno));
+	ho.stop_fd = cmd_signalfd(name, false);
+	if (ho.stop_fd < 0)
 		return EXIT_FAIL;
-	}
 	rc = sk_httpd_run(&ho, err);
 	close(ho.stop_fd);
 	if (rc < 0) {
@@ -219,92 +215,86 @@ static int serve(struct http_opts *o, struct sk_root *root, struct sk_mime *mime
 	return 0;
 }
 
-/* Stops the workers still running and reaps them all. */
-static void stop_workers(const pid_t *pids, long long n)
+static void on_worker_exit(void *ctx, pid_t pid, int code)
 {
+	(void)ctx;
+	if (code != 0)
+		cmd_error(name, "a worker (PID %d) failed; stopping the others", (int)pid);
+}
+
+/* Opens the listening sockets of workers 1..n-1 beside fds[0]. Returns 0 or -1. */
+static int open_more_listeners(struct http_opts *o, int *fds, long long n)
+{
+	bool quiet = o->quiet;
 	long long i;
 
-	for (i = 0; i < n; i++)
-		if (pids[i] > 0)
-			kill(pids[i], SIGTERM);
-	for (i = 0; i < n; i++)
-		if (pids[i] > 0)
-			waitpid(pids[i], NULL, 0);
+	o->port = sk_local_port(fds[0]); /* the port the kernel chose for port 0 */
+	o->quiet = true;
+	for (i = 1; i < n; i++) {
+		fds[i] = open_listener(o);
+		if (fds[i] < 0) {
+			while (--i >= 0)
+				close(fds[i]);
+			break;
+		}
+	}
+	o->quiet = quiet;
+	return i == n ? 0 : -1;
 }
 
 /*
  * --workers N: N processes, each with its own listening socket on the same
- * port (SO_REUSEPORT, so the kernel spreads new connections). The parent
- * only waits: SIGINT or SIGTERM is passed on and it exits 0 once all have
- * finished their responses; a worker that fails stops the rest, exit 1.
+ * port (SO_REUSEPORT, so the kernel spreads new connections), each in a
+ * process group of its own under lib's child supervisor. SIGINT or SIGTERM
+ * is passed on, and the parent exits 0 once all have finished their
+ * responses; a worker that fails stops the rest, exit 1.
  */
 static int serve_workers(struct http_opts *o, struct sk_root *root, struct sk_mime *mime, int first)
 {
-	pid_t pids[MAX_WORKERS] = {0};
-	int fds[MAX_WORKERS], sigfd, rc = 0;
-	long long i, n = o->workers, alive = 0;
+	struct sk_child_set set;
+	char err[SK_ERRLEN];
+	int fds[MAX_WORKERS], sigfd, sig, rc = 0;
+	long long i, k, n = o->workers;
+	pid_t pid;
 
 	fds[0] = first;
-	o->port = sk_local_port(first); /* the port the kernel chose for port 0 */
-	for (i = 1; i < n; i++) {
-		bool quiet = o->quiet;
-
-		o->quiet = true;
-		fds[i] = open_listener(o);
-		o->quiet = quiet;
-		if (fds[i] < 0) {
-			while (--i >= 0)
-				close(fds[i]);
-			return EXIT_FAIL;
-		}
+	if (open_more_listeners(o, fds, n) < 0)
+		return EXIT_FAIL;
+	/* The workers get the time to finish their responses, then SIGKILL. */
+	if (sk_child_set_init(&set, (size_t)n, o->net.timeout_ms + SK_CHILD_GRACE_MS) < 0 ||
+	    (sigfd = cmd_signalfd(name, true)) < 0) {
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		sk_child_set_free(&set);
+		return EXIT_FAIL;
 	}
-	if ((sigfd = sk_child_signals()) < 0) {
-		cmd_error(name, "signalfd: %s", strerror(errno));
-		rc = EXIT_FAIL;
-	}
+	set.on_exit = on_worker_exit;
 	for (i = 0; rc == 0 && i < n; i++) {
-		if ((pids[i] = fork()) == 0) {
-			long long k;
-
+		if ((pid = sk_child_fork(&set, err)) == 0) {
 			for (k = 0; k < n; k++)
 				if (k != i)
 					close(fds[k]);
 			close(sigfd);
 			_exit(serve(o, root, mime, fds[i]));
 		}
-		if (pids[i] < 0) {
-			cmd_error(name, "fork: %s", strerror(errno));
+		if (pid < 0) {
+			cmd_error(name, "%s", err);
 			rc = EXIT_FAIL;
-		} else {
-			alive++;
 		}
 	}
 	for (i = 0; i < n; i++)
 		close(fds[i]); /* the workers have them; the port is theirs */
-	while (rc == 0 && alive > 0) {
-		struct pollfd p = {.fd = sigfd, .events = POLLIN};
-		int status;
-		pid_t pid;
+	if (rc == 0) {
+		enum sk_supervise_result sr = sk_child_supervise(&set, sigfd, true, &sig);
 
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
-			break;
-		if (sk_read_stop_signal(sigfd))
-			break; /* the workers got it too, from the terminal or below */
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			for (i = 0; i < n; i++)
-				if (pids[i] == pid)
-					pids[i] = 0;
-			alive--;
-			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-				cmd_error(name, "a worker (PID %d) failed; stopping the others",
-					  (int)pid);
-				rc = EXIT_FAIL;
-			}
-		}
+		if (sr == SK_SUPERVISE_ERROR)
+			cmd_error(name, "waiting for the workers: %s", strerror(errno));
+		if (sr == SK_SUPERVISE_ERROR || sr == SK_SUPERVISE_FAILED)
+			rc = EXIT_FAIL;
 	}
-	stop_workers(pids, n);
-	if (sigfd >= 0)
-		close(sigfd);
+	sk_child_stop_all(&set, sigfd);
+	sk_child_set_free(&set);
+	close(sigfd);
 	return rc;
 }
 
@@ -331,7 +321,14 @@ int cmd_serve_http(int argc, char **argv)
 		sk_root_close(&root);
 		return EXIT_FAIL;
 	}
-	sk_mime_load(&mime, "/etc/mime.types");
+	if (sk_mime_load(&mime, "/etc/mime.types") < 0) {
+		cmd_error(name, "/etc/mime.types: %s", strerror(errno));
+		sk_mime_free(&mime);
+		if (o.log)
+			close(o.log_fd);
+		sk_root_close(&root);
+		return EXIT_FAIL;
+	}
 	fit_fd_limit(&o, o.max_conns_given);
 	lfd = open_listener(&o);
 	if (lfd < 0)

@@ -399,7 +399,13 @@ static void say_stop(void *ctx, const struct sk_whois_target *t, const char *wha
 static int stop_holders(struct sk_whois *w, const struct whois_opts *o, int rc)
 {
 	struct sk_whois_targets t;
-	struct sk_whois_stop stop = {o->signal, o->grace_ms, say_stop, NULL, "/proc"};
+	struct sk_whois_stop stop = {
+	    .signal = o->signal,
+	    .grace_ms = o->grace_ms,
+	    .say = say_stop,
+	    .ctx = NULL,
+	    .proc = "/proc",
+	};
 	char spec[32];
 	size_t i;
 	int stopped;
@@ -446,8 +452,14 @@ int cmd_whois_port(int argc, char **argv)
 		free(o.specs);
 		return rc < 0 ? 0 : rc;
 	}
-	q = (struct sk_whois_query){"/proc", o.specs,	  o.nspecs,
-				    o.all,   o.all_netns, getenv("SOCKCTL_NO_NETLINK") != NULL};
+	q = (struct sk_whois_query){
+	    .proc = "/proc",
+	    .specs = o.specs,
+	    .nspecs = o.nspecs,
+	    .all = o.all,
+	    .all_netns = o.all_netns,
+	    .no_netlink = getenv("SOCKCTL_NO_NETLINK") != NULL,
+	};
 	if (sk_whois_find(&q, &w) < 0) {
 		cmd_error(name, "cannot read the socket tables: %s", strerror(errno));
 		free(o.specs);

@@ -64,6 +64,20 @@ wait_exit() {
 	return 124
 }
 
+# wait_until SECS CMD...: runs CMD every 20 ms until it succeeds, at most
+# SECS seconds; on timeout says what it waited for and returns 1.
+wait_until() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 50; i++)); do
+		"$@" && return 0
+		sleep 0.02
+	done
+	"$@" && return 0
+	echo "timed out after ${secs}s waiting for: $*" >&2
+	return 1
+}
+
 # sha FILE: the sha256 of FILE.
 sha() {
 	sha256sum "$1" | cut -d' ' -f1
@@ -89,6 +103,32 @@ children_of() {
 		[ "${s[3]}" = "$1" ] && pids+="${s[0]} "
 	done
 	echo "$pids"
+}
+
+# descendants_of PID: every process below PID (children, theirs, ...),
+# space-separated.
+descendants_of() {
+	local f kids= todo=("$1") p all=
+	while [ "${#todo[@]}" -gt 0 ]; do
+		p=${todo[0]}
+		todo=("${todo[@]:1}")
+		for f in /proc/[0-9]*/stat; do
+			read -r -a s <"$f" 2>/dev/null || continue
+			[ "${s[3]}" = "$p" ] && { all+="${s[0]} "; todo+=("${s[0]}"); }
+		done
+	done
+	echo "$all"
+}
+
+# all_gone PIDS...: true when none of PIDS is still running (a zombie
+# waiting for its parent counts as gone).
+all_gone() {
+	local p st
+	for p in "$@"; do
+		st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) || continue
+		[ -z "$st" ] || [ "$st" = Z ] || return 1
+	done
+	return 0
 }
 
 # free_port: a port nothing holds (bound by python3, then closed).

@@ -6,17 +6,36 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "addr.h"
 #include "clock.h"
 #include "net.h"
 
 extern char **environ;
 
-/* A child starts with no blocked signals and default dispositions. */
+/* How often stop_all looks at leaders that SIGCHLD cannot wake it for (sigfd -1). */
+#define STOP_POLL_MS 20
+
+int sk_child_set_init(struct sk_child_set *s, size_t cap, int grace_ms)
+{
+	*s = (struct sk_child_set){.cap = cap ? cap : 1, .grace_ms = grace_ms};
+	s->pid = calloc(s->cap, sizeof(*s->pid));
+	return s->pid ? 0 : -1;
+}
+
+void sk_child_set_free(struct sk_child_set *s)
+{
+	free(s->pid);
+	s->pid = NULL;
+	s->n = s->cap = 0;
+}
+
+/*
+ * A child starts in a new process group, with no blocked signals and
+ * default dispositions.
+ */
 static void spawn_attrs(posix_spawnattr_t *attr)
 {
 	sigset_t none, dfl;
@@ -28,12 +47,15 @@ static void spawn_attrs(posix_spawnattr_t *attr)
 	sigaddset(&dfl, SIGINT);
 	sigaddset(&dfl, SIGTERM);
 	posix_spawnattr_init(attr);
-	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+					   POSIX_SPAWN_SETPGROUP);
 	posix_spawnattr_setsigmask(attr, &none);
 	posix_spawnattr_setsigdefault(attr, &dfl);
+	posix_spawnattr_setpgroup(attr, 0);
 }
 
-pid_t sk_spawn_sh(const char *cmd, int fd, char *err)
+/* posix_spawn of "/bin/sh -c cmd" with fds in and out as stdin and stdout. */
+static pid_t spawn_sh(const char *cmd, int in, int out, char *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -41,14 +63,10 @@ pid_t sk_spawn_sh(const char *cmd, int fd, char *err)
 	pid_t pid;
 	int rc;
 
-	if (sk_set_nonblock(fd, false) < 0) {
-		sk_seterr(err, "spawn: %s", strerror(errno));
-		return -1;
-	}
 	spawn_attrs(&attr);
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fd, STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, in, STDIN_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, out, STDOUT_FILENO);
 	rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -60,20 +78,211 @@ pid_t sk_spawn_sh(const char *cmd, int fd, char *err)
 	return pid;
 }
 
-/* SIGTERM, SIGKILL if the child is still there after the grace period; reaps it. */
-static void stop_child(pid_t pid)
+pid_t sk_child_spawn_sh(struct sk_child_set *s, const char *cmd, int fd, char *err)
 {
-	int i;
+	pid_t pid;
 
-	kill(pid, SIGTERM);
-	for (i = 0; i < SK_CHILD_GRACE_MS / 20; i++) {
-		if (waitpid(pid, NULL, WNOHANG) != 0)
-			return;
-		poll(NULL, 0, 20);
+	if (s->n == s->cap) {
+		errno = ENOSPC;
+		sk_seterr(err, "spawn: too many children");
+		return -1;
 	}
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	if (sk_set_nonblock(fd, false) < 0) {
+		sk_seterr(err, "spawn: %s", strerror(errno));
+		return -1;
+	}
+	pid = spawn_sh(cmd, fd, fd, err);
+	if (pid > 0)
+		s->pid[s->n++] = pid;
+	return pid;
+}
+
+pid_t sk_child_fork(struct sk_child_set *s, char *err)
+{
+	pid_t parent = getpid(), pid;
+
+	if (s->n == s->cap) {
+		errno = ENOSPC;
+		sk_seterr(err, "fork: too many children");
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		sk_seterr(err, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent) /* the parent died before prctl */
+			kill(getpid(), SIGTERM);
+		return 0;
+	}
+	setpgid(pid, pid); /* as the child does: whichever runs first */
+	s->pid[s->n++] = pid;
+	return pid;
+}
+
+/* The index of pid in the set, or -1. */
+static ssize_t find(const struct sk_child_set *s, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->pid[i] == pid)
+			return (ssize_t)i;
+	return -1;
+}
+
+/*
+ * Waits for leader pid to end, then reaps it. While it is still a zombie
+ * its PID names its process group, so what it left in the group gets sig
+ * first (0: nothing). Returns its exit code.
+ */
+static int reap_leader(pid_t pid, int sig)
+{
+	siginfo_t si;
+	int status = 0;
+
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0)
+		if (errno != EINTR)
+			break;
+	if (sig)
+		kill(-pid, sig);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return sk_exit_code(status);
+}
+
+size_t sk_child_reap(struct sk_child_set *s)
+{
+	size_t reaped = 0;
+	siginfo_t si;
+	ssize_t i;
+	int code;
+
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		/* WNOWAIT: the leader stays a zombie, keeping its group's id ours. */
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+			break;
+		i = find(s, si.si_pid);
+		code = reap_leader(si.si_pid, i >= 0 ? SIGTERM : 0);
+		if (i < 0)
+			continue; /* not one of ours */
+		s->pid[i] = s->pid[--s->n];
+		s->last_code = code;
+		reaped++;
+		if (s->on_exit)
+			s->on_exit(s->ctx, si.si_pid, code);
+	}
+	return reaped;
+}
+
+/* True when leader pid has ended; it is not reaped. */
+static bool leader_ended(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return errno == ECHILD;
+	return si.si_pid == pid;
+}
+
+static bool all_ended(const struct sk_child_set *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (!leader_ended(s->pid[i]))
+			return false;
+	return true;
+}
+
+void sk_child_stop_all(struct sk_child_set *s, int sigfd)
+{
+	int64_t deadline = sk_deadline(s->grace_ms);
+	int left;
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		kill(-s->pid[i], SIGTERM);
+	while (!all_ended(s) && (left = sk_ms_left(deadline)) > 0) {
+		if (sigfd < 0) {
+			poll(NULL, 0, left < STOP_POLL_MS ? left : STOP_POLL_MS);
+			continue;
+		}
+		sk_wait_fd(sigfd, POLLIN, left);
+		if (sk_read_stop_signal(sigfd))
+			break; /* a second stop signal: no more grace */
+	}
+	/* The leaders are not reaped yet, so these ids are still their groups. */
+	for (i = 0; i < s->n; i++)
+		kill(-s->pid[i], SIGKILL);
+	for (i = 0; i < s->n; i++)
+		reap_leader(s->pid[i], 0);
+	s->n = 0;
+}
+
+enum sk_supervise_result sk_child_supervise(struct sk_child_set *s, int sigfd, bool stop_on_failure,
+					    int *sig)
+{
+	int last;
+
+	*sig = 0;
+	while (s->n > 0) {
+		if (sk_wait_fd(sigfd, POLLIN, -1) < 0)
+			return SK_SUPERVISE_ERROR;
+		if ((*sig = sk_read_stop_signal(sigfd)))
+			return SK_SUPERVISE_SIGNALLED;
+		last = s->last_code;
+		s->last_code = 0;
+		if (sk_child_reap(s) > 0 && stop_on_failure && s->last_code != 0)
+			return SK_SUPERVISE_FAILED;
+		if (s->last_code == 0)
+			s->last_code = last;
+	}
+	return SK_SUPERVISE_ALL_EXITED;
+}
+
+int sk_run_child(const char *cmd, int fd, int sigfd, char *err)
+{
+	struct sk_child_set s;
+	int sig, rc;
+
+	if (sk_child_set_init(&s, 1, SK_CHILD_GRACE_MS) < 0) {
+		sk_seterr(err, "out of memory");
+		close(fd);
+		return -1;
+	}
+	rc = sk_child_spawn_sh(&s, cmd, fd, err) < 0 ? -1 : 0;
+	close(fd); /* the child's now: its end is the connection's end */
+	if (rc < 0) {
+		sk_child_set_free(&s);
+		return -1;
+	}
+	switch (sk_child_supervise(&s, sigfd, false, &sig)) {
+	case SK_SUPERVISE_SIGNALLED: rc = 128 + sig; break;
+	case SK_SUPERVISE_ERROR:
+		sk_seterr(err, "wait: %s", strerror(errno));
+		rc = -1;
+		break;
+	default: rc = s.last_code;
+	}
+	sk_child_stop_all(&s, sigfd);
+	sk_child_set_free(&s);
+	return rc;
+}
+
+int sk_exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
 }
 
 /* Sends the input to the command's stdin. Returns the fd, or -1 once all is sent. */
@@ -90,21 +299,25 @@ static int feed(int to, const unsigned char *in, size_t inlen, size_t *sent)
 	return to;
 }
 
+struct filter_out {
+	unsigned char *p;
+	size_t cap, len;
+	bool overflow;
+};
+
 /*
  * Feeds the command's stdin and drains its stdout at the same time.
  * Returns true when a stop signal arrived on sigfd first.
  */
-static bool filter_io(int to, int from, const unsigned char *in, size_t inlen, unsigned char *out,
-		      size_t outcap, size_t *outlen, bool *overflow, int sigfd)
+static bool filter_io(int to, int from, const unsigned char *in, size_t inlen,
+		      struct filter_out *out, int sigfd)
 {
 	unsigned char sink[4096];
 	struct pollfd pfd[3];
 	size_t sent = 0;
 	ssize_t n;
-	bool stop = false;
+	bool stop = false, room;
 
-	*outlen = 0;
-	*overflow = false;
 	while (!stop) {
 		pfd[0] = (struct pollfd){.fd = from, .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = sigfd, .events = POLLIN};
@@ -120,12 +333,13 @@ static bool filter_io(int to, int from, const unsigned char *in, size_t inlen, u
 			to = feed(to, in, inlen, &sent);
 		if (!pfd[0].revents)
 			continue;
-		n = read(from, *outlen < outcap ? out + *outlen : sink,
-			 *outlen < outcap ? outcap - *outlen : sizeof(sink));
-		if (n > 0 && *outlen < outcap)
-			*outlen += (size_t)n;
+		room = out->len < out->cap;
+		n = read(from, room ? out->p + out->len : sink,
+			 room ? out->cap - out->len : sizeof(sink));
+		if (n > 0 && room)
+			out->len += (size_t)n;
 		else if (n > 0)
-			*overflow = true;
+			out->overflow = true;
 		else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			break;
 	}
@@ -137,198 +351,48 @@ static bool filter_io(int to, int from, const unsigned char *in, size_t inlen, u
 int sk_run_filter(const char *cmd, const unsigned char *in, size_t inlen, unsigned char *out,
 		  size_t outcap, size_t *outlen, bool *overflow, int sigfd, char *err)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	int inp[2], outp[2], rc, status;
+	struct filter_out fo = {.p = out, .cap = outcap};
+	struct sk_child_set s = {.pid = NULL};
+	int inp[2], outp[2];
 	bool stopped;
-	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
 	pid_t pid;
 
-	if (pipe2(inp, O_CLOEXEC) < 0)
-		goto fail;
+	*outlen = 0;
+	*overflow = false;
+	if (pipe2(inp, O_CLOEXEC) < 0) {
+		sk_seterr(err, "pipe: %s", strerror(errno));
+		return -1;
+	}
 	if (pipe2(outp, O_CLOEXEC) < 0) {
+		sk_seterr(err, "pipe: %s", strerror(errno));
 		close(inp[0]);
 		close(inp[1]);
-		goto fail;
+		return -1;
 	}
-	spawn_attrs(&attr);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, inp[0], STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, outp[1], STDOUT_FILENO);
-	rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	pid = spawn_sh(cmd, inp[0], outp[1], err);
 	close(inp[0]);
 	close(outp[1]);
-	if (rc != 0) {
+	if (pid < 0) {
 		close(inp[1]);
 		close(outp[0]);
-		errno = rc;
-		goto fail;
+		return -1;
 	}
-	fcntl(inp[1], F_SETFL, O_NONBLOCK);
-	stopped = filter_io(inp[1], outp[0], in, inlen, out, outcap, outlen, overflow, sigfd);
+	if (fcntl(inp[1], F_SETFL, O_NONBLOCK) < 0) {
+		/* A blocking write could hang on a command that does not read. */
+		close(inp[1]);
+		inp[1] = -1;
+	}
+	stopped = filter_io(inp[1], outp[0], in, inlen, &fo, sigfd);
 	close(outp[0]);
+	*outlen = fo.len;
+	*overflow = fo.overflow;
 	if (stopped) {
-		stop_child(pid);
+		s = (struct sk_child_set){
+		    .pid = &pid, .n = 1, .cap = 1, .grace_ms = SK_CHILD_GRACE_MS};
+		sk_child_stop_all(&s, -1);
 		errno = EINTR;
 		sk_seterr(err, "stopped");
 		return -1;
 	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			goto fail;
-	return sk_exit_code(status);
-fail:
-	sk_seterr(err, "run /bin/sh: %s", strerror(errno));
-	return -1;
-}
-
-int sk_exit_code(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 1;
-}
-
-struct children {
-	pid_t *pid;
-	size_t n, cap;
-	int last_code;
-};
-
-/* Reaps every child that has ended. */
-static void reap(struct children *c)
-{
-	size_t i;
-	pid_t pid;
-	int status;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (i = 0; i < c->n; i++) {
-			if (c->pid[i] == pid) {
-				c->pid[i] = c->pid[--c->n];
-				c->last_code = sk_exit_code(status);
-				break;
-			}
-		}
-	}
-}
-
-/* SIGTERM to every child, SIGKILL to those left after the grace period. */
-static void stop_children(struct children *c, int sigfd)
-{
-	int64_t deadline = sk_deadline(SK_CHILD_GRACE_MS);
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		kill(c->pid[i], SIGTERM);
-	while (c->n > 0 && sk_ms_left(deadline) > 0) {
-		sk_wait_fd(sigfd, POLLIN, sk_ms_left(deadline));
-		sk_read_stop_signal(sigfd);
-		reap(c);
-	}
-	for (i = 0; i < c->n; i++)
-		kill(c->pid[i], SIGKILL);
-	while (c->n > 0) {
-		int status;
-		pid_t pid = waitpid(c->pid[c->n - 1], &status, 0);
-
-		if (pid < 0 && errno == EINTR)
-			continue;
-		c->n--;
-	}
-}
-
-int sk_wait_child(pid_t pid, int sigfd)
-{
-	struct children c = {.pid = &pid, .n = 1, .cap = 1};
-	int sig;
-
-	while (c.n > 0) {
-		if (sk_wait_fd(sigfd, POLLIN, -1) < 0)
-			return -1;
-		if ((sig = sk_read_stop_signal(sigfd))) {
-			stop_children(&c, sigfd);
-			return 128 + sig;
-		}
-		reap(&c);
-	}
-	return c.last_code;
-}
-
-/* Accepts one connection and starts its child. */
-static void serve_one(const struct sk_exec_server *s, struct children *c)
-{
-	char peer[SK_ADDRSTRLEN], err[SK_ERRLEN];
-	pid_t pid;
-	int fd = sk_accept(s->lfd, peer);
-
-	if (fd < 0) {
-		if (errno != EAGAIN && errno != ECONNABORTED && s->on_error) {
-			sk_seterr(err, "accept: %s", strerror(errno));
-			s->on_error(s->ctx, err);
-		}
-		return;
-	}
-	pid = sk_spawn_sh(s->cmd, fd, err);
-	close(fd);
-	if (pid < 0) {
-		if (s->on_error)
-			s->on_error(s->ctx, err);
-		return;
-	}
-	c->pid[c->n++] = pid;
-	if (s->on_accept)
-		s->on_accept(s->ctx, peer, pid);
-}
-
-int sk_exec_serve(const struct sk_exec_server *s, char *err)
-{
-	struct children c = {.cap = s->max_conns ? s->max_conns : 1};
-	struct pollfd pfd[2];
-	bool accepting = true;
-	int nfds, rc;
-
-	c.pid = calloc(c.cap, sizeof(*c.pid));
-	if (!c.pid) {
-		sk_seterr(err, "out of memory");
-		return -1;
-	}
-	for (;;) {
-		pfd[0] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
-		pfd[1] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
-		nfds = accepting && c.n < c.cap ? 2 : 1;
-		if (!accepting && c.n == 0)
-			break;
-		rc = poll(pfd, (nfds_t)nfds, c.n == 0 ? s->idle_ms : -1);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc <= 0) {
-			int e = rc == 0 ? ETIMEDOUT : errno;
-
-			if (rc == 0)
-				sk_seterr(err, "no connection within %g s", s->idle_ms / 1000.0);
-			else
-				sk_seterr(err, "poll: %s", strerror(e));
-			stop_children(&c, s->sigfd);
-			free(c.pid);
-			errno = e;
-			return -1;
-		}
-		if (pfd[0].revents && sk_read_stop_signal(s->sigfd)) {
-			stop_children(&c, s->sigfd);
-			break;
-		}
-		reap(&c);
-		if (nfds == 2 && pfd[1].revents) {
-			serve_one(s, &c);
-			if (s->once && c.n > 0)
-				accepting = false;
-		}
-	}
-	free(c.pid);
-	return s->once ? c.last_code : 0;
+	return reap_leader(pid, SIGTERM);
 }

@@ -1,4 +1,9 @@
-/* child.h - child processes for -e: spawn, reap, stop, serve. */
+/*
+ * child.h - the one supervisor of the processes sockctl starts: -e
+ * commands, udp-recv -e filters and serve-http workers. Each child leads
+ * a process group of its own, so that what it forks is stopped with it:
+ * stopping is SIGTERM to the group, SIGKILL to the group after a grace.
+ */
 #ifndef SK_CHILD_H
 #define SK_CHILD_H
 
@@ -10,23 +15,82 @@
 #include "err.h"
 #include "sigfd.h"
 
-/* How long stopped children get between SIGTERM and SIGKILL. */
+/* How long stopped -e children get between SIGTERM and SIGKILL. */
 #define SK_CHILD_GRACE_MS 2000
 
-/*
- * Runs "/bin/sh -c cmd" with fd as its stdin and stdout (made blocking),
- * with default signal dispositions and an empty signal mask. Returns the
- * child's pid, or -1 with errno and err.
- */
-pid_t sk_spawn_sh(const char *cmd, int fd, char *err);
+/* The children of one supervisor, each the leader of its own process group. */
+struct sk_child_set {
+	pid_t *pid;
+	size_t n, cap;
+	int grace_ms;  /* between SIGTERM and SIGKILL when stopping */
+	int last_code; /* the exit code of the last child reaped */
+	/* A child ended on its own with code (exit code, or 128 + signal); may be NULL. */
+	void (*on_exit)(void *ctx, pid_t pid, int code);
+	void *ctx;
+};
 
 /*
- * Runs "/bin/sh -c cmd" with in[0..inlen) on its stdin and collects its
- * stdout into out (outcap bytes; *outlen is how much it wrote, and more
- * than outcap sets *overflow, the rest being read and dropped). Returns
- * the command's exit code, or -1 with errno and err. A SIGINT or SIGTERM
- * on sigfd (from sk_stop_signals, or -1) stops the command and returns
- * -1 with errno EINTR.
+ * Makes an empty set for at most cap children. Returns 0, or -1 with
+ * errno ENOMEM.
+ */
+int sk_child_set_init(struct sk_child_set *s, size_t cap, int grace_ms);
+
+/* Frees the set; its children must have been stopped or reaped. */
+void sk_child_set_free(struct sk_child_set *s);
+
+/*
+ * Runs "/bin/sh -c cmd" in a new process group, with fd as its stdin and
+ * stdout (made blocking), default signal dispositions and an empty signal
+ * mask, and adds it to the set. Returns the child's pid, or -1 with errno
+ * and err (ENOSPC: the set is full).
+ */
+pid_t sk_child_spawn_sh(struct sk_child_set *s, const char *cmd, int fd, char *err);
+
+/*
+ * fork(2) into a new process group that the set supervises. The child
+ * gets SIGTERM should sockctl die without stopping it. Returns 0 in the
+ * child, its pid in the parent, or -1 with errno and err.
+ */
+pid_t sk_child_fork(struct sk_child_set *s, char *err);
+
+/*
+ * Reaps every child of the set that has ended, without blocking. What a
+ * child left running in its process group gets SIGTERM first (nothing is
+ * left behind). Calls on_exit for each. Returns how many were reaped.
+ */
+size_t sk_child_reap(struct sk_child_set *s);
+
+/*
+ * Stops every child: SIGTERM to each process group, then, once every
+ * leader has ended or after grace_ms (or at once, when a second stop
+ * signal arrives on sigfd; -1: none), SIGKILL to each group; reaps them
+ * all, without calling on_exit. The set is empty afterwards.
+ */
+void sk_child_stop_all(struct sk_child_set *s, int sigfd);
+
+enum sk_supervise_result {
+	SK_SUPERVISE_ALL_EXITED, /* no child is left */
+	SK_SUPERVISE_SIGNALLED,	 /* a stop signal arrived; its number is in *sig */
+	SK_SUPERVISE_FAILED,	 /* a child exited non-zero (with stop_on_failure) */
+	SK_SUPERVISE_ERROR,	 /* waiting failed; errno says why */
+};
+
+/*
+ * Reaps children as they end while reading sigfd (from sk_child_signals),
+ * until none is left, a SIGINT or SIGTERM arrives (*sig is set), or, with
+ * stop_on_failure, one exits non-zero. The children still running are
+ * left to the caller (sk_child_stop_all).
+ */
+enum sk_supervise_result sk_child_supervise(struct sk_child_set *s, int sigfd, bool stop_on_failure,
+					    int *sig);
+
+/*
+ * Runs "/bin/sh -c cmd" (in a process group of its own) with in[0..inlen)
+ * on its stdin and collects its stdout into out (outcap bytes; *outlen is
+ * how much it wrote, and more than outcap sets *overflow, the rest being
+ * read and dropped). Returns the command's exit code, or -1 with errno
+ * and err. A SIGINT or SIGTERM on sigfd (from sk_stop_signals, or -1)
+ * stops the command's group and returns -1 with errno EINTR.
  */
 int sk_run_filter(const char *cmd, const unsigned char *in, size_t inlen, unsigned char *out,
 		  size_t outcap, size_t *outlen, bool *overflow, int sigfd, char *err);
@@ -35,11 +99,13 @@ int sk_run_filter(const char *cmd, const unsigned char *in, size_t inlen, unsign
 int sk_exit_code(int status);
 
 /*
- * Waits for pid while reading sigfd (from sk_child_signals). SIGINT or
- * SIGTERM stops the child (SIGTERM, SIGKILL after the grace period).
- * Returns the child's exit code, or -1 with errno.
+ * Runs "/bin/sh -c cmd" on fd (which it closes: the child has it) and
+ * waits for it while reading sigfd (from
+ * sk_child_signals). SIGINT or SIGTERM stops its group (SIGTERM, SIGKILL
+ * after the grace period). Returns the child's exit code, 128 + the
+ * signal when stopped, or -1 with errno and err.
  */
-int sk_wait_child(pid_t pid, int sigfd);
+int sk_run_child(const char *cmd, int fd, int sigfd, char *err);
 
 struct sk_exec_server {
 	int lfd;     /* listening, non-blocking */

@@ -35,7 +35,7 @@ int sk_writev_all(int fd, struct iovec *iov, size_t n)
 
 int sk_write_all(int fd, const void *p, size_t n)
 {
-	struct iovec iov = {(void *)p, n};
+	struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
 
 	return sk_writev_all(fd, &iov, 1);
 }

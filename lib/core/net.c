@@ -154,12 +154,15 @@ static int bind_one(const struct sockaddr *sa, socklen_t len, const struct sk_li
 	 * For TCP this only skips TIME_WAIT; for UDP it would let a second
 	 * socket share the port, so a port in use would not be reported.
 	 */
-	if (o->socktype == SOCK_STREAM)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (o->reuseport)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (sa->sa_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6));
+	if ((o->socktype == SOCK_STREAM &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
+	    (o->reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
+	    (sa->sa_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6)) < 0)) {
+		sk_seterr(err, "socket options for %s: %s", addr, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (bind(fd, sa, len) < 0) {
 		sk_seterr(err, "bind to %s: %s", addr, strerror(errno));
 		close(fd);

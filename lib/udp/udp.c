@@ -108,7 +108,8 @@ int sk_dgram_recv(int fd, struct sk_dgram_batch *b, size_t max)
 	int got;
 
 	for (i = 0; i < n; i++) {
-		b->iov[i] = (struct iovec){b->bufs + i * b->bufsize, b->bufsize};
+		b->iov[i] =
+		    (struct iovec){.iov_base = b->bufs + i * b->bufsize, .iov_len = b->bufsize};
 		b->msgs[i].msg_hdr = (struct msghdr){
 		    .msg_name = &b->from[i],
 		    .msg_namelen = sizeof(b->from[i]),

@@ -65,7 +65,7 @@ static int add_holder(struct sk_holders *h, size_t *cap, unsigned long inode, pi
 		h->v = nv;
 		*cap = ncap;
 	}
-	h->v[h->count++] = (struct sk_holder){inode, pid};
+	h->v[h->count++] = (struct sk_holder){.inode = inode, .pid = pid};
 	return 0;
 }
 
@@ -309,7 +309,7 @@ int sk_netns_list(const char *root, struct sk_netns **out, size_t *n)
 			v = nv;
 			cap = ncap;
 		}
-		v[count++] = (struct sk_netns){ino, pid};
+		v[count++] = (struct sk_netns){.ino = ino, .pid = pid};
 	}
 	closedir(d);
 	*out = v;

@@ -45,7 +45,7 @@ static void collect(void *ctx, const struct sk_procnet_entry *e)
 		s->v = nv;
 		s->cap = ncap;
 	}
-	s->v[s->count++] = (struct sk_sock){*e, c->udp, c->q->netns};
+	s->v[s->count++] = (struct sk_sock){.e = *e, .udp = c->udp, .netns = c->q->netns};
 }
 
 /*
@@ -90,7 +90,7 @@ static long from_proc(const struct sk_port_query *q, const char *table, struct c
 static void bound_only(const struct sk_port_query *q, struct sk_socks *out)
 {
 	static const int families[] = {AF_INET, AF_INET6};
-	struct collect c = {q, out, false};
+	struct collect c = {.q = q, .out = out, .udp = false};
 	size_t i;
 
 	for (i = 0; i < 2; i++)
@@ -114,7 +114,7 @@ int sk_port_query(const struct sk_port_query *q, struct sk_socks *out)
 	int saved = ENOENT;
 
 	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		struct collect c = {q, out, tables[i].udp};
+		struct collect c = {.q = q, .out = out, .udp = tables[i].udp};
 		size_t before = out->count;
 		long n = -1;
 

@@ -25,9 +25,9 @@ struct diag_request {
 static size_t port_filter(struct inet_diag_bc_op *ops, unsigned lport)
 {
 	memset(ops, 0, 4 * sizeof(*ops));
-	ops[0] = (struct inet_diag_bc_op){INET_DIAG_BC_S_GE, 8, 16 + 4};
+	ops[0] = (struct inet_diag_bc_op){.code = INET_DIAG_BC_S_GE, .yes = 8, .no = 16 + 4};
 	ops[1].no = (unsigned short)lport;
-	ops[2] = (struct inet_diag_bc_op){INET_DIAG_BC_S_LE, 8, 8 + 4};
+	ops[2] = (struct inet_diag_bc_op){.code = INET_DIAG_BC_S_LE, .yes = 8, .no = 8 + 4};
 	ops[3].no = (unsigned short)lport;
 	return 4 * sizeof(*ops);
 }

@@ -89,7 +89,16 @@ static int cmp_ulong(const void *pa, const void *pb)
 static int query_netns(const struct sk_whois_query *q, bool all, unsigned long ns, pid_t ns_pid,
 		       struct sk_socks *out)
 {
-	struct sk_port_query pq = {q->proc, 0, true, true, all, q->no_netlink, ns, ns_pid};
+	struct sk_port_query pq = {
+	    .proc = q->proc,
+	    .port = 0,
+	    .tcp = true,
+	    .udp = true,
+	    .all_states = all,
+	    .no_netlink = q->no_netlink,
+	    .netns = ns,
+	    .netns_pid = ns_pid,
+	};
 	size_t i;
 
 	if (q->nspecs == 0)

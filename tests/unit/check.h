@@ -7,14 +7,13 @@
 
 static int check_failed, check_run;
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		check_run++;                                                 \
-		if (!(cond)) {                                               \
-			check_failed++;                                      \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                            \
-		}                                                            \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		check_run++;                                                                       \
+		if (!(cond)) {                                                                     \
+			check_failed++;                                                            \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);   \
+		}                                                                                  \
 	} while (0)
 
 static inline int check_summary(const char *name)

@@ -1,0 +1,89 @@
+/* sk_exec_serve: listen -e, a child per connection under one supervisor. */
+#include "child.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "net.h"
+
+/* Accepts one connection and starts its child. */
+static void serve_one(const struct sk_exec_server *s, struct sk_child_set *set)
+{
+	char peer[SK_ADDRSTRLEN], err[SK_ERRLEN];
+	pid_t pid;
+	int fd = sk_accept(s->lfd, peer);
+
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != ECONNABORTED && s->on_error) {
+			sk_seterr(err, "accept: %s", strerror(errno));
+			s->on_error(s->ctx, err);
+		}
+		return;
+	}
+	pid = sk_child_spawn_sh(set, s->cmd, fd, err);
+	close(fd);
+	if (pid < 0) {
+		if (s->on_error)
+			s->on_error(s->ctx, err);
+		return;
+	}
+	if (s->on_accept)
+		s->on_accept(s->ctx, peer, pid);
+}
+
+/* Fails the loop (err is set): the children are stopped. Returns -1 with errno e. */
+static int fail(struct sk_child_set *set, int sigfd, int e)
+{
+	sk_child_stop_all(set, sigfd);
+	sk_child_set_free(set);
+	errno = e;
+	return -1;
+}
+
+int sk_exec_serve(const struct sk_exec_server *s, char *err)
+{
+	struct sk_child_set set;
+	struct pollfd pfd[2];
+	bool accepting = true;
+	int nfds, rc;
+
+	if (sk_child_set_init(&set, s->max_conns, SK_CHILD_GRACE_MS) < 0) {
+		sk_seterr(err, "out of memory");
+		return -1;
+	}
+	for (;;) {
+		pfd[0] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
+		nfds = accepting && set.n < set.cap ? 2 : 1;
+		if (!accepting && set.n == 0)
+			break;
+		rc = poll(pfd, (nfds_t)nfds, set.n == 0 ? s->idle_ms : -1);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc == 0) {
+			sk_seterr(err, "no connection within %g s", s->idle_ms / 1000.0);
+			return fail(&set, s->sigfd, ETIMEDOUT);
+		}
+		if (rc < 0) {
+			int e = errno;
+
+			sk_seterr(err, "poll: %s", strerror(e));
+			return fail(&set, s->sigfd, e);
+		}
+		if (pfd[0].revents && sk_read_stop_signal(s->sigfd)) {
+			sk_child_stop_all(&set, s->sigfd);
+			break;
+		}
+		sk_child_reap(&set);
+		if (nfds == 2 && pfd[1].revents) {
+			serve_one(s, &set);
+			if (s->once && set.n > 0)
+				accepting = false;
+		}
+	}
+	sk_child_set_free(&set);
+	return s->once ? set.last_code : 0;
+}
