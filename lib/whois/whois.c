@@ -472,35 +472,42 @@ static int still_holds(const struct sk_whois_stop *s, const struct sk_whois_targ
 	return rc;
 }
 
+enum first_signal {
+	SIGNAL_SENT,	/* *pidfd is open on the signalled process */
+	SIGNAL_NOTHING, /* nothing to signal: gone, or no longer a holder */
+	SIGNAL_FAILED,	/* not signalled; already reported */
+};
+
 /*
- * Opens a pidfd for the target and sends the first signal. Returns the
- * pidfd, -1 when there was nothing to signal (gone, no longer a holder),
- * or -2 on a failure already reported.
+ * Opens a pidfd for the target and sends the first signal. *pidfd is the
+ * open pidfd with SIGNAL_SENT, else -1.
  */
-static int first_signal(const struct sk_whois_stop *s, const struct sk_whois_target *t, int sig)
+static enum first_signal first_signal(const struct sk_whois_stop *s,
+				      const struct sk_whois_target *t, int sig, int *pidfd)
 {
 	const char *sname = sk_signal_name(sig);
 	int fd, holds;
 
+	*pidfd = -1;
 	if (t->pid == 1 || t->pid == getpid()) {
 		say(s, t, "not signalled: sockctl never signals %s",
 		    t->pid == 1 ? "PID 1" : "itself");
-		return -2;
+		return SIGNAL_FAILED;
 	}
 	if ((fd = sk_pidfd_open(t->pid)) < 0) {
 		if (errno == ESRCH) {
 			say(s, t, "already gone");
-			return -1;
+			return SIGNAL_NOTHING;
 		}
 		say(s, t, "not signalled: pidfd_open: %s", strerror(errno));
-		return -2;
+		return SIGNAL_FAILED;
 	}
 	/* The pidfd now pins the process; check it is still the one holding the socket. */
 	holds = still_holds(s, t);
 	if (sk_pidfd_exited(fd)) {
 		say(s, t, "already gone");
 		close(fd);
-		return -1;
+		return SIGNAL_NOTHING;
 	}
 	if (holds <= 0) {
 		if (holds < 0)
@@ -508,7 +515,7 @@ static int first_signal(const struct sk_whois_stop *s, const struct sk_whois_tar
 		else
 			say(s, t, "not signalled: it no longer holds the socket");
 		close(fd);
-		return holds < 0 ? -2 : -1;
+		return holds < 0 ? SIGNAL_FAILED : SIGNAL_NOTHING;
 	}
 	if (sk_pidfd_signal(fd, sig) < 0) {
 		int e = errno;
@@ -516,14 +523,15 @@ static int first_signal(const struct sk_whois_stop *s, const struct sk_whois_tar
 		close(fd);
 		if (e == ESRCH) {
 			say(s, t, "already gone");
-			return -1;
+			return SIGNAL_NOTHING;
 		}
 		say(s, t, "not signalled: %s", strerror(e));
-		return -2;
+		return SIGNAL_FAILED;
 	}
 	if (s->signal)
 		say(s, t, "sent SIG%s", sname ? sname : "?");
-	return fd;
+	*pidfd = fd;
+	return SIGNAL_SENT;
 }
 
 /* SIGKILL for those alive after the grace; reports how each one ended. */
@@ -572,8 +580,8 @@ int sk_whois_stop(const struct sk_whois_targets *t, const struct sk_whois_stop *
 		return -1;
 	}
 	for (i = 0; i < t->count; i++) {
-		fds[i] = first_signal(s, &t->v[i], s->signal ? s->signal : SIGTERM);
-		if (fds[i] == -2)
+		if (first_signal(s, &t->v[i], s->signal ? s->signal : SIGTERM, &fds[i]) ==
+		    SIGNAL_FAILED)
 			rc = -1;
 	}
 	if (!s->signal && escalate(s, t, fds, exited) < 0)

@@ -1,0 +1,191 @@
+/*
+ * Unit tests of lib/core/child.c: children lead their own process groups,
+ * stopping reaches what they fork, SIGKILL follows the grace, exit codes
+ * come back through on_exit, and filters answer.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "child.h"
+#include "clock.h"
+
+/* A socket for the child's stdin and stdout; the other end is *peer. */
+static int conn(int *peer)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	*peer = sv[1];
+	return sv[0];
+}
+
+/* True when a process other than a zombie is in process group pgid. */
+static bool group_alive(pid_t pgid)
+{
+	char path[300], buf[512], *p, state;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	bool alive = false;
+	int fd, group;
+	ssize_t n;
+
+	while (d && !alive && (de = readdir(d))) {
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* pid (comm) state ppid pgrp ...: comm may hold spaces, so from the last ')' */
+		if ((p = strrchr(buf, ')')) && sscanf(p + 1, " %c %*d %d", &state, &group) == 2)
+			alive = group == pgid && state != 'Z';
+	}
+	if (d)
+		closedir(d);
+	return alive;
+}
+
+/*
+ * True when no live process is left in process group pgid, waiting up to
+ * 5 s for the killed ones to die. (Zombies do not count: the orphans are
+ * init's to reap, and init here may take its time.)
+ */
+static bool group_gone(pid_t pgid)
+{
+	int i;
+
+	for (i = 0; i < 250; i++) {
+		if (!group_alive(pgid))
+			return true;
+		poll(NULL, 0, 20);
+	}
+	return false;
+}
+
+/* Waits (bounded) until the child has written its first line. */
+static void wait_ready(int peer)
+{
+	char c;
+	struct pollfd p = {.fd = peer, .events = POLLIN};
+
+	if (poll(&p, 1, 5000) == 1)
+		CHECK(read(peer, &c, 1) == 1);
+}
+
+static void stop_reaches_the_group(void)
+{
+	struct sk_child_set s;
+	char err[SK_ERRLEN];
+	int peer, fd = conn(&peer);
+	int64_t t0;
+	pid_t pid;
+
+	CHECK(sk_child_set_init(&s, 2, 2000) == 0);
+	pid = sk_child_spawn_sh(&s, "sleep 30 & echo; wait", fd, err);
+	close(fd);
+	CHECK(pid > 0);
+	wait_ready(peer);
+	CHECK(getpgid(pid) == pid);
+	CHECK(getpgid(pid) != getpgrp());
+	t0 = sk_now_ms();
+	sk_child_stop_all(&s, -1);
+	CHECK(sk_now_ms() - t0 < 1500); /* SIGTERM was enough: no grace spent */
+	CHECK(s.n == 0);
+	CHECK(group_gone(pid));
+	close(peer);
+	sk_child_set_free(&s);
+}
+
+static void sigkill_after_the_grace(void)
+{
+	struct sk_child_set s;
+	char err[SK_ERRLEN];
+	int peer, fd = conn(&peer);
+	int64_t t0, took;
+	pid_t pid;
+
+	CHECK(sk_child_set_init(&s, 1, 300) == 0);
+	pid = sk_child_spawn_sh(&s, "trap '' TERM; sleep 30 & echo; wait", fd, err);
+	close(fd);
+	CHECK(pid > 0);
+	wait_ready(peer);
+	t0 = sk_now_ms();
+	sk_child_stop_all(&s, -1);
+	took = sk_now_ms() - t0;
+	CHECK(took >= 300 && took < 3000);
+	CHECK(group_gone(pid));
+	close(peer);
+	sk_child_set_free(&s);
+}
+
+static pid_t seen_pid;
+static int seen_code;
+
+static void on_exit_cb(void *ctx, pid_t pid, int code)
+{
+	(void)ctx;
+	seen_pid = pid;
+	seen_code = code;
+}
+
+static void reap_reports_and_cleans_up(void)
+{
+	struct sk_child_set s;
+	char err[SK_ERRLEN];
+	int peer, fd = conn(&peer), i;
+	pid_t pid;
+
+	CHECK(sk_child_set_init(&s, 1, 2000) == 0);
+	s.on_exit = on_exit_cb;
+	/* The shell ends at once; the sleep it left must not stay behind. */
+	pid = sk_child_spawn_sh(&s, "sleep 30 & exit 7", fd, err);
+	close(fd);
+	CHECK(pid > 0);
+	CHECK(sk_child_spawn_sh(&s, "true", peer, err) < 0 && errno == ENOSPC);
+	for (i = 0; i < 250 && s.n > 0; i++) {
+		poll(NULL, 0, 20);
+		sk_child_reap(&s);
+	}
+	CHECK(s.n == 0);
+	CHECK(seen_pid == pid && seen_code == 7 && s.last_code == 7);
+	CHECK(group_gone(pid));
+	close(peer);
+	sk_child_set_free(&s);
+}
+
+static void filters(void)
+{
+	unsigned char out[16];
+	size_t len = 0;
+	bool overflow = true;
+	char err[SK_ERRLEN];
+
+	CHECK(sk_run_filter("tr a-z A-Z", (const unsigned char *)"abc", 3, out, sizeof(out), &len,
+			    &overflow, -1, err) == 0);
+	CHECK(len == 3 && memcmp(out, "ABC", 3) == 0 && !overflow);
+	CHECK(sk_run_filter("head -c 40 /dev/zero; exit 3", NULL, 0, out, sizeof(out), &len,
+			    &overflow, -1, err) == 3);
+	CHECK(len == sizeof(out) && overflow);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	stop_reaches_the_group();
+	sigkill_after_the_grace();
+	reap_reports_and_cleans_up();
+	filters();
+	return check_summary("child");
+}
