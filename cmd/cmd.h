@@ -25,6 +25,20 @@ int cmd_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* The usage error for getopt's '?' or ':' result. Returns EXIT_USAGE. */
 int cmd_bad_option(const char *cmd, int c, char **argv);
 
+/*
+ * What parsing a command line decided. Usage errors are reported by
+ * cmd_usage() and friends, which return EXIT_USAGE.
+ */
+enum cmd_parsed {
+	CMD_RUN = 0,		      /* valid: run the command */
+	CMD_USAGE_ERROR = EXIT_USAGE, /* reported on stderr */
+	CMD_FAILED = EXIT_FAIL,	      /* a runtime failure (out of memory), reported */
+	CMD_HELP_SHOWN = -1,	      /* --help was printed */
+};
+
+/* The exit status of a parse that does not run the command (help: 0). */
+int cmd_parsed_exit(enum cmd_parsed p);
+
 /* Long-only options, above any short option character. */
 enum {
 	OPT_WAIT = 256,
@@ -90,13 +104,15 @@ struct relay_cli {
 
 void net_opts_init(struct net_opts *o);
 
-/*
- * Handles one shared socket or relay option (r may be NULL). Returns 1
- * when it took the option, 0 when it is not one of them, or EXIT_USAGE
- * after reporting a bad value.
- */
-int cmd_common_option(const char *cmd, int c, const char *arg, struct net_opts *o,
-		      struct relay_cli *r);
+enum cmd_option {
+	CMD_OPTION_NOT_MINE = 0,     /* not a shared option: the command's own */
+	CMD_OPTION_TAKEN = 1,	     /* stored in o or r */
+	CMD_OPTION_BAD = EXIT_USAGE, /* a bad value, reported */
+};
+
+/* Handles one shared socket or relay option (r may be NULL). */
+enum cmd_option cmd_common_option(const char *cmd, int c, const char *arg, struct net_opts *o,
+				  struct relay_cli *r);
 
 /* Checks conflicts between shared options; returns 0 or EXIT_USAGE. */
 int cmd_check_common(const char *cmd, const struct net_opts *o, const struct relay_cli *r);

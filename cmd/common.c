@@ -63,42 +63,44 @@ void net_opts_init(struct net_opts *o)
 	o->timeout_ms = -1;
 }
 
-static int relay_option(int c, struct relay_cli *r)
+static enum cmd_option relay_option(int c, struct relay_cli *r)
 {
 	switch (c) {
-	case OPT_CRLF: r->crlf = true; return 1;
-	case OPT_SEND_ONLY: r->send_only = true; return 1;
-	case OPT_RECV_ONLY: r->recv_only = true; return 1;
-	case OPT_NO_SHUTDOWN: r->no_shutdown = true; return 1;
-	case OPT_PROGRESS: r->progress = true; return 1;
-	case 'x': r->hexdump = true; return 1;
+	case OPT_CRLF: r->crlf = true; return CMD_OPTION_TAKEN;
+	case OPT_SEND_ONLY: r->send_only = true; return CMD_OPTION_TAKEN;
+	case OPT_RECV_ONLY: r->recv_only = true; return CMD_OPTION_TAKEN;
+	case OPT_NO_SHUTDOWN: r->no_shutdown = true; return CMD_OPTION_TAKEN;
+	case OPT_PROGRESS: r->progress = true; return CMD_OPTION_TAKEN;
+	case 'x': r->hexdump = true; return CMD_OPTION_TAKEN;
 	}
-	return 0;
+	return CMD_OPTION_NOT_MINE;
 }
 
-int cmd_common_option(const char *cmd, int c, const char *arg, struct net_opts *o,
-		      struct relay_cli *r)
+enum cmd_option cmd_common_option(const char *cmd, int c, const char *arg, struct net_opts *o,
+				  struct relay_cli *r)
 {
 	switch (c) {
 	case '4':
 		o->family = AF_INET;
 		o->saw4 = true;
-		return 1;
+		return CMD_OPTION_TAKEN;
 	case '6':
 		o->family = AF_INET6;
 		o->saw6 = true;
-		return 1;
-	case 'n': o->numeric = true; return 1;
-	case 'v': o->verbose = true; return 1;
-	case 's': o->source = arg; return 1;
-	case 'U': o->unix_path = arg; return 1;
+		return CMD_OPTION_TAKEN;
+	case 'n': o->numeric = true; return CMD_OPTION_TAKEN;
+	case 'v': o->verbose = true; return CMD_OPTION_TAKEN;
+	case 's': o->source = arg; return CMD_OPTION_TAKEN;
+	case 'U': o->unix_path = arg; return CMD_OPTION_TAKEN;
 	case 'w':
-		if (sk_parse_seconds(arg, &o->timeout_ms) < 0)
-			return cmd_usage(cmd, "bad timeout '%s': %s", arg,
-					 errno == ERANGE ? "too large" : "not a number of seconds");
-		return 1;
+		if (sk_parse_seconds(arg, &o->timeout_ms) < 0) {
+			cmd_usage(cmd, "bad timeout '%s': %s", arg,
+				  errno == ERANGE ? "too large" : "not a number of seconds");
+			return CMD_OPTION_BAD;
+		}
+		return CMD_OPTION_TAKEN;
 	}
-	return r ? relay_option(c, r) : 0;
+	return r ? relay_option(c, r) : CMD_OPTION_NOT_MINE;
 }
 
 bool relay_cli_any(const struct relay_cli *r)
@@ -255,4 +257,9 @@ void cmd_listen_error(const char *cmd, const char *err, int e, const char *port_
 		cmd_error(cmd, "%s (find the holder: sockctl whois-port %s)", err, port_spec);
 	else
 		cmd_error(cmd, "%s", err);
+}
+
+int cmd_parsed_exit(enum cmd_parsed p)
+{
+	return p == CMD_HELP_SHOWN ? 0 : (int)p;
 }

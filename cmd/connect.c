@@ -96,16 +96,17 @@ static int parse_positional(int argc, char **argv, struct connect_opts *o)
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct connect_opts *o)
+static enum cmd_parsed parse_args(int argc, char **argv, struct connect_opts *o)
 {
+	enum cmd_option opt;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, ":46ns:U:vw:ze:xh", longopts, NULL)) != -1) {
-		if ((rc = cmd_common_option(name, c, optarg, &o->net, &o->relay)) != 0) {
-			if (rc != 1)
-				return rc;
+		opt = cmd_common_option(name, c, optarg, &o->net, &o->relay);
+		if (opt == CMD_OPTION_BAD)
+			return CMD_USAGE_ERROR;
+		if (opt == CMD_OPTION_TAKEN)
 			continue;
-		}
 		switch (c) {
 		case 'z': o->scan = true; break;
 		case 'e': o->exec = optarg; break;
@@ -115,7 +116,7 @@ static int parse_args(int argc, char **argv, struct connect_opts *o)
 						 errno == ERANGE ? "too large"
 								 : "not a number of seconds");
 			break;
-		case 'h': fputs(usage, stdout); return -1;
+		case 'h': fputs(usage, stdout); return CMD_HELP_SHOWN;
 		default: return cmd_bad_option(name, c, argv);
 		}
 	}
@@ -289,10 +290,7 @@ int cmd_connect(int argc, char **argv)
 	net_opts_init(&o.net);
 	o.relay.no_splice = getenv("SOCKCTL_NO_SPLICE") != NULL;
 	rc = parse_args(argc, argv, &o);
-	if (rc == 0)
-		rc = run(&o);
-	else if (rc < 0)
-		rc = 0;
+	rc = rc == CMD_RUN ? run(&o) : cmd_parsed_exit(rc);
 	sk_port_list_free(&o.list);
 	return rc;
 }

@@ -64,17 +64,18 @@ struct listen_opts {
 
 static const char *const name = "listen";
 
-static int parse_args(int argc, char **argv, struct listen_opts *o)
+static enum cmd_parsed parse_args(int argc, char **argv, struct listen_opts *o)
 {
+	enum cmd_option opt;
 	long long n;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, ":46ns:U:vw:ke:xh", longopts, NULL)) != -1) {
-		if ((rc = cmd_common_option(name, c, optarg, &o->net, &o->relay)) != 0) {
-			if (rc != 1)
-				return rc;
+		opt = cmd_common_option(name, c, optarg, &o->net, &o->relay);
+		if (opt == CMD_OPTION_BAD)
+			return CMD_USAGE_ERROR;
+		if (opt == CMD_OPTION_TAKEN)
 			continue;
-		}
 		switch (c) {
 		case 'k': o->keep_open = true; break;
 		case 'e': o->exec = optarg; break;
@@ -84,7 +85,7 @@ static int parse_args(int argc, char **argv, struct listen_opts *o)
 			o->max_conns = n;
 			o->saw_max_conns = true;
 			break;
-		case 'h': fputs(usage, stdout); return -1;
+		case 'h': fputs(usage, stdout); return CMD_HELP_SHOWN;
 		default: return cmd_bad_option(name, c, argv);
 		}
 	}
@@ -93,7 +94,7 @@ static int parse_args(int argc, char **argv, struct listen_opts *o)
 	if (o->net.unix_path) {
 		if (argc > 0)
 			return cmd_usage(name, "-U takes no ADDRESS or PORT");
-		return 0;
+		return CMD_RUN;
 	}
 	if (argc < 1)
 		return cmd_usage(name, "missing PORT");
@@ -265,8 +266,8 @@ int cmd_listen(int argc, char **argv)
 	net_opts_init(&o.net);
 	o.relay.no_splice = getenv("SOCKCTL_NO_SPLICE") != NULL;
 	rc = parse_args(argc, argv, &o);
-	if (rc)
-		return rc < 0 ? 0 : rc;
+	if (rc != CMD_RUN)
+		return cmd_parsed_exit(rc);
 	if ((rc = check_args(&o)))
 		return rc;
 	lfd = open_listener(&o);

@@ -83,16 +83,17 @@ struct http_opts {
 	int log_fd;
 };
 
-static int parse_args(int argc, char **argv, struct http_opts *o)
+static enum cmd_parsed parse_args(int argc, char **argv, struct http_opts *o)
 {
+	enum cmd_option opt;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, ":p:b:46nqw:h", longopts, NULL)) != -1) {
-		if ((rc = cmd_common_option(name, c, optarg, &o->net, NULL)) != 0) {
-			if (rc != 1)
-				return rc;
+		opt = cmd_common_option(name, c, optarg, &o->net, NULL);
+		if (opt == CMD_OPTION_BAD)
+			return CMD_USAGE_ERROR;
+		if (opt == CMD_OPTION_TAKEN)
 			continue;
-		}
 		switch (c) {
 		case 'p':
 			if ((rc = cmd_port(name, optarg, "tcp", &o->port)))
@@ -113,7 +114,7 @@ static int parse_args(int argc, char **argv, struct http_opts *o)
 				return rc;
 			o->max_conns_given = true;
 			break;
-		case 'h': fputs(usage, stdout); return -1;
+		case 'h': fputs(usage, stdout); return CMD_HELP_SHOWN;
 		default: return cmd_bad_option(name, c, argv);
 		}
 	}
@@ -124,7 +125,7 @@ static int parse_args(int argc, char **argv, struct http_opts *o)
 	if (argc - optind > 1)
 		return cmd_usage(name, "too many arguments: '%s'", argv[optind + 1]);
 	o->dir = optind < argc ? argv[optind] : ".";
-	return 0;
+	return CMD_RUN;
 }
 
 static void write_log(void *ctx, const char *line, size_t len)
@@ -308,8 +309,8 @@ int cmd_serve_http(int argc, char **argv)
 	net_opts_init(&o.net);
 	o.net.timeout_ms = 30000;
 	rc = parse_args(argc, argv, &o);
-	if (rc)
-		return rc < 0 ? 0 : rc;
+	if (rc != CMD_RUN)
+		return cmd_parsed_exit(rc);
 	if (sk_root_open(&root, o.dir, getenv("SOCKCTL_NO_OPENAT2") != NULL) < 0) {
 		cmd_error(name, "%s: %s", o.dir, strerror(errno));
 		return EXIT_FAIL;

@@ -102,7 +102,7 @@ static int parse_spec(const char *arg, struct sk_whois_spec *s)
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct whois_opts *o)
+static enum cmd_parsed parse_args(int argc, char **argv, struct whois_opts *o)
 {
 	int c, rc;
 	size_t i;
@@ -125,7 +125,7 @@ static int parse_args(int argc, char **argv, struct whois_opts *o)
 				    name, "bad signal '%s': not a signal name or number", optarg);
 			o->kill = true;
 			break;
-		case 'h': fputs(usage, stdout); return -1;
+		case 'h': fputs(usage, stdout); return CMD_HELP_SHOWN;
 		default: return cmd_bad_option(name, c, argv);
 		}
 	}
@@ -140,12 +140,12 @@ static int parse_args(int argc, char **argv, struct whois_opts *o)
 		return cmd_usage(name, "--kill needs a PORT: it never stops every listener");
 	if (o->nspecs && !(o->specs = calloc(o->nspecs, sizeof(*o->specs)))) {
 		cmd_error(name, "out of memory");
-		return EXIT_FAIL;
+		return CMD_FAILED;
 	}
 	for (i = 0; i < o->nspecs; i++)
 		if ((rc = parse_spec(argv[optind + (int)i], &o->specs[i])))
 			return rc;
-	return 0;
+	return CMD_RUN;
 }
 
 /* "0.0.0.0:80", "[::1]:80", "[::ffff:127.0.0.1]:80"; port 0 as '*'. */
@@ -448,9 +448,9 @@ int cmd_whois_port(int argc, char **argv)
 	struct sk_whois_query q;
 	int rc = parse_args(argc, argv, &o);
 
-	if (rc) {
+	if (rc != CMD_RUN) {
 		free(o.specs);
-		return rc < 0 ? 0 : rc;
+		return cmd_parsed_exit(rc);
 	}
 	q = (struct sk_whois_query){
 	    .proc = "/proc",
