@@ -231,6 +231,17 @@ traversal_attacks() {
 	[[ "$out" == "HTTP/1.1 400 "* ]]
 }
 
+@test "http: raw bytes above 0x7E or control bytes in the request-target are 400" {
+	setup_www
+	serve
+	for t in '/a.txt\x80' '/\xc3\xa9' '/a.txt\x01' '/a\x7f.txt' '/a\tb'; do
+		out=$(printf "GET $t HTTP/1.1\r\nHost: x\r\n\r\n" | raw)
+		[[ "$out" == "HTTP/1.1 400 "* ]] || { echo "want 400 for $t: ${out%%$'\r'*}"; false; }
+	done
+	out=$(printf 'HEAD /\x80 HTTP/1.0\r\n\r\n' | raw)
+	[[ "$out" == "HTTP/1.1 400 "* ]]
+}
+
 @test "http: no open redirect: a Location never starts with // or names a host" {
 	setup_www
 	serve
@@ -334,7 +345,7 @@ PY
 	wait_for "$TMP/srv.err" 'caf'
 	grep -qE '^127\.0\.0\.1 - - \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}\] "GET /a\.txt HTTP/1\.1" 200 12$' "$TMP/srv.err"
 	grep -qF '"GET /\x1b[31mred HTTP/1.1" 400' "$TMP/srv.err"
-	grep -qF '"GET /caf\xc3\xa9 HTTP/1.1" 404' "$TMP/srv.err"
+	grep -qF '"GET /caf\xc3\xa9 HTTP/1.1" 400' "$TMP/srv.err"
 	! grep -q $'\033' "$TMP/srv.err"
 	kill "$srv_pid"
 	bg srv "$SK" serve-http -q -p 0 --log "$TMP/access.log" "$TMP/www"

@@ -61,8 +61,8 @@ static int parse_request_line(const char *p, size_t n, struct sk_http_req *r)
 	if (!sp || sp == p)
 		return 400;
 	for (i = 0; p + i < sp; i++)
-		if ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f)
-			return 400;
+		if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
+			return 400; /* RFC 9112 3.2: visible ASCII only, no raw UTF-8 */
 	if (i > SK_HTTP_MAX_TARGET)
 		return 414;
 	r->target = p;

@@ -69,6 +69,22 @@ static void heads(void)
 	CHECK(parse("GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
 }
 
+/* RFC 9112 3.2: a request-target is visible ASCII; anything else is 400 on every request. */
+static void target_bytes(void)
+{
+	struct sk_http_req r;
+
+	CHECK(parse("GET /a\x80 HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+	CHECK(parse("GET /\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+	CHECK(parse("GET /\xff HTTP/1.0\r\n\r\n", &r) == 400);
+	CHECK(parse("GET /a\x7f HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+	CHECK(parse("GET /a\tb HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+	CHECK(parse("POST /\x80 HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+	CHECK(parse("BREW /\x01 HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+	CHECK(parse("GET http://h/\x80 HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+	CHECK(parse("GET /~a!$&'()*+,;=:@%C3%A9?q=[x]| HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 0);
+}
+
 static void ranges(void)
 {
 	struct sk_http_range g;
@@ -110,6 +126,7 @@ int main(void)
 {
 	paths();
 	heads();
+	target_bytes();
 	ranges();
 	misc();
 	return check_summary("http");
