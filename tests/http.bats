@@ -242,6 +242,18 @@ traversal_attacks() {
 	[[ "$out" == "HTTP/1.1 400 "* ]]
 }
 
+@test "http: an absolute-form target with an empty path means / (http and https, any case)" {
+	setup_www
+	serve
+	for t in "http://127.0.0.1:$port" "http://127.0.0.1:$port?q=1" "HTTPS://127.0.0.1:$port"; do
+		printf 'GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$t" | raw >"$TMP/r.out"
+		[[ "$(head -n 1 "$TMP/r.out")" == "HTTP/1.1 200 "* ]] || { echo "want 200 for $t"; cat "$TMP/r.out"; false; }
+		grep -q 'href="a.txt"' "$TMP/r.out"
+	done
+	out=$(printf 'GET https://x/a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' | raw)
+	[[ "$out" == "HTTP/1.1 200 "*"hello world" ]]
+}
+
 @test "http: no open redirect: a Location never starts with // or names a host" {
 	setup_www
 	serve

@@ -258,18 +258,44 @@ static int push_segment(const char *seg, size_t n, char *out, size_t outlen, siz
 	return 0;
 }
 
+/*
+ * Drops scheme and authority from an absolute-form target (RFC 9112
+ * 3.2.2): *t and *len then hold the path and what follows. Returns 1 when
+ * the path is empty ("http://h?q" means "/"), 0 otherwise (also for a
+ * target not in absolute-form), or -1 for an empty authority without a path.
+ */
+static int strip_absolute(const char **t, size_t *len)
+{
+	size_t skip, i;
+
+	if (*len > 7 && strncasecmp(*t, "http://", 7) == 0)
+		skip = 7;
+	else if (*len > 8 && strncasecmp(*t, "https://", 8) == 0)
+		skip = 8;
+	else
+		return 0;
+	for (i = skip; i < *len && (*t)[i] != '/' && (*t)[i] != '?' && (*t)[i] != '#'; i++)
+		; /* the authority ends at the path, query or fragment (RFC 3986 3.2) */
+	if (i < *len && (*t)[i] == '/') {
+		*t += i;
+		*len -= i;
+		return 0;
+	}
+	return i > skip ? 1 : -1;
+}
+
 int sk_http_target_path(const char *t, size_t len, char *out, size_t outlen, bool *dir_slash)
 {
 	char dec[SK_HTTP_MAX_TARGET + 1];
 	size_t i, d = 0, o = 0, seg;
-	const char *q;
+	int rc = strip_absolute(&t, &len);
 
-	if (len > 7 && strncasecmp(t, "http://", 7) == 0) {
-		q = memchr(t + 7, '/', len - 7);
-		if (!q)
+	if (rc != 0) {
+		if (rc < 0 || outlen == 0 || len > SK_HTTP_MAX_TARGET)
 			return -1;
-		len -= (size_t)(q - t);
-		t = q;
+		out[0] = '\0';
+		*dir_slash = true;
+		return 0;
 	}
 	if (len == 0 || t[0] != '/' || len > SK_HTTP_MAX_TARGET)
 		return -1;

@@ -42,7 +42,9 @@ int sk_http_parse(const char *buf, size_t len, struct sk_http_req *req);
 
 /*
  * Turns a request-target into a path relative to the served directory:
- * drops the query, percent-decodes once, and resolves "." and ".."
+ * drops the scheme and authority of an absolute-form target ("http://"
+ * or "https://", any case; an empty path there is "/"), drops the query,
+ * percent-decodes once, and resolves "." and ".."
  * segments, collapsing repeated slashes. out (outlen bytes) gets a path
  * without a leading slash ("" for the root); *dir_slash says the target
  * ended in '/'. Returns 0, or -1 for a target that is malformed, holds

@@ -36,6 +36,31 @@ static void paths(void)
 	CHECK(sk_http_target_path("/x/.\0\0", 6, out, sizeof(out), &slash) < 0); /* fuzz_http */
 }
 
+/* RFC 9112 3.2.2: absolute-form, either scheme, and an empty path means "/". */
+static void absolute_paths(void)
+{
+	char out[SK_HTTP_MAX_TARGET + 1];
+	bool slash;
+
+	CHECK(path("http://h:1234", out, &slash) == 0 && strcmp(out, "") == 0 && slash);
+	CHECK(path("http://h:1234?q=1", out, &slash) == 0 && strcmp(out, "") == 0 && slash);
+	CHECK(path("http://h?q=/etc/passwd", out, &slash) == 0 && strcmp(out, "") == 0 && slash);
+	CHECK(path("http://h#f/x", out, &slash) == 0 && strcmp(out, "") == 0 && slash);
+	CHECK(path("HTTP://h", out, &slash) == 0 && strcmp(out, "") == 0 && slash);
+	CHECK(path("https://h:443", out, &slash) == 0 && strcmp(out, "") == 0 && slash);
+	CHECK(path("https://h/a/b?x", out, &slash) == 0 && strcmp(out, "a/b") == 0 && !slash);
+	CHECK(path("HtTpS://h/sub/", out, &slash) == 0 && strcmp(out, "sub") == 0 && slash);
+	CHECK(path("https://h/../x", out, &slash) < 0);
+	CHECK(path("http://h/a/%2e%2e/..", out, &slash) < 0);
+	CHECK(path("http://", out, &slash) < 0);
+	CHECK(path("https://", out, &slash) < 0);
+	CHECK(path("http://?q", out, &slash) < 0);
+	CHECK(sk_http_target_path("http://h\0/..", 13, out, sizeof(out), &slash) < 0);
+	CHECK(path("http:/h", out, &slash) < 0);
+	CHECK(path("ftp://h/x", out, &slash) < 0);
+	CHECK(path("httpx://h/x", out, &slash) < 0);
+}
+
 static int parse(const char *s, struct sk_http_req *r)
 {
 	return sk_http_parse(s, strlen(s), r);
@@ -125,6 +150,7 @@ static void misc(void)
 int main(void)
 {
 	paths();
+	absolute_paths();
 	heads();
 	target_bytes();
 	ranges();
