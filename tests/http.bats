@@ -254,6 +254,44 @@ traversal_attacks() {
 	[[ "$out" == "HTTP/1.1 200 "*"hello world" ]]
 }
 
+# raw_eof REQUEST: sends REQUEST (printf %b escapes), prints the answer, then
+# "<EOF>" once the server closes (nothing if it stays open for 5 s).
+raw_eof() {
+	python3 - "$port" "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(sys.argv[2].encode("latin-1").decode("unicode_escape").encode("latin-1"))
+out = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            out += b"<EOF>"
+            break
+        out += b
+except socket.timeout:
+    pass
+sys.stdout.buffer.write(out)
+PY
+}
+
+@test "http: Transfer-Encoding not ending in one chunked, or in HTTP/1.0, is 400 and a close" {
+	setup_www
+	serve
+	for v in 'chunked, deflate' pigeons chunkedchunked 'chunked, chunked' '' 'chunked;x'; do
+		out=$(raw_eof "GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: $v\r\n\r\n")
+		[[ "$out" == "HTTP/1.1 400 "*"<EOF>" ]] || { echo "want 400 and EOF for '$v': $out"; false; }
+		[[ "$out" == *$'Connection: close\r'* ]]
+	done
+	out=$(raw_eof 'GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n')
+	[[ "$out" == "HTTP/1.1 400 "*"<EOF>" ]]
+	out=$(raw_eof 'GET /a.txt HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n')
+	[[ "$out" == "HTTP/1.1 400 "*"<EOF>" ]]
+	# A well-framed chunked body is still answered, then the connection closed.
+	out=$(raw_eof 'GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n0\r\n\r\n')
+	[[ "$out" == "HTTP/1.1 200 "*"hello world"$'\n'"<EOF>" ]]
+}
+
 @test "http: no open redirect: a Location never starts with // or names a host" {
 	setup_www
 	serve

@@ -1,4 +1,5 @@
 /* Unit tests of lib/http/http.c: request heads, target paths, ranges, dates, escaping. */
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -94,6 +95,61 @@ static void heads(void)
 	CHECK(parse("GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
 }
 
+static int te(const char *value, struct sk_http_req *r)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: %s\r\n\r\n",
+		 value);
+	return parse(buf, r);
+}
+
+/* RFC 9112 6.1 and 6.3: chunked must be the final coding, applied once; 1.0 has no TE. */
+static void framing(void)
+{
+	struct sk_http_req r;
+
+	CHECK(te("chunked", &r) == 0 && r.chunked && r.has_body && r.content_length == 0);
+	CHECK(te("Chunked", &r) == 0 && r.chunked);
+	CHECK(te("gzip, CHUNKED", &r) == 0 && r.chunked);
+	CHECK(te("gzip;level=1 ; q=\"a,\\\"b\" ,chunked;x=y", &r) == 0 && r.chunked);
+	CHECK(te(", chunked ,", &r) == 0 && r.chunked); /* empty list elements: RFC 9110 5.6.1 */
+	CHECK(te("gzip\r\nTransfer-Encoding: chunked", &r) == 0 && r.chunked);
+	CHECK(te("chunked, deflate", &r) == 400);
+	CHECK(te("pigeons", &r) == 400);
+	CHECK(te("chunkedchunked", &r) == 400);
+	CHECK(te("identity", &r) == 400);
+	CHECK(te("", &r) == 400);
+	CHECK(te(" , ,", &r) == 400);
+	CHECK(te("chunked, chunked", &r) == 400);
+	CHECK(te("chunked, gzip, chunked", &r) == 400);
+	CHECK(te("chunked\r\nTransfer-Encoding: chunked", &r) == 400);
+	CHECK(te("chunked\r\nTransfer-Encoding: gzip", &r) == 400);
+	CHECK(te("chunked\r\nTransfer-Encoding:", &r) == 0 && r.chunked);
+	CHECK(te("chunked;", &r) == 400);
+	CHECK(te("chunked;x", &r) == 400);
+	CHECK(te("chunked;x=", &r) == 400);
+	CHECK(te("chunked;=1", &r) == 400);
+	CHECK(te("chunked;x=\"open", &r) == 400);
+	CHECK(te("chunked;x=a b", &r) == 400);
+	CHECK(te("chunked x", &r) == 400);
+	CHECK(te("chunked/1", &r) == 400);
+	CHECK(te("\"chunked\"", &r) == 400);
+	CHECK(parse("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", &r) == 400);
+	CHECK(parse("HEAD / HTTP/1.0\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", &r) == 400);
+	CHECK(parse("GET / HTTP/1.0\r\nContent-Length: 7\r\n\r\n", &r) == 0 && r.has_body &&
+	      !r.chunked && r.content_length == 7);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 42\r\nContent-Length: 42\r\n\r\n",
+		    &r) == 0 &&
+	      r.has_body && !r.chunked && r.content_length == 42);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", &r) == 0 &&
+	      !r.has_body && r.content_length == 0);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 0 && !r.has_body && !r.chunked);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+		    "0\r\n\r\n",
+		    &r) == 400);
+}
+
 /* RFC 9112 3.2: a request-target is visible ASCII; anything else is 400 on every request. */
 static void target_bytes(void)
 {
@@ -153,6 +209,7 @@ int main(void)
 	absolute_paths();
 	heads();
 	target_bytes();
+	framing();
 	ranges();
 	misc();
 	return check_summary("http");
