@@ -231,6 +231,67 @@ traversal_attacks() {
 	[[ "$out" == "HTTP/1.1 400 "* ]]
 }
 
+@test "http: raw bytes above 0x7E or control bytes in the request-target are 400" {
+	setup_www
+	serve
+	for t in '/a.txt\x80' '/\xc3\xa9' '/a.txt\x01' '/a\x7f.txt' '/a\tb'; do
+		out=$(printf "GET $t HTTP/1.1\r\nHost: x\r\n\r\n" | raw)
+		[[ "$out" == "HTTP/1.1 400 "* ]] || { echo "want 400 for $t: ${out%%$'\r'*}"; false; }
+	done
+	out=$(printf 'HEAD /\x80 HTTP/1.0\r\n\r\n' | raw)
+	[[ "$out" == "HTTP/1.1 400 "* ]]
+}
+
+@test "http: an absolute-form target with an empty path means / (http and https, any case)" {
+	setup_www
+	serve
+	for t in "http://127.0.0.1:$port" "http://127.0.0.1:$port?q=1" "HTTPS://127.0.0.1:$port"; do
+		printf 'GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$t" | raw >"$TMP/r.out"
+		[[ "$(head -n 1 "$TMP/r.out")" == "HTTP/1.1 200 "* ]] || { echo "want 200 for $t"; cat "$TMP/r.out"; false; }
+		grep -q 'href="a.txt"' "$TMP/r.out"
+	done
+	out=$(printf 'GET https://x/a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' | raw)
+	[[ "$out" == "HTTP/1.1 200 "*"hello world" ]]
+}
+
+# raw_eof REQUEST: sends REQUEST (printf %b escapes), prints the answer, then
+# "<EOF>" once the server closes (nothing if it stays open for 5 s).
+raw_eof() {
+	python3 - "$port" "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(sys.argv[2].encode("latin-1").decode("unicode_escape").encode("latin-1"))
+out = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            out += b"<EOF>"
+            break
+        out += b
+except socket.timeout:
+    pass
+sys.stdout.buffer.write(out)
+PY
+}
+
+@test "http: Transfer-Encoding not ending in one chunked, or in HTTP/1.0, is 400 and a close" {
+	setup_www
+	serve
+	for v in 'chunked, deflate' pigeons chunkedchunked 'chunked, chunked' '' 'chunked;x'; do
+		out=$(raw_eof "GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: $v\r\n\r\n")
+		[[ "$out" == "HTTP/1.1 400 "*"<EOF>" ]] || { echo "want 400 and EOF for '$v': $out"; false; }
+		[[ "$out" == *$'Connection: close\r'* ]]
+	done
+	out=$(raw_eof 'GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n')
+	[[ "$out" == "HTTP/1.1 400 "*"<EOF>" ]]
+	out=$(raw_eof 'GET /a.txt HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n')
+	[[ "$out" == "HTTP/1.1 400 "*"<EOF>" ]]
+	# A well-framed chunked body is still answered, then the connection closed.
+	out=$(raw_eof 'GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n0\r\n\r\n')
+	[[ "$out" == "HTTP/1.1 200 "*"hello world"$'\n'"<EOF>" ]]
+}
+
 @test "http: no open redirect: a Location never starts with // or names a host" {
 	setup_www
 	serve
@@ -334,7 +395,7 @@ PY
 	wait_for "$TMP/srv.err" 'caf'
 	grep -qE '^127\.0\.0\.1 - - \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}\] "GET /a\.txt HTTP/1\.1" 200 12$' "$TMP/srv.err"
 	grep -qF '"GET /\x1b[31mred HTTP/1.1" 400' "$TMP/srv.err"
-	grep -qF '"GET /caf\xc3\xa9 HTTP/1.1" 404' "$TMP/srv.err"
+	grep -qF '"GET /caf\xc3\xa9 HTTP/1.1" 400' "$TMP/srv.err"
 	! grep -q $'\033' "$TMP/srv.err"
 	kill "$srv_pid"
 	bg srv "$SK" serve-http -q -p 0 --log "$TMP/access.log" "$TMP/www"

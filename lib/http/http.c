@@ -61,8 +61,8 @@ static int parse_request_line(const char *p, size_t n, struct sk_http_req *r)
 	if (!sp || sp == p)
 		return 400;
 	for (i = 0; p + i < sp; i++)
-		if ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f)
-			return 400;
+		if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
+			return 400; /* RFC 9112 3.2: visible ASCII only, no raw UTF-8 */
 	if (i > SK_HTTP_MAX_TARGET)
 		return 414;
 	r->target = p;
@@ -108,7 +108,107 @@ static void parse_connection(const char *v, size_t n, struct sk_http_req *r)
 struct body_framing {
 	bool saw_cl, saw_te;
 	unsigned long long cl;
+	unsigned te_codings, te_chunked; /* over every Transfer-Encoding line */
+	bool te_last_chunked;
 };
+
+static size_t skip_ows(const char *v, size_t n, size_t i)
+{
+	while (i < n && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	return i;
+}
+
+static size_t token_end(const char *v, size_t n, size_t i)
+{
+	while (i < n && tchar((unsigned char)v[i]))
+		i++;
+	return i;
+}
+
+/* The end of the quoted-string opening at v[i], or i when it is unterminated. */
+static size_t quoted_end(const char *v, size_t n, size_t i)
+{
+	size_t k;
+
+	for (k = i + 1; k < n; k++) {
+		if (v[k] == '"')
+			return k + 1;
+		if (v[k] == '\\' && ++k == n)
+			break; /* quoted-pair; parse_field has already refused control bytes */
+	}
+	return i;
+}
+
+/* *( OWS ";" OWS token BWS "=" BWS ( token / quoted-string ) ) from v[*pi]. */
+static int coding_params(const char *v, size_t n, size_t *pi)
+{
+	size_t i = *pi, j;
+
+	for (;;) {
+		j = skip_ows(v, n, i);
+		if (j == n || v[j] != ';') {
+			*pi = i;
+			return 0;
+		}
+		j = skip_ows(v, n, j + 1);
+		i = token_end(v, n, j);
+		if (i == j)
+			return 400;
+		i = skip_ows(v, n, i);
+		if (i == n || v[i] != '=')
+			return 400;
+		j = skip_ows(v, n, i + 1);
+		i = j < n && v[j] == '"' ? quoted_end(v, n, j) : token_end(v, n, j);
+		if (i == j)
+			return 400;
+	}
+}
+
+/*
+ * One Transfer-Encoding line: a #transfer-coding list (RFC 9112 6.1),
+ * empty elements allowed as RFC 9110 5.6.1 asks of recipients. Lines
+ * add up into one list; parse_fields judges the whole.
+ */
+static int transfer_encoding(const char *v, size_t n, struct body_framing *f)
+{
+	size_t i = 0, start;
+
+	f->saw_te = true;
+	for (;;) {
+		i = skip_ows(v, n, i);
+		if (i < n && v[i] != ',') {
+			start = i;
+			i = token_end(v, n, i);
+			if (i == start)
+				return 400;
+			f->te_last_chunked = eq_ci(v + start, i - start, "chunked");
+			f->te_chunked += f->te_last_chunked;
+			f->te_codings++;
+			if (coding_params(v, n, &i))
+				return 400;
+			i = skip_ows(v, n, i);
+		}
+		if (i == n)
+			return 0;
+		if (v[i] != ',')
+			return 400;
+		i++;
+	}
+}
+
+/*
+ * RFC 9112 6.1 and 6.3: chunked must be the final coding and applied
+ * once, and an HTTP/1.0 request with Transfer-Encoding has faulty
+ * framing. Returns 0 or 400.
+ */
+static int check_framing(const struct body_framing *f, int minor)
+{
+	if (f->saw_te && (minor == 0 || f->saw_cl || f->te_codings == 0 || f->te_chunked != 1 ||
+			  !f->te_last_chunked))
+		return 400;
+	return 0;
+}
 
 static int content_length(const char *v, size_t n, struct body_framing *f)
 {
@@ -156,7 +256,7 @@ static int parse_field(const char *p, size_t n, struct sk_http_req *r, struct bo
 	else if (eq_ci(p, nlen, "content-length"))
 		return content_length(v, n, f);
 	else if (eq_ci(p, nlen, "transfer-encoding"))
-		f->saw_te = true;
+		return transfer_encoding(v, n, f);
 	else if (eq_ci(p, nlen, "range"))
 		return set_once(&r->range, &r->range_len, v, n);
 	else if (eq_ci(p, nlen, "if-range"))
@@ -189,9 +289,11 @@ static int parse_fields(const char *p, const char *end, struct sk_http_req *r)
 			return rc;
 		p = nl + 1;
 	}
-	if (f.saw_cl && f.saw_te)
-		return 400;
-	r->has_body = f.saw_te || (f.saw_cl && f.cl > 0);
+	if ((rc = check_framing(&f, r->minor)))
+		return rc;
+	r->chunked = f.saw_te;
+	r->content_length = f.saw_cl ? f.cl : 0;
+	r->has_body = r->chunked || r->content_length > 0;
 	if (r->minor >= 1 && !r->host)
 		return 400;
 	return 0;
@@ -258,18 +360,44 @@ static int push_segment(const char *seg, size_t n, char *out, size_t outlen, siz
 	return 0;
 }
 
+/*
+ * Drops scheme and authority from an absolute-form target (RFC 9112
+ * 3.2.2): *t and *len then hold the path and what follows. Returns 1 when
+ * the path is empty ("http://h?q" means "/"), 0 otherwise (also for a
+ * target not in absolute-form), or -1 for an empty authority without a path.
+ */
+static int strip_absolute(const char **t, size_t *len)
+{
+	size_t skip, i;
+
+	if (*len > 7 && strncasecmp(*t, "http://", 7) == 0)
+		skip = 7;
+	else if (*len > 8 && strncasecmp(*t, "https://", 8) == 0)
+		skip = 8;
+	else
+		return 0;
+	for (i = skip; i < *len && (*t)[i] != '/' && (*t)[i] != '?' && (*t)[i] != '#'; i++)
+		; /* the authority ends at the path, query or fragment (RFC 3986 3.2) */
+	if (i < *len && (*t)[i] == '/') {
+		*t += i;
+		*len -= i;
+		return 0;
+	}
+	return i > skip ? 1 : -1;
+}
+
 int sk_http_target_path(const char *t, size_t len, char *out, size_t outlen, bool *dir_slash)
 {
 	char dec[SK_HTTP_MAX_TARGET + 1];
 	size_t i, d = 0, o = 0, seg;
-	const char *q;
+	int rc = strip_absolute(&t, &len);
 
-	if (len > 7 && strncasecmp(t, "http://", 7) == 0) {
-		q = memchr(t + 7, '/', len - 7);
-		if (!q)
+	if (rc != 0) {
+		if (rc < 0 || outlen == 0 || len > SK_HTTP_MAX_TARGET)
 			return -1;
-		len -= (size_t)(q - t);
-		t = q;
+		out[0] = '\0';
+		*dir_slash = true;
+		return 0;
 	}
 	if (len == 0 || t[0] != '/' || len > SK_HTTP_MAX_TARGET)
 		return -1;

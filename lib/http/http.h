@@ -25,9 +25,11 @@ struct sk_http_req {
 	const char *host, *range, *if_range, *if_none_match, *if_modified_since;
 	size_t host_len, range_len, if_range_len, if_none_match_len, if_modified_since_len;
 	bool keep_alive; /* by version and Connection */
-	bool has_body;	 /* Content-Length > 0 or Transfer-Encoding */
-	size_t line_len; /* the request line without its line end */
-	size_t head_len; /* bytes of the whole head, blank line included */
+	bool has_body;	 /* Content-Length > 0 or chunked */
+	bool chunked;	 /* Transfer-Encoding ends in chunked: the body is chunked (chunked.h) */
+	unsigned long long content_length; /* the Content-Length value; 0 when absent or chunked */
+	size_t line_len;		   /* the request line without its line end */
+	size_t head_len;		   /* bytes of the whole head, blank line included */
 };
 
 /*
@@ -36,13 +38,19 @@ struct sk_http_req {
  * bad request: 400, 414 (target too long), 431 (head too large), 501
  * (unknown method) or 505 (HTTP version). Methods other than GET and
  * HEAD that HTTP defines parse fine as SK_OTHER_KNOWN (405 is the
- * caller's answer).
+ * caller's answer). Body framing is checked as RFC 9112 6 asks: 400 for
+ * a Transfer-Encoding whose codings (all its field lines, one list) do
+ * not end in a single chunked, for Transfer-Encoding in an HTTP/1.0
+ * request or next to Content-Length, and for a bad or disagreeing
+ * Content-Length; the caller closes after answering a 400.
  */
 int sk_http_parse(const char *buf, size_t len, struct sk_http_req *req);
 
 /*
  * Turns a request-target into a path relative to the served directory:
- * drops the query, percent-decodes once, and resolves "." and ".."
+ * drops the scheme and authority of an absolute-form target ("http://"
+ * or "https://", any case; an empty path there is "/"), drops the query,
+ * percent-decodes once, and resolves "." and ".."
  * segments, collapsing repeated slashes. out (outlen bytes) gets a path
  * without a leading slash ("" for the root); *dir_slash says the target
  * ended in '/'. Returns 0, or -1 for a target that is malformed, holds

@@ -1,4 +1,5 @@
 /* Unit tests of lib/http/http.c: request heads, target paths, ranges, dates, escaping. */
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -36,6 +37,31 @@ static void paths(void)
 	CHECK(sk_http_target_path("/x/.\0\0", 6, out, sizeof(out), &slash) < 0); /* fuzz_http */
 }
 
+/* RFC 9112 3.2.2: absolute-form, either scheme, and an empty path means "/". */
+static void absolute_paths(void)
+{
+	char out[SK_HTTP_MAX_TARGET + 1];
+	bool slash;
+
+	CHECK(path("http://h:1234", out, &slash) == 0 && strcmp(out, "") == 0 && slash);
+	CHECK(path("http://h:1234?q=1", out, &slash) == 0 && strcmp(out, "") == 0 && slash);
+	CHECK(path("http://h?q=/etc/passwd", out, &slash) == 0 && strcmp(out, "") == 0 && slash);
+	CHECK(path("http://h#f/x", out, &slash) == 0 && strcmp(out, "") == 0 && slash);
+	CHECK(path("HTTP://h", out, &slash) == 0 && strcmp(out, "") == 0 && slash);
+	CHECK(path("https://h:443", out, &slash) == 0 && strcmp(out, "") == 0 && slash);
+	CHECK(path("https://h/a/b?x", out, &slash) == 0 && strcmp(out, "a/b") == 0 && !slash);
+	CHECK(path("HtTpS://h/sub/", out, &slash) == 0 && strcmp(out, "sub") == 0 && slash);
+	CHECK(path("https://h/../x", out, &slash) < 0);
+	CHECK(path("http://h/a/%2e%2e/..", out, &slash) < 0);
+	CHECK(path("http://", out, &slash) < 0);
+	CHECK(path("https://", out, &slash) < 0);
+	CHECK(path("http://?q", out, &slash) < 0);
+	CHECK(sk_http_target_path("http://h\0/..", 13, out, sizeof(out), &slash) < 0);
+	CHECK(path("http:/h", out, &slash) < 0);
+	CHECK(path("ftp://h/x", out, &slash) < 0);
+	CHECK(path("httpx://h/x", out, &slash) < 0);
+}
+
 static int parse(const char *s, struct sk_http_req *r)
 {
 	return sk_http_parse(s, strlen(s), r);
@@ -67,6 +93,77 @@ static void heads(void)
 		    "chunked\r\n\r\n",
 		    &r) == 400);
 	CHECK(parse("GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+}
+
+static int te(const char *value, struct sk_http_req *r)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: %s\r\n\r\n",
+		 value);
+	return parse(buf, r);
+}
+
+/* RFC 9112 6.1 and 6.3: chunked must be the final coding, applied once; 1.0 has no TE. */
+static void framing(void)
+{
+	struct sk_http_req r;
+
+	CHECK(te("chunked", &r) == 0 && r.chunked && r.has_body && r.content_length == 0);
+	CHECK(te("Chunked", &r) == 0 && r.chunked);
+	CHECK(te("gzip, CHUNKED", &r) == 0 && r.chunked);
+	CHECK(te("gzip;level=1 ; q=\"a,\\\"b\" ,chunked;x=y", &r) == 0 && r.chunked);
+	CHECK(te(", chunked ,", &r) == 0 && r.chunked); /* empty list elements: RFC 9110 5.6.1 */
+	CHECK(te("gzip\r\nTransfer-Encoding: chunked", &r) == 0 && r.chunked);
+	CHECK(te("chunked, deflate", &r) == 400);
+	CHECK(te("pigeons", &r) == 400);
+	CHECK(te("chunkedchunked", &r) == 400);
+	CHECK(te("identity", &r) == 400);
+	CHECK(te("", &r) == 400);
+	CHECK(te(" , ,", &r) == 400);
+	CHECK(te("chunked, chunked", &r) == 400);
+	CHECK(te("chunked, gzip, chunked", &r) == 400);
+	CHECK(te("chunked\r\nTransfer-Encoding: chunked", &r) == 400);
+	CHECK(te("chunked\r\nTransfer-Encoding: gzip", &r) == 400);
+	CHECK(te("chunked\r\nTransfer-Encoding:", &r) == 0 && r.chunked);
+	CHECK(te("chunked;", &r) == 400);
+	CHECK(te("chunked;x", &r) == 400);
+	CHECK(te("chunked;x=", &r) == 400);
+	CHECK(te("chunked;=1", &r) == 400);
+	CHECK(te("chunked;x=\"open", &r) == 400);
+	CHECK(te("chunked;x=a b", &r) == 400);
+	CHECK(te("chunked x", &r) == 400);
+	CHECK(te("chunked/1", &r) == 400);
+	CHECK(te("\"chunked\"", &r) == 400);
+	CHECK(parse("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", &r) == 400);
+	CHECK(parse("HEAD / HTTP/1.0\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", &r) == 400);
+	CHECK(parse("GET / HTTP/1.0\r\nContent-Length: 7\r\n\r\n", &r) == 0 && r.has_body &&
+	      !r.chunked && r.content_length == 7);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 42\r\nContent-Length: 42\r\n\r\n",
+		    &r) == 0 &&
+	      r.has_body && !r.chunked && r.content_length == 42);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", &r) == 0 &&
+	      !r.has_body && r.content_length == 0);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 0 && !r.has_body && !r.chunked);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+		    "0\r\n\r\n",
+		    &r) == 400);
+}
+
+/* RFC 9112 3.2: a request-target is visible ASCII; anything else is 400 on every request. */
+static void target_bytes(void)
+{
+	struct sk_http_req r;
+
+	CHECK(parse("GET /a\x80 HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+	CHECK(parse("GET /\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+	CHECK(parse("GET /\xff HTTP/1.0\r\n\r\n", &r) == 400);
+	CHECK(parse("GET /a\x7f HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+	CHECK(parse("GET /a\tb HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+	CHECK(parse("POST /\x80 HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+	CHECK(parse("BREW /\x01 HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+	CHECK(parse("GET http://h/\x80 HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 400);
+	CHECK(parse("GET /~a!$&'()*+,;=:@%C3%A9?q=[x]| HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 0);
 }
 
 static void ranges(void)
@@ -109,7 +206,10 @@ static void misc(void)
 int main(void)
 {
 	paths();
+	absolute_paths();
 	heads();
+	target_bytes();
+	framing();
 	ranges();
 	misc();
 	return check_summary("http");
