@@ -64,7 +64,7 @@ struct recv_opts {
 	unsigned port;
 };
 
-/* What the messages need to know. */
+/* The bound socket and the stop signalfd, closed by the handler. */
 struct receiver {
 	const struct recv_opts *o;
 	int fd, sigfd;
@@ -203,11 +203,12 @@ static int serve(const struct receiver *r)
 	};
 	char err[SK_ERRLEN];
 
+	/* -c reached, -w's silence, SIGINT or SIGTERM, stdout's reader gone: quietly 0 */
 	switch (sk_udp_recv(&ro, NULL, err)) {
 	case SK_UDP_RECV_DONE:
 	case SK_UDP_RECV_TIMEOUT:
 	case SK_UDP_RECV_STOPPED:
-	case SK_UDP_RECV_OUT_CLOSED: return 0; /* the reader has gone: stop quietly */
+	case SK_UDP_RECV_OUT_CLOSED: return 0;
 	case SK_UDP_RECV_OUT_ERROR: cmd_error(name, "write to stdout: %s", strerror(errno)); break;
 	case SK_UDP_RECV_ERROR: cmd_error(name, "%s", err); break;
 	}
