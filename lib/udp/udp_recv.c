@@ -3,6 +3,9 @@
  * signalfd; each wake-up takes a batch with recvmmsg, writes it out with
  * one writev (raw payloads, or JSON lines gathered in one buffer), then
  * echoes the batch with sendmmsg or answers it datagram by datagram.
+ * A datagram that cannot be echoed or answered is reported through
+ * on_error and serving goes on; each step returns SK_UDP_RECV_DONE to go
+ * on, or the result to end with (err filled and errno set on failure).
  */
 #include "udp_recv.h"
 
@@ -220,7 +223,9 @@ enum sk_udp_recv_result sk_udp_recv(const struct sk_udp_recv_opts *o, uint64_t *
 
 	r.received = received ? received : &dummy;
 	*r.received = 0;
-	r.max = o->max ? o->max : sk_udp_max_payload(sk_socket_family(o->fd));
+	r.max = sk_udp_max_payload(sk_socket_family(o->fd));
+	if (o->max && o->max < r.max)
+		r.max = o->max;
 	r.outcap = SK_JSON_DGRAM_MAX(SK_ADDRSTRLEN, 65536);
 	if (sk_dgram_batch_init(&r.in, SK_DGRAM_BATCH, 65536) < 0 ||
 	    (o->json && !(r.out = malloc(r.outcap))) || (o->exec && !(r.reply = malloc(r.max)))) {

@@ -26,7 +26,7 @@ struct sk_udp_recv_opts {
 	uint64_t count;	  /* end after this many datagrams; 0: no limit */
 	int idle_ms;	  /* end after this long without a datagram; -1: never */
 	int stop_fd;	  /* signalfd from sk_stop_signals, or -1 */
-	size_t max;	  /* the largest reply of exec; 0: the UDP maximum for fd's family */
+	size_t max;	  /* the largest reply of exec; 0: the UDP maximum */
 	/* A datagram of len bytes arrived from from; called before it is written out. */
 	void (*on_datagram)(void *ctx, const char *from, size_t len);
 	/* exec answered the datagram from from and exited with code. */
@@ -41,10 +41,10 @@ struct sk_udp_recv_opts {
  * raw or as JSON lines, then echoes or answers it, until count datagrams
  * have come, idle_ms passes, out's reader goes, or a stop signal comes
  * (also while exec runs: it is stopped). An ICMP error reported on fd is
- * ignored. *received (when received is not NULL) counts the datagrams,
- * also on failure. Returns an
- * sk_udp_recv_result; ERROR and OUT_ERROR fill err (SK_ERRLEN bytes) and
- * leave errno set.
+ * ignored. max is capped at the UDP maximum of fd's family. *received,
+ * when received is not NULL, counts the datagrams, also on failure.
+ * Returns an sk_udp_recv_result; ERROR and OUT_ERROR fill err (SK_ERRLEN
+ * bytes) and leave errno set.
  */
 enum sk_udp_recv_result sk_udp_recv(const struct sk_udp_recv_opts *o, uint64_t *received,
 				    char *err);

@@ -4,6 +4,9 @@
  * and only when all of it has gone is more input read, so a slow socket
  * holds the input back instead of growing a queue. Replies are taken
  * whenever the socket has them.
+ *
+ * Each step returns SK_UDP_SEND_DONE to go on, or the result to end
+ * with, err filled and errno set.
  */
 #include "udp_send.h"
 
@@ -242,7 +245,9 @@ enum sk_udp_send_result sk_udp_send(const struct sk_udp_send_opts *o, struct sk_
 	int e;
 
 	memset(s.st, 0, sizeof(*s.st));
-	s.max = o->max ? o->max : sk_udp_max_payload(sk_socket_family(o->fd));
+	s.max = sk_udp_max_payload(sk_socket_family(o->fd));
+	if (o->max && o->max < s.max)
+		s.max = o->max;
 	rc = start(&s);
 	if (rc == SK_UDP_SEND_DONE)
 		rc = pump(&s);

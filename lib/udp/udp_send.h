@@ -30,7 +30,7 @@ struct sk_udp_send_opts {
 	const void *message; /* not NULL: the one datagram to send; in is not read */
 	size_t message_len;
 	size_t size; /* cut in into datagrams of size bytes; 0: one per line */
-	size_t max;  /* the largest datagram; 0: the UDP maximum for fd's family */
+	size_t max;  /* the largest datagram; 0: the UDP maximum */
 	int wait_ms; /* after the last datagram, wait this long for replies (<= 0: not) */
 	/* A reply of len bytes arrived; called before it is written to out. */
 	void (*on_reply)(void *ctx, size_t len);
@@ -58,10 +58,10 @@ void sk_udp_oversize_err(char *err, const char *what, size_t n, bool more, size_
  * Sends the message, or else in cut into datagrams (sk_udp_cut), batched
  * with as few system calls as the kernel allows, writing replies that
  * arrive meanwhile to out (EPIPE on out is ignored: sending goes on).
- * Once in's EOF is sent, waits wait_ms for more replies. st (not NULL)
- * counts what was sent and received, also on failure. Returns an
- * sk_udp_send_result; every failure fills err (SK_ERRLEN bytes) and
- * leaves errno set.
+ * Once in's EOF is sent, waits wait_ms for more replies. max is capped
+ * at the UDP maximum of fd's family. st, when not NULL, counts what was
+ * sent and received, also on failure. Returns an sk_udp_send_result;
+ * every failure fills err (SK_ERRLEN bytes) and leaves errno set.
  */
 enum sk_udp_send_result sk_udp_send(const struct sk_udp_send_opts *o, struct sk_udp_send_stats *st,
 				    char *err);
