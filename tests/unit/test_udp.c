@@ -103,15 +103,12 @@ static void count_reply(void *ctx, size_t len)
 	*(size_t *)ctx += len;
 }
 
-static void send_cases(void)
+/* Input cut into lines and into --size datagrams, and a line over max. */
+static void send_input_cases(int rx, int tx)
 {
-	struct sockaddr_in rx_addr, tx_addr;
-	int rx = udp_socket(NULL, &rx_addr), tx = udp_socket(&rx_addr, &tx_addr);
 	struct sk_udp_send_stats st;
 	struct sk_udp_send_opts o = {.fd = tx, .in = input("a\nbb\nccc", 8), .out = -1};
 	char err[SK_ERRLEN], buf[128];
-	size_t replied = 0;
-	int out[2];
 
 	CHECK(sk_udp_send(&o, &st, err) == SK_UDP_SEND_DONE);
 	CHECK(st.datagrams == 3 && st.bytes == 8 && st.replies == 0);
@@ -137,11 +134,21 @@ static void send_cases(void)
 	CHECK(st.datagrams == 0);
 	CHECK(next(rx, buf, sizeof(buf)) < 0);
 	close(o.in);
+}
+
+/* MESSAGE and replies, then a closed port; closes rx. */
+static void send_message_cases(int rx, int tx, const struct sockaddr_in *tx_addr)
+{
+	struct sk_udp_send_stats st;
+	struct sk_udp_send_opts o;
+	char err[SK_ERRLEN], buf[128];
+	size_t replied = 0;
+	int out[2];
 
 	/* MESSAGE: one datagram, newline and all; replies queued for tx go to out */
 	CHECK(pipe2(out, O_CLOEXEC) == 0);
-	sendto(rx, "re:1", 4, 0, (struct sockaddr *)&tx_addr, sizeof(tx_addr));
-	sendto(rx, "re:22", 5, 0, (struct sockaddr *)&tx_addr, sizeof(tx_addr));
+	sendto(rx, "re:1", 4, 0, (const struct sockaddr *)tx_addr, sizeof(*tx_addr));
+	sendto(rx, "re:22", 5, 0, (const struct sockaddr *)tx_addr, sizeof(*tx_addr));
 	o = (struct sk_udp_send_opts){
 	    .fd = tx,
 	    .in = -1,
@@ -168,6 +175,15 @@ static void send_cases(void)
 	    .fd = tx, .in = -1, .out = -1, .message = "x", .message_len = 1, .wait_ms = 2000};
 	CHECK(sk_udp_send(&o, &st, err) == SK_UDP_SEND_UNREACHABLE && errno == ECONNREFUSED);
 	CHECK(strcmp(err, "port unreachable (Connection refused)") == 0);
+}
+
+static void send_cases(void)
+{
+	struct sockaddr_in rx_addr, tx_addr;
+	int rx = udp_socket(NULL, &rx_addr), tx = udp_socket(&rx_addr, &tx_addr);
+
+	send_input_cases(rx, tx);
+	send_message_cases(rx, tx, &tx_addr);
 	close(tx);
 }
 
