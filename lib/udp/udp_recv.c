@@ -54,6 +54,7 @@ static void report(const struct receiver *r, const char *fmt, ...)
 	r->o->on_error(r->o->ctx, msg);
 }
 
+/* Writes iov to out; a reader that has gone is OUT_CLOSED, not an error. */
 static enum sk_udp_recv_result write_out(const struct receiver *r, struct iovec *iov, size_t n)
 {
 	if (r->o->out < 0 || sk_writev_all(r->o->out, iov, n) == 0)
@@ -102,6 +103,7 @@ static enum sk_udp_recv_result show(struct receiver *r, size_t n)
 	return write_out(r, iov, n);
 }
 
+/* Sends the batch back to its senders; a failure goes to on_error and ends the echo. */
 static void echo_back(const struct receiver *r, size_t n)
 {
 	struct iovec iov[SK_DGRAM_BATCH];
@@ -185,6 +187,7 @@ static enum sk_udp_recv_result take(struct receiver *r)
 	return SK_UDP_RECV_DONE;
 }
 
+/* Polls the socket and stop_fd until the count, the idle timeout or a stop. */
 static enum sk_udp_recv_result serve(struct receiver *r)
 {
 	struct pollfd pfd[2] = {{.fd = r->o->fd, .events = POLLIN},

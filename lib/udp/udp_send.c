@@ -74,6 +74,7 @@ void sk_udp_oversize_err(char *err, const char *what, size_t n, bool more, size_
 	errno = EMSGSIZE;
 }
 
+/* Names the oversize datagram; "more than" while the input goes on. */
 static enum sk_udp_send_result oversize(const struct sender *s, const char *what, size_t n)
 {
 	sk_udp_oversize_err(s->err, what, n, !s->in_eof, s->max);
@@ -99,6 +100,7 @@ static enum sk_udp_send_result cut(struct sender *s)
 	return SK_UDP_SEND_DONE;
 }
 
+/* Names the socket's failure: ECONNREFUSED is an ICMP port unreachable. */
 static enum sk_udp_send_result net_error(const struct sender *s, const char *step)
 {
 	if (errno == ECONNREFUSED) {
@@ -133,6 +135,7 @@ static enum sk_udp_send_result take_replies(struct sender *s)
 	return n < 0 ? net_error(s, "receive") : SK_UDP_SEND_DONE;
 }
 
+/* Sends what the socket takes of the cut datagrams, counting them. */
 static enum sk_udp_send_result send_cut(struct sender *s)
 {
 	int n = sk_dgram_send(s->o->fd, s->iov + s->sent, s->niov - s->sent, NULL, NULL);
@@ -169,6 +172,7 @@ static enum sk_udp_send_result refill(struct sender *s)
 	return SK_UDP_SEND_DONE;
 }
 
+/* Cuts, sends and takes replies until the input is all sent. */
 static enum sk_udp_send_result pump(struct sender *s)
 {
 	struct pollfd pfd[2];
@@ -199,6 +203,7 @@ static enum sk_udp_send_result pump(struct sender *s)
 	}
 }
 
+/* Takes replies until wait_ms has passed. */
 static enum sk_udp_send_result wait_replies(struct sender *s)
 {
 	int64_t deadline = sk_deadline(s->o->wait_ms);
