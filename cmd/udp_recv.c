@@ -2,23 +2,18 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
-#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "addr.h"
-#include "clock.h"
 #include "cmd.h"
-#include "io.h"
-#include "json.h"
 #include "net.h"
-#include "parse.h"
-#include "child.h"
+#include "sigfd.h"
 #include "udp.h"
+#include "udp_recv.h"
 
 static const char usage[] =
     "usage: sockctl udp-recv [OPTIONS] [ADDRESS] PORT\n"
@@ -69,15 +64,10 @@ struct recv_opts {
 	unsigned port;
 };
 
+/* The bound socket and the stop signalfd, closed by the handler. */
 struct receiver {
 	const struct recv_opts *o;
 	int fd, sigfd;
-	size_t max;
-	long long left;
-	struct sk_dgram_batch in;
-	char *out; /* --json lines */
-	size_t outcap;
-	unsigned char *reply; /* -e */
 };
 
 static bool multicast_literal(const char *group)
@@ -171,160 +161,58 @@ static int open_socket(struct receiver *r)
 		cmd_error(name, "%s", err);
 		return EXIT_FAIL;
 	}
-	r->max = sk_udp_max_payload(sk_socket_family(r->fd));
 	if (o->net.verbose)
 		cmd_error(name, "listening on %s", sk_local_addr(r->fd, addr, sizeof(addr)));
 	return 0;
 }
 
-static int write_out(struct iovec *iov, size_t n)
+static void show_datagram(void *ctx, const char *from, size_t len)
 {
-	if (sk_writev_all(STDOUT_FILENO, iov, n) == 0)
-		return 0;
-	if (errno == EPIPE)
-		return -1; /* the reader has gone: stop quietly */
-	cmd_error(name, "write to stdout: %s", strerror(errno));
+	(void)ctx;
+	cmd_error(name, "%zu bytes from %s", len, from);
+}
+
+static void show_answer(void *ctx, const char *from, int code)
+{
+	(void)ctx;
+	if (code != 0)
+		cmd_error(name, "CMD exited with %d for %s", code, from);
+}
+
+static void show_error(void *ctx, const char *msg)
+{
+	(void)ctx;
+	cmd_error(name, "%s", msg);
+}
+
+static int serve(const struct receiver *r)
+{
+	const struct recv_opts *o = r->o;
+	struct sk_udp_recv_opts ro = {
+	    .fd = r->fd,
+	    .out = STDOUT_FILENO,
+	    .json = o->json,
+	    .echo = o->echo,
+	    .exec = o->exec,
+	    .count = (uint64_t)o->count,
+	    .idle_ms = o->net.timeout_ms,
+	    .stop_fd = r->sigfd,
+	    .on_datagram = o->net.verbose ? show_datagram : NULL,
+	    .on_answer = o->net.verbose ? show_answer : NULL,
+	    .on_error = show_error,
+	};
+	char err[SK_ERRLEN];
+
+	/* -c reached, -w's silence, SIGINT or SIGTERM, stdout's reader gone: quietly 0 */
+	switch (sk_udp_recv(&ro, NULL, err)) {
+	case SK_UDP_RECV_DONE:
+	case SK_UDP_RECV_TIMEOUT:
+	case SK_UDP_RECV_STOPPED:
+	case SK_UDP_RECV_OUT_CLOSED: return 0;
+	case SK_UDP_RECV_OUT_ERROR: cmd_error(name, "write to stdout: %s", strerror(errno)); break;
+	case SK_UDP_RECV_ERROR: cmd_error(name, "%s", err); break;
+	}
 	return EXIT_FAIL;
-}
-
-/* Writes the batch to stdout, raw or as JSON lines. */
-static int show(struct receiver *r, size_t n)
-{
-	struct iovec iov[SK_DGRAM_BATCH];
-	char from[SK_ADDRSTRLEN];
-	const unsigned char *p;
-	size_t i, len, used = 0;
-	socklen_t flen;
-
-	for (i = 0; i < n; i++) {
-		p = sk_dgram_data(&r->in, i, &len);
-		if (r->o->net.verbose || r->o->json) {
-			const struct sockaddr *sa = sk_dgram_from(&r->in, i, &flen);
-
-			sk_addr_format(sa, flen, from, sizeof(from));
-		}
-		if (r->o->net.verbose)
-			cmd_error(name, "%zu bytes from %s", len, from);
-		if (!r->o->json) {
-			iov[i] = (struct iovec){(void *)p, len};
-			continue;
-		}
-		if (used + SK_JSON_DGRAM_MAX(strlen(from), len) > r->outcap) {
-			struct iovec flush = {r->out, used};
-			int rc = write_out(&flush, 1);
-
-			if (rc)
-				return rc;
-			used = 0;
-		}
-		used += sk_json_datagram(r->out + used, from, p, len);
-	}
-	if (r->o->json) {
-		iov[0] = (struct iovec){r->out, used};
-		return write_out(iov, 1);
-	}
-	return write_out(iov, n);
-}
-
-static void echo_back(struct receiver *r, size_t n)
-{
-	struct iovec iov[SK_DGRAM_BATCH];
-	const struct sockaddr *to[SK_DGRAM_BATCH];
-	socklen_t tolen[SK_DGRAM_BATCH];
-	size_t i, len;
-
-	for (i = 0; i < n; i++) {
-		iov[i].iov_base = (void *)sk_dgram_data(&r->in, i, &len);
-		iov[i].iov_len = len;
-		to[i] = sk_dgram_from(&r->in, i, &tolen[i]);
-	}
-	for (i = 0; i < n;) {
-		int sent = sk_dgram_send(r->fd, iov + i, n - i, to + i, tolen + i);
-
-		if (sent < 0) {
-			cmd_error(name, "echo: %s", strerror(errno));
-			return;
-		}
-		i += (size_t)sent;
-		if (i < n)
-			sk_wait_fd(r->fd, POLLOUT, 1000);
-	}
-}
-
-/* Returns false when a stop signal came while a command ran. */
-static bool answer(struct receiver *r, size_t n)
-{
-	char err[SK_ERRLEN], from[SK_ADDRSTRLEN];
-	const unsigned char *p;
-	const struct sockaddr *to;
-	socklen_t tolen;
-	size_t i, len, outlen;
-	bool overflow;
-	int code;
-
-	for (i = 0; i < n; i++) {
-		p = sk_dgram_data(&r->in, i, &len);
-		to = sk_dgram_from(&r->in, i, &tolen);
-		sk_addr_format(to, tolen, from, sizeof(from));
-		code = sk_run_filter(r->o->exec, p, len, r->reply, r->max, &outlen, &overflow,
-				     r->sigfd, err);
-		if (code < 0 && errno == EINTR)
-			return false; /* SIGINT or SIGTERM */
-		if (code < 0) {
-			cmd_error(name, "%s", err);
-			continue;
-		}
-		if (code != 0 && r->o->net.verbose)
-			cmd_error(name, "CMD exited with %d for %s", code, from);
-		if (overflow) {
-			cmd_error(name,
-				  "reply to %s is over the UDP maximum of %zu bytes; not sent",
-				  from, r->max);
-			continue;
-		}
-		if (outlen > 0 && sendto(r->fd, r->reply, outlen, MSG_NOSIGNAL, to, tolen) < 0)
-			cmd_error(name, "reply to %s: %s", from, strerror(errno));
-	}
-	return true;
-}
-
-static int serve(struct receiver *r)
-{
-	struct pollfd pfd[2] = {{.fd = r->fd, .events = POLLIN},
-				{.fd = r->sigfd, .events = POLLIN}};
-	int64_t deadline = sk_deadline(r->o->net.timeout_ms);
-	int n, rc;
-
-	while (r->left != 0) {
-		if (poll(pfd, 2, sk_ms_left(deadline)) < 0 && errno != EINTR) {
-			cmd_error(name, "poll: %s", strerror(errno));
-			return EXIT_FAIL;
-		}
-		if (pfd[1].revents && sk_read_stop_signal(r->sigfd))
-			return 0; /* SIGINT or SIGTERM */
-		if (!pfd[0].revents) {
-			if (sk_ms_left(deadline) == 0)
-				return 0;
-			continue;
-		}
-		n = sk_dgram_recv(r->fd, &r->in, r->left > 0 ? (size_t)r->left : SK_DGRAM_BATCH);
-		if (n < 0 && errno != ECONNREFUSED) {
-			cmd_error(name, "receive: %s", strerror(errno));
-			return EXIT_FAIL;
-		}
-		if (n <= 0)
-			continue;
-		deadline = sk_deadline(r->o->net.timeout_ms);
-		if ((rc = show(r, (size_t)n)))
-			return rc < 0 ? 0 : rc;
-		if (r->o->echo)
-			echo_back(r, (size_t)n);
-		if (r->o->exec && !answer(r, (size_t)n))
-			return 0;
-		if (r->left > 0)
-			r->left -= n;
-	}
-	return 0;
 }
 
 static int run(struct receiver *r)
@@ -333,13 +221,6 @@ static int run(struct receiver *r)
 
 	if (rc)
 		return rc;
-	r->outcap = SK_JSON_DGRAM_MAX(SK_ADDRSTRLEN, 65536);
-	if (sk_dgram_batch_init(&r->in, SK_DGRAM_BATCH, 65536) < 0 ||
-	    (r->o->json && !(r->out = malloc(r->outcap))) ||
-	    (r->o->exec && !(r->reply = malloc(r->max)))) {
-		cmd_error(name, "out of memory");
-		return EXIT_FAIL;
-	}
 	r->sigfd = sk_stop_signals();
 	if (r->sigfd < 0) {
 		cmd_error(name, "signalfd: %s", strerror(errno));
@@ -360,11 +241,7 @@ int cmd_udp_recv(int argc, char **argv)
 		rc = join_family(&o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	r.left = o.count ? o.count : -1;
 	rc = run(&r);
-	sk_dgram_batch_free(&r.in);
-	free(r.out);
-	free(r.reply);
 	if (r.fd >= 0)
 		close(r.fd);
 	if (r.sigfd >= 0)

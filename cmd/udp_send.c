@@ -2,19 +2,16 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "addr.h"
-#include "clock.h"
 #include "cmd.h"
-#include "io.h"
 #include "net.h"
 #include "parse.h"
 #include "udp.h"
+#include "udp_send.h"
 
 static const char usage[] =
     "usage: sockctl udp-send [OPTIONS] HOST PORT [MESSAGE]\n"
@@ -50,8 +47,6 @@ static const struct option longopts[] = {
 
 static const char *const name = "udp-send";
 
-#define INBUF (256 * 1024)
-
 struct send_opts {
 	struct net_opts net;
 	bool broadcast;
@@ -60,18 +55,11 @@ struct send_opts {
 	unsigned port;
 };
 
-struct sender {
-	const struct send_opts *o;
+/* The connected socket and what the messages say about it. */
+struct target {
 	int fd;
 	char peer[SK_ADDRSTRLEN];
 	size_t max;
-	unsigned char *buf; /* input; buf[start, len) is not cut yet */
-	size_t start, len;
-	bool in_eof;
-	struct iovec iov[SK_DGRAM_BATCH]; /* cut datagrams, iov[sent, niov) unsent */
-	size_t niov, sent;
-	unsigned long long datagrams, bytes;
-	struct sk_dgram_batch replies;
 };
 
 static int parse_args(int argc, char **argv, struct send_opts *o)
@@ -120,158 +108,9 @@ static int parse_args(int argc, char **argv, struct send_opts *o)
 	return 0;
 }
 
-static int oversize(const struct sender *s, const char *what, size_t n)
+/* Resolves and connects; checks the sizes against the family's maximum. */
+static int open_socket(const struct send_opts *o, struct target *t)
 {
-	cmd_error(name, "%s of %s%zu bytes is over the UDP maximum of %zu bytes for %s", what,
-		  s->in_eof ? "" : "more than ", n, s->max,
-		  s->max == sk_udp_max_payload(AF_INET6) ? "IPv6" : "IPv4");
-	return EXIT_FAIL;
-}
-
-/* Cuts the next datagrams out of the input. Returns 0 or EXIT_FAIL. */
-static int cut(struct sender *s)
-{
-	size_t avail, dlen;
-	unsigned char *nl;
-
-	while (s->niov < SK_DGRAM_BATCH && (avail = s->len - s->start) > 0) {
-		if (s->o->size) {
-			if (avail < s->o->size && !s->in_eof)
-				break;
-			dlen = avail < s->o->size ? avail : s->o->size;
-		} else {
-			nl = memchr(s->buf + s->start, '\n', avail);
-			if (!nl && !s->in_eof)
-				return avail > s->max ? oversize(s, "a line", avail) : 0;
-			dlen = nl ? (size_t)(nl - (s->buf + s->start)) + 1 : avail;
-		}
-		if (dlen > s->max)
-			return oversize(s, s->o->size ? "a datagram" : "a line", dlen);
-		s->iov[s->niov++] = (struct iovec){s->buf + s->start, dlen};
-		s->start += dlen;
-	}
-	return 0;
-}
-
-static int unreachable(const struct sender *s)
-{
-	cmd_error(name, "%s: port unreachable (%s)", s->peer, strerror(ECONNREFUSED));
-	return EXIT_FAIL;
-}
-
-/* Prints the replies waiting on the socket. Returns 0 or EXIT_FAIL. */
-static int take_replies(struct sender *s)
-{
-	struct iovec out[SK_DGRAM_BATCH];
-	size_t i, len;
-	int n;
-
-	while ((n = sk_dgram_recv(s->fd, &s->replies, SK_DGRAM_BATCH)) > 0) {
-		for (i = 0; i < (size_t)n; i++) {
-			out[i].iov_base = (void *)sk_dgram_data(&s->replies, i, &len);
-			out[i].iov_len = len;
-			if (s->o->net.verbose)
-				cmd_error(name, "%zu bytes from %s", len, s->peer);
-		}
-		if (sk_writev_all(STDOUT_FILENO, out, (size_t)n) < 0 && errno != EPIPE) {
-			cmd_error(name, "write to stdout: %s", strerror(errno));
-			return EXIT_FAIL;
-		}
-	}
-	if (n < 0 && errno == ECONNREFUSED)
-		return unreachable(s);
-	if (n < 0) {
-		cmd_error(name, "%s: receive: %s", s->peer, strerror(errno));
-		return EXIT_FAIL;
-	}
-	return 0;
-}
-
-static int send_cut(struct sender *s)
-{
-	int n = sk_dgram_send(s->fd, s->iov + s->sent, s->niov - s->sent, NULL, NULL);
-	size_t i;
-
-	if (n < 0 && errno == ECONNREFUSED)
-		return unreachable(s);
-	if (n < 0 && errno == EMSGSIZE)
-		return oversize(s, "a datagram", s->iov[s->sent].iov_len);
-	if (n < 0) {
-		cmd_error(name, "%s: send: %s", s->peer, strerror(errno));
-		return EXIT_FAIL;
-	}
-	for (i = 0; i < (size_t)n; i++)
-		s->bytes += s->iov[s->sent + i].iov_len;
-	s->datagrams += (unsigned)n;
-	s->sent += (size_t)n;
-	return 0;
-}
-
-/* Reads more input when everything cut so far has gone. */
-static int refill(struct sender *s)
-{
-	ssize_t n;
-
-	memmove(s->buf, s->buf + s->start, s->len - s->start);
-	s->len -= s->start;
-	s->start = 0;
-	n = read(STDIN_FILENO, s->buf + s->len, INBUF - s->len);
-	if (n < 0 && errno != EINTR && errno != EAGAIN) {
-		cmd_error(name, "read from stdin: %s", strerror(errno));
-		return EXIT_FAIL;
-	}
-	if (n == 0)
-		s->in_eof = true;
-	if (n > 0)
-		s->len += (size_t)n;
-	return 0;
-}
-
-static int pump(struct sender *s)
-{
-	struct pollfd pfd[2];
-	int rc;
-
-	for (;;) {
-		if (s->sent == s->niov) {
-			s->sent = s->niov = 0;
-			if ((rc = cut(s)))
-				return rc;
-			if (s->niov == 0 && s->in_eof)
-				return 0;
-		}
-		pfd[0] = (struct pollfd){.fd = s->fd, .events = POLLIN};
-		if (s->sent < s->niov)
-			pfd[0].events |= POLLOUT;
-		pfd[1] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
-		if (poll(pfd, s->sent < s->niov ? 1 : 2, -1) < 0 && errno != EINTR) {
-			cmd_error(name, "poll: %s", strerror(errno));
-			return EXIT_FAIL;
-		}
-		if ((pfd[0].revents & (POLLIN | POLLERR)) && (rc = take_replies(s)))
-			return rc;
-		if ((pfd[0].revents & POLLOUT) && (rc = send_cut(s)))
-			return rc;
-		if (s->sent == s->niov && s->niov == 0 && pfd[1].revents && (rc = refill(s)))
-			return rc;
-	}
-}
-
-static int wait_replies(struct sender *s)
-{
-	int64_t deadline = sk_deadline(s->o->net.timeout_ms);
-	int rc;
-
-	while (sk_ms_left(deadline) > 0) {
-		if (sk_wait_fd(s->fd, POLLIN, sk_ms_left(deadline)) > 0 && (rc = take_replies(s)))
-			return rc;
-	}
-	return 0;
-}
-
-static int open_socket(struct sender *s)
-{
-	const struct send_opts *o = s->o;
 	struct sk_resolve_opts ro = {
 	    .family = o->net.family, .socktype = SOCK_DGRAM, .numeric = o->net.numeric};
 	struct addrinfo *targets, *src = NULL;
@@ -283,71 +122,92 @@ static int open_socket(struct sender *s)
 		src = sk_resolve(o->net.source, 0, &ro, err);
 	}
 	if (targets && (src || !o->net.source))
-		s->fd = sk_connect(targets, src, -1, o->broadcast ? SK_CONNECT_BROADCAST : 0,
-				   s->peer, err);
+		t->fd = sk_connect(targets, src, -1, o->broadcast ? SK_CONNECT_BROADCAST : 0,
+				   t->peer, err);
 	if (targets)
 		freeaddrinfo(targets);
 	if (src)
 		freeaddrinfo(src);
-	if (s->fd < 0) {
+	if (t->fd < 0) {
 		cmd_error(name, "%s", err);
 		return EXIT_FAIL;
 	}
-	s->max = sk_udp_max_payload(sk_socket_family(s->fd));
-	if (o->size > s->max) {
-		cmd_error(name, "--size %zu is over the UDP maximum of %zu bytes", o->size, s->max);
+	t->max = sk_udp_max_payload(sk_socket_family(t->fd));
+	if (o->size > t->max) {
+		cmd_error(name, "--size %zu is over the UDP maximum of %zu bytes", o->size, t->max);
 		return EXIT_FAIL;
 	}
 	if (o->net.verbose)
-		cmd_error(name, "sending to %s", s->peer);
+		cmd_error(name, "sending to %s", t->peer);
 	return 0;
 }
 
-static int run(struct sender *s)
+static void show_reply(void *ctx, size_t len)
 {
-	int rc = open_socket(s);
+	const struct target *t = ctx;
 
-	if (rc)
-		return rc;
-	if (sk_dgram_batch_init(&s->replies, SK_DGRAM_BATCH, 65536) < 0) {
-		cmd_error(name, "out of memory");
+	cmd_error(name, "%zu bytes from %s", len, t->peer);
+}
+
+/* Turns the engine's result into a message and an exit status. */
+static int result(const struct target *t, enum sk_udp_send_result rc, const char *err)
+{
+	switch (rc) {
+	case SK_UDP_SEND_DONE: return 0;
+	case SK_UDP_SEND_NET:
+	case SK_UDP_SEND_UNREACHABLE: cmd_error(name, "%s: %s", t->peer, err); break;
+	case SK_UDP_SEND_IN_ERROR: cmd_error(name, "read from stdin: %s", strerror(errno)); break;
+	case SK_UDP_SEND_OUT_ERROR: cmd_error(name, "write to stdout: %s", strerror(errno)); break;
+	case SK_UDP_SEND_ERROR:
+	case SK_UDP_SEND_OVERSIZE: cmd_error(name, "%s", err); break;
+	}
+	return EXIT_FAIL;
+}
+
+static int run(const struct send_opts *o, struct target *t)
+{
+	struct sk_udp_send_opts so = {
+	    .fd = t->fd,
+	    .in = STDIN_FILENO,
+	    .out = STDOUT_FILENO,
+	    .message = o->message,
+	    .message_len = o->message ? strlen(o->message) : 0,
+	    .size = o->size,
+	    .max = t->max,
+	    .wait_ms = o->net.timeout_ms,
+	    .on_reply = o->net.verbose ? show_reply : NULL,
+	    .ctx = t,
+	};
+	struct sk_udp_send_stats st = {0};
+	char err[SK_ERRLEN];
+	int rc;
+
+	if (so.message_len > t->max) {
+		sk_udp_oversize_err(err, "MESSAGE", so.message_len, false, t->max);
+		cmd_error(name, "%s", err);
 		return EXIT_FAIL;
 	}
-	if (s->o->message) {
-		s->buf = (unsigned char *)s->o->message;
-		s->len = strlen(s->o->message);
-		s->in_eof = true;
-		if (s->len > s->max)
-			return oversize(s, "MESSAGE", s->len);
-		s->iov[s->niov++] = (struct iovec){s->buf, s->len};
-		s->start = s->len;
-	} else if (!(s->buf = malloc(INBUF))) {
-		cmd_error(name, "out of memory");
-		return EXIT_FAIL;
-	}
-	rc = pump(s);
-	if (rc == 0 && s->o->net.timeout_ms > 0)
-		rc = wait_replies(s);
-	if (s->o->net.verbose)
-		cmd_error(name, "sent %llu datagrams, %llu bytes", s->datagrams, s->bytes);
+	rc = result(t, sk_udp_send(&so, &st, err), err);
+	if (o->net.verbose)
+		cmd_error(name, "sent %llu datagrams, %llu bytes", (unsigned long long)st.datagrams,
+			  (unsigned long long)st.bytes);
 	return rc;
 }
 
 int cmd_udp_send(int argc, char **argv)
 {
 	struct send_opts o = {0};
-	struct sender s = {.o = &o, .fd = -1};
+	struct target t = {.fd = -1};
 	int rc;
 
 	net_opts_init(&o.net);
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	rc = run(&s);
-	if (!o.message)
-		free(s.buf);
-	sk_dgram_batch_free(&s.replies);
-	if (s.fd >= 0)
-		close(s.fd);
+	rc = open_socket(&o, &t);
+	if (rc == 0)
+		rc = run(&o, &t);
+	if (t.fd >= 0)
+		close(t.fd);
 	return rc;
 }
