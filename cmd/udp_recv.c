@@ -82,16 +82,17 @@ static bool multicast_literal(const char *group)
 	return inet_pton(AF_INET6, host, a) == 1 && a[0] == 0xff;
 }
 
-static int parse_args(int argc, char **argv, struct recv_opts *o)
+static enum cmd_parsed parse_args(int argc, char **argv, struct recv_opts *o)
 {
+	enum cmd_option opt;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, ":46nvc:w:e:h", longopts, NULL)) != -1) {
-		if ((rc = cmd_common_option(name, c, optarg, &o->net, NULL)) != 0) {
-			if (rc != 1)
-				return rc;
+		opt = cmd_common_option(name, c, optarg, &o->net, NULL);
+		if (opt == CMD_OPTION_BAD)
+			return CMD_USAGE_ERROR;
+		if (opt == CMD_OPTION_TAKEN)
 			continue;
-		}
 		switch (c) {
 		case OPT_JSON: o->json = true; break;
 		case OPT_ECHO: o->echo = true; break;
@@ -101,7 +102,7 @@ static int parse_args(int argc, char **argv, struct recv_opts *o)
 			if ((rc = cmd_count(name, "--count", optarg, 1, 1LL << 62, &o->count)))
 				return rc;
 			break;
-		case 'h': fputs(usage, stdout); return -1;
+		case 'h': fputs(usage, stdout); return CMD_HELP_SHOWN;
 		default: return cmd_bad_option(name, c, argv);
 		}
 	}
@@ -123,18 +124,18 @@ static int parse_args(int argc, char **argv, struct recv_opts *o)
 }
 
 /* With --join and no ADDRESS, the group's family decides the socket's. */
-static int join_family(struct recv_opts *o)
+static enum cmd_parsed join_family(struct recv_opts *o)
 {
 	int fam;
 
 	if (!o->join || o->host)
-		return 0;
+		return CMD_RUN;
 	fam = strchr(o->join, ':') ? AF_INET6 : AF_INET;
 	if (o->net.family != AF_UNSPEC && o->net.family != fam)
 		return cmd_usage(name, "--join %s does not match -%c", o->join,
 				 o->net.family == AF_INET ? '4' : '6');
 	o->net.family = fam;
-	return 0;
+	return CMD_RUN;
 }
 
 static int open_socket(struct receiver *r)
@@ -149,11 +150,10 @@ static int open_socket(struct receiver *r)
 
 	r->fd = sk_listen(&lo, err);
 	if (r->fd < 0) {
-		if (errno == EADDRINUSE)
-			cmd_error(name, "%s (find the holder: sockctl whois-port %u/udp)", err,
-				  o->port);
-		else
-			cmd_error(name, "%s", err);
+		char spec[12];
+
+		snprintf(spec, sizeof(spec), "%u/udp", o->port);
+		cmd_listen_error(name, err, errno, spec);
 		return EXIT_FAIL;
 	}
 	sk_udp_rcvbuf(r->fd, RCVBUF);
@@ -221,11 +221,9 @@ static int run(struct receiver *r)
 
 	if (rc)
 		return rc;
-	r->sigfd = sk_stop_signals();
-	if (r->sigfd < 0) {
-		cmd_error(name, "signalfd: %s", strerror(errno));
+	r->sigfd = cmd_signalfd(name, false);
+	if (r->sigfd < 0)
 		return EXIT_FAIL;
-	}
 	return serve(r);
 }
 
@@ -237,10 +235,10 @@ int cmd_udp_recv(int argc, char **argv)
 
 	net_opts_init(&o.net);
 	rc = parse_args(argc, argv, &o);
-	if (rc == 0)
+	if (rc == CMD_RUN)
 		rc = join_family(&o);
-	if (rc)
-		return rc < 0 ? 0 : rc;
+	if (rc != CMD_RUN)
+		return cmd_parsed_exit(rc);
 	rc = run(&r);
 	if (r.fd >= 0)
 		close(r.fd);

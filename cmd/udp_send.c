@@ -62,17 +62,19 @@ struct target {
 	size_t max;
 };
 
-static int parse_args(int argc, char **argv, struct send_opts *o)
+static enum cmd_parsed parse_args(int argc, char **argv, struct send_opts *o)
 {
+	enum cmd_option opt;
 	long long n;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, ":46ns:vw:bh", longopts, NULL)) != -1) {
-		if (c != 'w' && (rc = cmd_common_option(name, c, optarg, &o->net, NULL)) != 0) {
-			if (rc != 1)
-				return rc;
+		opt = c == 'w' ? CMD_OPTION_NOT_MINE
+			       : cmd_common_option(name, c, optarg, &o->net, NULL);
+		if (opt == CMD_OPTION_BAD)
+			return CMD_USAGE_ERROR;
+		if (opt == CMD_OPTION_TAKEN)
 			continue;
-		}
 		switch (c) {
 		case 'w':
 			if (sk_parse_seconds(optarg, &o->net.timeout_ms) < 0)
@@ -85,7 +87,7 @@ static int parse_args(int argc, char **argv, struct send_opts *o)
 				return rc;
 			o->size = (size_t)n;
 			break;
-		case 'h': fputs(usage, stdout); return -1;
+		case 'h': fputs(usage, stdout); return CMD_HELP_SHOWN;
 		default: return cmd_bad_option(name, c, argv);
 		}
 	}
@@ -105,7 +107,7 @@ static int parse_args(int argc, char **argv, struct send_opts *o)
 		return EXIT_USAGE;
 	if (o->port == 0)
 		return cmd_usage(name, "bad port '0': cannot send to port 0");
-	return 0;
+	return CMD_RUN;
 }
 
 /* Resolves and connects; checks the sizes against the family's maximum. */
@@ -202,8 +204,8 @@ int cmd_udp_send(int argc, char **argv)
 
 	net_opts_init(&o.net);
 	rc = parse_args(argc, argv, &o);
-	if (rc)
-		return rc < 0 ? 0 : rc;
+	if (rc != CMD_RUN)
+		return cmd_parsed_exit(rc);
 	rc = open_socket(&o, &t);
 	if (rc == 0)
 		rc = run(&o, &t);

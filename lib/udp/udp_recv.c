@@ -85,11 +85,11 @@ static enum sk_udp_recv_result show(struct receiver *r, size_t n)
 		if (r->o->on_datagram)
 			r->o->on_datagram(r->o->ctx, from, len);
 		if (!r->o->json) {
-			iov[i] = (struct iovec){(void *)p, len};
+			iov[i] = (struct iovec){.iov_base = (void *)p, .iov_len = len};
 			continue;
 		}
 		if (used + SK_JSON_DGRAM_MAX(strlen(from), len) > r->outcap) {
-			iov[0] = (struct iovec){r->out, used};
+			iov[0] = (struct iovec){.iov_base = r->out, .iov_len = used};
 			if ((rc = write_out(r, iov, 1)))
 				return rc;
 			used = 0;
@@ -97,7 +97,7 @@ static enum sk_udp_recv_result show(struct receiver *r, size_t n)
 		used += sk_json_datagram(r->out + used, from, p, len);
 	}
 	if (r->o->json) {
-		iov[0] = (struct iovec){r->out, used};
+		iov[0] = (struct iovec){.iov_base = r->out, .iov_len = used};
 		return write_out(r, iov, 1);
 	}
 	return write_out(r, iov, n);

@@ -94,7 +94,7 @@ static enum sk_udp_send_result cut(struct sender *s)
 			return oversize(s, s->o->size ? "a datagram" : "a line", dlen);
 		if (rc == 0)
 			break;
-		s->iov[s->niov++] = (struct iovec){s->buf + s->start, dlen};
+		s->iov[s->niov++] = (struct iovec){.iov_base = s->buf + s->start, .iov_len = dlen};
 		s->start += dlen;
 	}
 	return SK_UDP_SEND_DONE;
@@ -236,7 +236,7 @@ static enum sk_udp_send_result start(struct sender *s)
 	s->in_eof = true;
 	if (s->len > s->max)
 		return oversize(s, "a message", s->len);
-	s->iov[s->niov++] = (struct iovec){s->buf, s->len};
+	s->iov[s->niov++] = (struct iovec){.iov_base = s->buf, .iov_len = s->len};
 	s->start = s->len;
 	return SK_UDP_SEND_DONE;
 }
