@@ -12,16 +12,19 @@ held_client() {
 	bg cli python3 "$PEER" client 127.0.0.1 "$1" hold
 }
 
+# has_descendants PID MIN: PID has at least MIN processes below it.
+has_descendants() {
+	[ "$(wc -w <<<"$(descendants_of "$1")")" -ge "$2" ]
+}
+
+# no_descendants PID: nothing runs below PID.
+no_descendants() {
+	[ -z "$(descendants_of "$1")" ]
+}
+
 # tree_of PID MIN: waits until PID has at least MIN descendants, prints them.
 tree_of() {
-	local i t
-	for ((i = 0; i < 250; i++)); do
-		t=$(descendants_of "$1")
-		[ "$(wc -w <<<"$t")" -ge "$2" ] && { echo "$t"; return 0; }
-		sleep 0.02
-	done
-	echo "PID $1 never had $2 descendants: $t" >&2
-	return 1
+	wait_until 5 has_descendants "$1" "$2" && descendants_of "$1"
 }
 
 # stops PID with SIGTERM and checks that it exits 0 and TREE is gone.
@@ -88,7 +91,7 @@ stop_and_check() {
 	[ "$status" -eq 0 ]
 	[ "$output" = started ]
 	# the shell has ended; its background sleep must not outlive it
-	wait_until 5 test -z "$(descendants_of "$srv_pid")"
+	wait_until 5 no_descendants "$srv_pid"
 	kill -0 "$srv_pid"
 }
 

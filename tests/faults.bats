@@ -8,13 +8,19 @@ load helpers
 # wait_flow PORT: waits (bounded) until the connection to PORT has bytes
 # queued, that is, a transfer is in full flow; fails if none ever is.
 wait_flow() {
-	local i
-	for ((i = 0; i < 250; i++)); do
-		[ "$(ss -Htn state established "( dport = :$1 )" | awk '{s += $2 + $3} END {print s + 0}')" -gt 0 ] && return 0
-		sleep 0.02
-	done
-	echo "no data flowed to port $1" >&2
-	return 1
+	wait_until 5 bytes_queued "$1"
+}
+
+# bytes_queued PORT: a connection to PORT has bytes in its queues.
+bytes_queued() {
+	[ "$(ss -Htn state established "( dport = :$1 )" | awk '{s += $2 + $3} END {print s + 0}')" -gt 0 ]
+}
+
+# port_held_by PID: prints the port PID listens on, once it does.
+port_held_by() {
+	port=$("$SK" whois-port --json 2>/dev/null | python3 -c "
+import json, sys
+print(next((r['port'] for r in json.load(sys.stdin) if r['pid'] == $1), ''))") && [ -n "$port" ]
 }
 
 @test "faults: the peer resets mid-transfer: exit 1 naming the peer, both relay paths" {
@@ -47,13 +53,7 @@ wait_flow() {
 	make_data "$TMP/www/big" 32
 	bg http "$SK" serve-http -q -p 0 -b 127.0.0.1 "$TMP/www"
 	# -q hides the 'listening on' line: find the port with whois-port
-	for ((i = 0; i < 250; i++)); do
-		port=$("$SK" whois-port --json 2>/dev/null | python3 -c "
-import json, sys
-print(next((r['port'] for r in json.load(sys.stdin) if r['pid'] == $http_pid), ''))") && [ -n "$port" ] && break
-		sleep 0.02
-	done
-	[ -n "$port" ]
+	wait_until 5 port_held_by "$http_pid"
 	before=$(fd_count "$http_pid")
 	python3 - "$port" <<'PY'
 import socket, struct, sys
@@ -69,11 +69,7 @@ PY
 	[ "$output" = 200 ]
 	[ "$(sha "$TMP/got")" = "$(sha "$TMP/www/big")" ]
 	# the vanished clients' connections are closed by now (bounded wait)
-	for ((i = 0; i < 250; i++)); do
-		[ "$(fd_count "$http_pid")" -le "$((before + 1))" ] && break
-		sleep 0.02
-	done
-	[ "$(fd_count "$http_pid")" -le "$((before + 1))" ]
+	wait_until 5 fds_at_most "$http_pid" "$((before + 1))"
 	kill -0 "$http_pid"
 }
 
@@ -85,11 +81,7 @@ PY
 		[ "$status" -eq 0 ]
 	done
 	kill -0 "$srv_pid"
-	for ((i = 0; i < 250; i++)); do
-		[ -z "$(children_of "$srv_pid")" ] && break
-		sleep 0.02
-	done
-	[ -z "$(children_of "$srv_pid")" ]
+	wait_until 5 no_children "$srv_pid"
 	kill -TERM "$srv_pid"
 	st=0
 	wait_exit "$srv_pid" 10 || st=$?
@@ -125,10 +117,7 @@ PY
 	bg http "$SK" serve-http -p 0 -b 127.0.0.1 "$TMP/www"
 	port=$(port_of "$TMP/http.err")
 	bg dl curl -sS --max-time 20 --limit-rate 8M -o "$TMP/got" "http://127.0.0.1:$port/big"
-	for ((i = 0; i < 250; i++)); do
-		[ "$(stat -c %s "$TMP/got" 2>/dev/null || echo 0)" -gt 0 ] && break
-		sleep 0.02
-	done
+	wait_until 5 file_not_empty "$TMP/got"
 	kill -TERM "$http_pid"
 	st=0
 	wait_exit "$dl_pid" 20 || st=$?

@@ -78,6 +78,16 @@ wait_until() {
 	return 1
 }
 
+# Predicates for wait_until.
+# fds_at_most PID N: PID has at most N fds open.
+fds_at_most() { [ "$(fd_count "$1")" -le "$2" ]; }
+# no_children PID: PID has no child process.
+no_children() { [ -z "$(children_of "$1")" ]; }
+# file_not_empty FILE: FILE exists and has bytes.
+file_not_empty() { [ -s "$1" ]; }
+# lines_at_least FILE N [PATTERN]: FILE has N lines (matching PATTERN).
+lines_at_least() { [ "$(grep -c -- "${3:-}" "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
+
 # sha FILE: the sha256 of FILE.
 sha() {
 	sha256sum "$1" | cut -d' ' -f1

@@ -13,6 +13,17 @@ serve() {
 	url="http://127.0.0.1:$port"
 }
 
+# recv_queue_empty PORT: the server has read all that its client on PORT sent.
+recv_queue_empty() {
+	[ "$(ss -Htn state established "sport = :$1" | awk '{print $1}')" = 0 ]
+}
+
+# listens PID: sets port to the TCP port PID listens on, once it does.
+listens() {
+	port=$(ss -Hltnp | sed -n "s/.*:\([0-9]*\) .*pid=$1,.*/\1/p" | head -n 1)
+	[ -n "$port" ]
+}
+
 # raw [ARGS]: the request on stdin, the server's raw answer on stdout.
 raw() {
 	python3 "$RAW" "$port" "$@"
@@ -376,10 +387,7 @@ PY
 	exec 7<>/dev/tcp/127.0.0.1/"$port"
 	printf 'GET /a.txt HTTP/1.1\r\n' >&7
 	# Until the server has read those bytes, the connection still counts as idle.
-	for i in $(seq 250); do
-		[ "$(ss -Htn state established "sport = :$port" | awk '{print $1}')" = 0 ] && break
-		sleep 0.02
-	done
+	wait_until 5 recv_queue_empty "$port"
 	run curl -sS --max-time 1 "$url/a.txt"
 	[ "$status" -ne 0 ]
 	exec 7>&-
@@ -400,11 +408,7 @@ PY
 	kill "$srv_pid"
 	bg srv "$SK" serve-http -q -p 0 --log "$TMP/access.log" "$TMP/www"
 	# -q prints no listening line: find the port the process holds.
-	for i in $(seq 250); do
-		port=$(ss -Hltnp | sed -n "s/.*:\([0-9]*\) .*pid=$srv_pid,.*/\1/p" | head -n 1)
-		[ -n "$port" ] && break
-		sleep 0.02
-	done
+	wait_until 5 listens "$srv_pid"
 	url="http://127.0.0.1:$port"
 	curl -sS -o /dev/null "$url/a.txt"
 	wait_for "$TMP/access.log" 'GET /a.txt'

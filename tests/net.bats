@@ -226,7 +226,7 @@ roundtrip() {
 	BG_STDIN="$TMP/f1" bg c1 "$SK" connect 127.0.0.1 "$port"
 	BG_STDIN="$TMP/f2" bg c2 "$SK" connect 127.0.0.1 "$port"
 	wait_for "$TMP/srv.err" 'connection from.*' 10
-	for i in $(seq 250); do [ "$(grep -c 'connection from' "$TMP/srv.err")" -ge 2 ] && break; sleep 0.02; done
+	wait_until 5 lines_at_least "$TMP/srv.err" 2 'connection from'
 	BG_STDIN=/dev/null bg c3 bash -c "echo third | '$SK' connect 127.0.0.1 $port"
 	# The third client is in the backlog while two children run.
 	! wait_for "$TMP/c3.out" 'ok' 1
@@ -245,7 +245,7 @@ roundtrip() {
 	for i in 1 2 3; do
 		bg "c$i" "$SK" connect 127.0.0.1 "$port"
 	done
-	for i in $(seq 250); do [ "$(wc -l <"$TMP/kids" 2>/dev/null || echo 0)" -ge 3 ] && break; sleep 0.02; done
+	wait_until 5 lines_at_least "$TMP/kids" 3
 	[ "$(wc -l <"$TMP/kids")" -eq 3 ]
 	kill -TERM "$srv_pid"
 	st=0

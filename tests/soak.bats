@@ -14,13 +14,10 @@ rss_kib() {
 
 # settled PID FDS: waits (bounded) until PID has at most FDS fds and no children.
 settled() {
-	local i
-	for ((i = 0; i < 500; i++)); do
-		[ "$(fd_count "$1")" -le "$2" ] && [ -z "$(children_of "$1")" ] && return 0
-		sleep 0.02
-	done
-	echo "fds $(fd_count "$1") (before $2), children: $(children_of "$1")"
-	return 1
+	wait_until 10 fds_at_most "$1" "$2" && wait_until 10 no_children "$1" || {
+		echo "fds $(fd_count "$1") (before $2), children: $(children_of "$1")"
+		return 1
+	}
 }
 
 # no_growth PID FDS RSS: fds and children back to the baseline; RSS within 256 KiB.
