@@ -130,8 +130,9 @@ int sk_connect(const struct addrinfo *targets, const struct addrinfo *src, int t
 	}
 	if (fd < 0)
 		return -1;
+	/* Best effort: without it small writes are only slower. */
 	if (ai->ai_socktype == SOCK_STREAM)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (peer)
 		sk_addr_format(ai->ai_addr, ai->ai_addrlen, peer, SK_ADDRSTRLEN);
 	return fd;
@@ -296,8 +297,11 @@ int sk_unix_connect(const char *path, int socktype, int timeout_ms, char *err)
 		sk_seterr(err, "socket: %s", strerror(errno));
 		return -1;
 	}
-	if (timeout_ms > 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (timeout_ms > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		sk_seterr(err, "connect to %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	do
 		rc = connect(fd, (struct sockaddr *)&sun, len);
 	while (rc < 0 && errno == EINTR);
@@ -309,7 +313,11 @@ int sk_unix_connect(const char *path, int socktype, int timeout_ms, char *err)
 		return -1;
 	}
 	tv.tv_sec = tv.tv_usec = 0;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (timeout_ms > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		sk_seterr(err, "connect to %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -324,8 +332,9 @@ int sk_accept(int lfd, char *peer)
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return -1;
+	/* Best effort: without it small writes are only slower. */
 	if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (peer)
 		sk_addr_format((struct sockaddr *)&ss, len, peer, SK_ADDRSTRLEN);
 	return fd;
