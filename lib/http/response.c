@@ -11,7 +11,7 @@ void sk_hresp_reset(struct sk_hresp *r)
 	if (r->file >= 0)
 		close(r->file);
 	r->file = -1;
-	r->file_off = r->file_end = 0;
+	r->file_start = r->file_off = r->file_end = 0;
 	r->out.len = r->out_off = 0;
 	r->status = 0;
 	r->body_bytes = 0;
@@ -118,7 +118,7 @@ static int file_body(struct sk_hresp *r, const struct sk_fentry *e,
 	r->file = dup(e->fd); /* the cache may close its own while we send */
 	if (r->file < 0)
 		return -1;
-	r->file_off = range->start;
+	r->file_start = r->file_off = range->start;
 	r->file_end = range->start + range->len;
 	return 0;
 }

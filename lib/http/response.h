@@ -26,9 +26,9 @@ struct sk_hresp {
 	struct sk_buf out;  /* status line, head, and any body that fits in memory */
 	size_t out_off;	    /* bytes of out already sent */
 	int file;	    /* a body still to send from this fd (owned), or -1 */
-	off_t file_off, file_end;
-	int status;	      /* for the log */
-	long long body_bytes; /* for the log */
+	off_t file_start, file_off, file_end; /* the body's range, and how far it went */
+	int status;			      /* for the log */
+	long long body_bytes;		      /* for the log */
 };
 
 /* Empties r for the next response (its buffer is kept; a file is closed). */
