@@ -68,8 +68,10 @@ struct server {
 	const struct sk_httpd_opts *o;
 	struct sk_loop *loop;
 	struct sk_fcache *cache;
-	time_t date_t; /* the Date header changes once a second */
+	time_t date_t; /* the Date header changes once a second, */
 	char date[32];
+	time_t log_t; /* and so does the log's local time */
+	char log_when[64];
 	struct conn **conns; /* by fd */
 	size_t nconns, cap;
 	bool accepting, stopping;
@@ -128,21 +130,25 @@ static int handle(struct conn *c, struct server *s)
 	return rc < 0 ? -1 : 1;
 }
 
-static void log_response(const struct conn *c, const struct server *s)
+static void log_response(const struct conn *c, struct server *s)
 {
-	char line[1024], when[64], bytes[24] = "-";
+	char line[1024], bytes[24] = "-";
+	time_t now;
 	struct tm tm;
-	time_t now = time(NULL);
 	int n;
 
 	if (!s->o->on_log)
 		return;
-	localtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
+	now = time(NULL);
+	if (now != s->log_t) {
+		s->log_t = now;
+		localtime_r(&now, &tm);
+		strftime(s->log_when, sizeof(s->log_when), "%d/%b/%Y:%H:%M:%S %z", &tm);
+	}
 	if (c->resp.body_bytes > 0)
 		snprintf(bytes, sizeof(bytes), "%lld", c->resp.body_bytes);
-	n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %s\n", c->host, when, c->line,
-		     c->resp.status, bytes);
+	n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %s\n", c->host, s->log_when,
+		     c->line, c->resp.status, bytes);
 	s->o->on_log(s->o->ctx, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
