@@ -69,8 +69,8 @@ int sk_loop_del(struct sk_loop *l, int fd);
 int sk_loop_mask(const struct sk_loop *l, int fd);
 
 /*
- * Calls fn with ctx in ms milliseconds (0: on the next turn, without
- * sleeping), then as often as fn asks. Returns the timer's id (> 0), or
+ * Calls fn with ctx in ms milliseconds (0 or less: on the next turn,
+ * without sleeping), then as often as fn asks. Returns the timer's id (> 0), or
  * -1 with errno ENOMEM.
  */
 int64_t sk_loop_timer(struct sk_loop *l, int ms, sk_loop_timer_fn *fn, void *ctx);
