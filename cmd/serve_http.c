@@ -199,7 +199,7 @@ static int serve(struct http_opts *o, struct sk_root *root, struct sk_mime *mime
 				   .listing = !o->no_listing,
 				   .timeout_ms = o->net.timeout_ms,
 				   .max_conns = (size_t)o->max_conns,
-				   .on_log = write_log,
+				   .on_log = o->log_fd >= 0 ? write_log : NULL,
 				   .ctx = o};
 	char err[SK_ERRLEN];
 	int rc;

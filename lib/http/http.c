@@ -299,7 +299,8 @@ static int parse_fields(const char *p, const char *end, struct sk_http_req *r)
 	return 0;
 }
 
-int sk_http_parse(const char *buf, size_t len, struct sk_http_req *req)
+/* The parse itself: 0 complete, -1 for more bytes, or the error status. */
+static int parse_head(const char *buf, size_t len, struct sk_http_req *req)
 {
 	const char *p = buf, *end = buf + len, *nl;
 	size_t n;
@@ -327,6 +328,18 @@ int sk_http_parse(const char *buf, size_t len, struct sk_http_req *req)
 		;
 	req->head_len = (size_t)(nl + 1 - buf);
 	return req->head_len > SK_HTTP_MAX_HEAD ? 431 : 0;
+}
+
+enum sk_http_parse_result sk_http_parse(const char *buf, size_t len, struct sk_http_req *req)
+{
+	int rc = parse_head(buf, len, req);
+
+	if (rc < 0)
+		return SK_HTTP_PARTIAL;
+	if (rc == 0)
+		return SK_HTTP_COMPLETE;
+	req->status = rc;
+	return SK_HTTP_BAD;
 }
 
 static int hexval(char c)

@@ -30,13 +30,21 @@ struct sk_http_req {
 	unsigned long long content_length; /* the Content-Length value; 0 when absent or chunked */
 	size_t line_len;		   /* the request line without its line end */
 	size_t head_len;		   /* bytes of the whole head, blank line included */
+	int status;			   /* with SK_HTTP_BAD: the error status to answer */
+};
+
+enum sk_http_parse_result {
+	SK_HTTP_PARTIAL,  /* more bytes are needed */
+	SK_HTTP_COMPLETE, /* req is filled */
+	SK_HTTP_BAD,	  /* req->status says how to answer */
 };
 
 /*
- * Parses the request head at buf[0..len). Returns 0 when it is complete
- * (req filled), -1 when more bytes are needed, or an HTTP status for a
- * bad request: 400, 414 (target too long), 431 (head too large), 501
- * (unknown method) or 505 (HTTP version). Methods other than GET and
+ * Parses the request head at buf[0..len). Returns SK_HTTP_COMPLETE (req
+ * filled), SK_HTTP_PARTIAL when more bytes are needed, or SK_HTTP_BAD with
+ * req->status for a bad request: 400, 414 (target too long), 431 (head
+ * too large) or 505 (HTTP version); an unknown method parses fine as
+ * SK_UNKNOWN (501 is the caller's answer). Methods other than GET and
  * HEAD that HTTP defines parse fine as SK_OTHER_KNOWN (405 is the
  * caller's answer). Body framing is checked as RFC 9112 6 asks: 400 for
  * a Transfer-Encoding whose codings (all its field lines, one list) do
@@ -44,7 +52,7 @@ struct sk_http_req {
  * request or next to Content-Length, and for a bad or disagreeing
  * Content-Length; the caller closes after answering a 400.
  */
-int sk_http_parse(const char *buf, size_t len, struct sk_http_req *req);
+enum sk_http_parse_result sk_http_parse(const char *buf, size_t len, struct sk_http_req *req);
 
 /*
  * Turns a request-target into a path relative to the served directory:

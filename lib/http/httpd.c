@@ -103,31 +103,36 @@ static void log_line(struct conn *c, const struct sk_http_req *r)
 	sk_log_escape(p, n < 120 ? n : 120, c->line);
 }
 
-/*
- * Builds the response to the head in c->in. Returns 1 when it is ready to
- * send, 0 to wait for more bytes, or -1 when not even a 500 could be built.
- */
-static int handle(struct conn *c, struct server *s)
+enum handled {
+	HANDLED_WAIT,	/* the head is not complete: wait for more bytes */
+	HANDLED_READY,	/* a response is ready to send */
+	HANDLED_FAILED, /* not even a 500 could be built */
+};
+
+/* Builds the response to the head in c->in. */
+static enum handled handle(struct conn *c, struct server *s)
 {
 	struct sk_http_req r;
 	struct sk_hresp *resp = &c->resp;
-	int rc = sk_http_parse(c->in, c->in_len, &r);
+	enum sk_http_parse_result pr = sk_http_parse(c->in, c->in_len, &r);
+	bool ok = pr == SK_HTTP_COMPLETE;
+	int rc;
 
-	if (rc < 0 && c->in_len < IN_CAP)
-		return 0;
+	if (pr == SK_HTTP_PARTIAL && c->in_len < IN_CAP)
+		return HANDLED_WAIT;
 	sk_hresp_reset(resp);
 	resp->server = s->o->server;
 	resp->date = date_now(s);
-	resp->keep_alive = rc == 0 && r.keep_alive && !r.has_body && !s->stopping;
-	resp->http10 = rc == 0 && r.minor == 0;
-	log_line(c, rc == 0 ? &r : NULL);
-	c->consumed = rc == 0 ? r.head_len : c->in_len;
-	if (rc != 0)
-		rc = sk_hresp_error(resp, rc < 0 ? 431 : rc, r.method_str && r.method == SK_HEAD,
-				    NULL);
+	resp->keep_alive = ok && r.keep_alive && !r.has_body && !s->stopping;
+	resp->http10 = ok && r.minor == 0;
+	log_line(c, ok ? &r : NULL);
+	c->consumed = ok ? r.head_len : c->in_len;
+	if (!ok) /* a head that fills the whole buffer is too large */
+		rc = sk_hresp_error(resp, pr == SK_HTTP_BAD ? r.status : 431,
+				    r.method_str && r.method == SK_HEAD, NULL);
 	else
 		rc = sk_route(resp, s->cache, s->o, &r);
-	return rc < 0 ? -1 : 1;
+	return rc < 0 ? HANDLED_FAILED : HANDLED_READY;
 }
 
 static void log_response(const struct conn *c, struct server *s)
@@ -206,8 +211,14 @@ static size_t body_turn(struct conn *c)
 	return left < turn ? left : turn;
 }
 
-/* Writes what is pending. Returns 1 when the response is complete, 0 to wait, -1 to close. */
-static int conn_flush(struct conn *c)
+enum flushed {
+	FLUSH_WAIT,	/* more to send once the socket is writable */
+	FLUSH_COMPLETE, /* the whole response is sent */
+	FLUSH_FAILED,	/* the connection is broken: close it */
+};
+
+/* Writes what is pending. */
+static enum flushed conn_flush(struct conn *c)
 {
 	struct sk_hresp *r = &c->resp;
 	int more = r->file >= 0 ? MSG_MORE : 0;
@@ -217,23 +228,23 @@ static int conn_flush(struct conn *c)
 		n = send(c->fd, r->out.p + r->out_off, r->out.len - r->out_off,
 			 MSG_NOSIGNAL | more);
 		if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+			return errno == EAGAIN || errno == EINTR ? FLUSH_WAIT : FLUSH_FAILED;
 		r->out_off += (size_t)n;
 	}
 	if (r->file >= 0 && r->file_off < r->file_end) {
 		n = sendfile(c->fd, r->file, &r->file_off, body_turn(c));
 		if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+			return errno == EAGAIN || errno == EINTR ? FLUSH_WAIT : FLUSH_FAILED;
 		if (n == 0)
-			return -1; /* the file shrank under us */
+			return FLUSH_FAILED; /* the file shrank under us */
 		if (r->file_off < r->file_end)
-			return 0; /* the rest on a later turn: epoll reports it writable */
+			return FLUSH_WAIT; /* the rest on a later turn: epoll reports it writable */
 	}
 	if (r->file >= 0) {
 		close(r->file);
 		r->file = -1;
 	}
-	return 1;
+	return FLUSH_COMPLETE;
 }
 
 static void conn_process(struct conn *c);
@@ -266,12 +277,12 @@ static void conn_done(struct conn *c)
 
 static void conn_write(struct conn *c)
 {
-	int rc = conn_flush(c);
+	enum flushed rc = conn_flush(c);
 
-	if (rc < 0) {
+	if (rc == FLUSH_FAILED) {
 		log_response(c, c->s);
 		conn_close(c);
-	} else if (rc > 0) {
+	} else if (rc == FLUSH_COMPLETE) {
 		c->s->fd_starved = false; /* a response's file fd was just closed */
 		conn_done(c);
 	} else {
@@ -286,11 +297,11 @@ static void conn_write(struct conn *c)
 
 static void conn_process(struct conn *c)
 {
-	int rc = handle(c, c->s);
+	enum handled rc = handle(c, c->s);
 
-	if (rc == 0)
+	if (rc == HANDLED_WAIT)
 		return;
-	if (rc < 0) {
+	if (rc == HANDLED_FAILED) {
 		conn_close(c); /* out of memory: nothing true to answer */
 		return;
 	}

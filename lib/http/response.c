@@ -1,6 +1,7 @@
 #include "response.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +116,8 @@ static int file_body(struct sk_hresp *r, const struct sk_fentry *e,
 {
 	if (e->small)
 		return sk_buf_add(&r->out, e->small + range->start, (size_t)range->len);
-	r->file = dup(e->fd); /* the cache may close its own while we send */
+	/* A copy: the cache may close its own while we send. */
+	r->file = fcntl(e->fd, F_DUPFD_CLOEXEC, 0);
 	if (r->file < 0)
 		return -1;
 	r->file_start = r->file_off = range->start;

@@ -146,9 +146,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sk_http_req req;
 	char esc[4 * 256 + 1];
 	time_t t;
-	int rc = sk_http_parse(buf, size, &req);
+	enum sk_http_parse_result rc = sk_http_parse(buf, size, &req);
 
-	if (rc == 0) {
+	if (rc == SK_HTTP_COMPLETE) {
 		if (req.head_len > size || req.target < buf ||
 		    req.target + req.target_len > buf + size)
 			abort();
@@ -166,7 +166,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (req.chunked)
 			check_chunked(buf + req.head_len, size - req.head_len);
-	} else if (rc != -1 && rc != 400 && rc != 414 && rc != 431 && rc != 501 && rc != 505) {
+	} else if (rc == SK_HTTP_BAD && req.status != 400 && req.status != 414 &&
+		   req.status != 431 && req.status != 505) {
 		abort();
 	}
 	check_chunked(buf, size);

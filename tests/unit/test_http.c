@@ -62,9 +62,15 @@ static void absolute_paths(void)
 	CHECK(path("httpx://h/x", out, &slash) < 0);
 }
 
+/* The parse of s as a number: 0 complete, -1 for more, or the error status. */
 static int parse(const char *s, struct sk_http_req *r)
 {
-	return sk_http_parse(s, strlen(s), r);
+	switch (sk_http_parse(s, strlen(s), r)) {
+	case SK_HTTP_COMPLETE: return 0;
+	case SK_HTTP_PARTIAL: return -1;
+	case SK_HTTP_BAD: return r->status >= 400 ? r->status : 1;
+	}
+	return 1;
 }
 
 static void heads(void)
