@@ -30,10 +30,10 @@ static int fd_shutdown_write(struct sk_endpoint *ep)
 	return is_sock(ep) ? shutdown(ep->fd, SHUT_WR) : 0;
 }
 
-static size_t fd_pending(const struct sk_endpoint *ep)
+static bool fd_pending(const struct sk_endpoint *ep)
 {
 	(void)ep;
-	return 0;
+	return false;
 }
 
 static short fd_poll_events(const struct sk_endpoint *ep, short want)

@@ -34,9 +34,10 @@ struct sk_endpoint_ops {
 	 * close_notify, then a FIN). Returns 0, or -1 with errno; EAGAIN: call
 	 * again once the events of poll_events(ep, POLLOUT) are ready. */
 	int (*shutdown_write)(struct sk_endpoint *ep);
-	/* Returns how many bytes read can return without waiting on fd (say a
-	 * TLS record already decrypted): 0 for a plain fd. */
-	size_t (*pending)(const struct sk_endpoint *ep);
+	/* Returns true when read can return something (bytes, EOF, an error)
+	 * without waiting on fd, which poll cannot see: a TLS session holding a
+	 * decrypted record or undecrypted bytes. Always false for a plain fd. */
+	bool (*pending)(const struct sk_endpoint *ep);
 	/* Returns the poll(2) events on fd that let an op that returned EAGAIN
 	 * progress; want is POLLIN for read, POLLOUT for write and
 	 * shutdown_write. A plain fd returns want; a TLS session may need

@@ -14,7 +14,7 @@
  * endpoints, bypassing the ops; they drop to COPY when the kernel refuses
  * (EINVAL and friends), picking up whatever is already in the private
  * pipe. The loop polls each end's fd for what its poll_events op asks,
- * and does not wait at all for an end with bytes pending or with no fd.
+ * and does not wait at all for an end with a read pending or with no fd.
  */
 #include "relay.h"
 
@@ -422,7 +422,7 @@ struct loop {
 /*
  * Adds what a pump's end ep waits for, want being POLLIN to read from it
  * or POLLOUT to write to it: the events its poll_events op names on its
- * fd, or nothing to wait for when it holds bytes pending or has no fd.
+ * fd, or nothing to wait for when its read is pending or it has no fd.
  */
 static void loop_add(struct loop *l, int *slot, short *ready, const struct sk_endpoint *ep,
 		     short want)
@@ -431,7 +431,7 @@ static void loop_add(struct loop *l, int *slot, short *ready, const struct sk_en
 	*ready = 0;
 	if (!want || !ep)
 		return;
-	if (ep->fd < 0 || (want == POLLIN && ep->ops->pending(ep) > 0)) {
+	if (ep->fd < 0 || (want == POLLIN && ep->ops->pending(ep))) {
 		*ready = want;
 		l->any_ready = true;
 		return;
