@@ -145,6 +145,21 @@ struct relay_ui {
 	bool tty;
 };
 
+/* True when the comma (or space) separated list in SOCKCTL_DEBUG names topic. */
+static bool debug_topic(const char *topic)
+{
+	const char *v = getenv("SOCKCTL_DEBUG");
+	size_t len, n = strlen(topic);
+
+	while (v && *v) {
+		len = strcspn(v, ", ");
+		if (len == n && strncmp(v, topic, n) == 0)
+			return true;
+		v += len + (v[len] != '\0');
+	}
+	return false;
+}
+
 /* Writes to stderr even when it shares a non-blocking pipe with stdout. */
 static void to_stderr(const char *p, size_t n)
 {
@@ -205,14 +220,48 @@ static void tick(void *ctx, const struct sk_relay_stats *st)
 	show_progress(ui->cmd, st, ui->tty, false);
 }
 
+/* SOCKCTL_DEBUG=relay: "sockctl CMD: relay send: splice", so tests see the path taken. */
+static void show_mode(void *ctx, enum sk_dir dir, enum sk_relay_mode mode)
+{
+	const struct relay_ui *ui = ctx;
+	char line[128];
+	int n = snprintf(line, sizeof(line), "sockctl %s: relay %s: %s\n", ui->cmd,
+			 dir == SK_DIR_SEND ? "send" : "recv", sk_relay_mode_name(mode));
+
+	if (n > 0)
+		to_stderr(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* Relays between fd and stdin/stdout, all three plain endpoints. */
+static int relay_fds(struct sk_relay_opts *ro, int fd, const struct relay_cli *r,
+		     struct sk_relay_stats *st, char *err)
+{
+	struct sk_endpoint net, in, out;
+	int rc;
+
+	sk_endpoint_fd(&net, fd);
+	ro->net = &net;
+	ro->in = ro->out = NULL;
+	if (!r->recv_only) {
+		sk_endpoint_fd(&in, STDIN_FILENO);
+		ro->in = &in;
+	}
+	if (!r->send_only) {
+		sk_endpoint_fd(&out, STDOUT_FILENO);
+		ro->out = &out;
+	}
+	rc = sk_relay(ro, st, err);
+	sk_endpoint_close(ro->out);
+	sk_endpoint_close(ro->in);
+	sk_endpoint_close(&net);
+	return rc;
+}
+
 int cmd_relay(const char *cmd, int fd, const char *peer, const struct net_opts *o,
 	      const struct relay_cli *r, bool *in_eof, int stop_fd, int *stopped)
 {
 	struct relay_ui ui = {.cmd = cmd, .tty = isatty(STDERR_FILENO)};
 	struct sk_relay_opts ro = {
-	    .net = fd,
-	    .in = r->recv_only ? -1 : STDIN_FILENO,
-	    .out = r->send_only ? -1 : STDOUT_FILENO,
 	    .in_eof = in_eof,
 	    .no_shutdown = r->no_shutdown,
 	    .crlf = r->crlf,
@@ -223,11 +272,12 @@ int cmd_relay(const char *cmd, int fd, const char *peer, const struct net_opts *
 	    .tick_ms = ui.tty ? 250 : 1000,
 	    .on_data = r->hexdump ? show_data : NULL,
 	    .on_tick = r->progress ? tick : NULL,
+	    .on_mode = debug_topic("relay") ? show_mode : NULL,
 	    .ctx = &ui,
 	};
 	struct sk_relay_stats st;
 	char err[SK_ERRLEN];
-	int rc = sk_relay(&ro, &st, err);
+	int rc = relay_fds(&ro, fd, r, &st, err);
 
 	if (r->progress)
 		show_progress(cmd, &st, ui.tty, true);

@@ -1,112 +1,191 @@
 #!/usr/bin/env bats
-# The relay loses nothing: big transfers both ways, over the splice path
-# and the read/write path (SOCKCTL_NO_SPLICE=1), half-close, terminals.
+# The relay loses nothing: big transfers both ways, over the zero-copy
+# paths (splice, sendfile) and the read/write path (SOCKCTL_NO_SPLICE=1),
+# half-close, terminals. SOCKCTL_DEBUG=relay makes sockctl name the mode
+# each direction took, so every test of a path checks that it really ran.
 
 load helpers
 
-# client_to_server PATH_ENV STDIN_KIND: 24 MiB from connect's stdin to
-# listen's stdout, checked by sha256.
+# path_env PATH: the environment for the zero-copy path (fast) or the
+# read/write path (copy), with the relay naming its modes on stderr.
+path_env() {
+	if [ "$1" = copy ]; then
+		echo "SOCKCTL_DEBUG=relay SOCKCTL_NO_SPLICE=1"
+	else
+		echo "SOCKCTL_DEBUG=relay"
+	fi
+}
+
+# modes_of FILE DIR: the modes the relay named in FILE for DIR (send or
+# recv), space-separated: one word, unless the kernel refused zero-copy
+# and the direction fell back to copy after its first choice.
+modes_of() {
+	sed -n "s/^sockctl [a-z-]*: relay $2: \([a-z]*\)\$/\1/p" "$1" | paste -sd ' '
+}
+
+# expect_mode FILE DIR PATH FAST_MODE: DIR took FAST_MODE on the fast path,
+# copy on the copy path, and nothing else.
+expect_mode() {
+	local want=$4
+	[ "$3" = copy ] && want=copy
+	[ "$(modes_of "$1" "$2")" = "$want" ] || {
+		echo "$1: relay $2 took '$(modes_of "$1" "$2")', expected '$want'" >&2
+		return 1
+	}
+}
+
+# client_to_server PATH STDIN_KIND: 24 MiB from connect's stdin to
+# listen's stdout (a file), checked by sha256.
 client_to_server() {
-	local mode=$1 kind=$2
+	local path=$1 kind=$2 env
+	env=$(path_env "$path")
 	make_data "$TMP/in" 24
-	bg srv env $mode "$SK" listen -v 127.0.0.1 0
+	bg srv env $env "$SK" listen -v 127.0.0.1 0
 	port=$(port_of "$TMP/srv.err")
 	if [ "$kind" = pipe ]; then
-		run env $mode bash -c "cat '$TMP/in' | '$SK' connect 127.0.0.1 $port"
+		run --separate-stderr env $env bash -c "cat '$TMP/in' | '$SK' connect 127.0.0.1 $port"
 	else
-		run env $mode "$SK" connect 127.0.0.1 "$port" <"$TMP/in"
+		run --separate-stderr env $env "$SK" connect 127.0.0.1 "$port" <"$TMP/in"
 	fi
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	wait_exit "$srv_pid"
 	[ "$(sha "$TMP/in")" = "$(sha "$TMP/srv.out")" ]
+	# stderr holds the mode lines and nothing else.
+	printf '%s\n' "$stderr" >"$TMP/cli.err"
+	[ "$(grep -vc ': relay \(send\|recv\): ' "$TMP/cli.err")" -eq 0 ]
+	if [ "$kind" = pipe ]; then
+		expect_mode "$TMP/cli.err" send "$path" splice
+	else
+		expect_mode "$TMP/cli.err" send "$path" sendfile
+	fi
+	# Socket to a file: spliced through a private pipe.
+	expect_mode "$TMP/srv.err" recv "$path" pipe
 }
 
-# server_to_client PATH_ENV OUT_KIND: 24 MiB from listen's stdin to
+# server_to_client PATH OUT_KIND: 24 MiB from listen's stdin (a file) to
 # connect's stdout (a pipe or a file).
 server_to_client() {
-	local mode=$1 kind=$2
+	local path=$1 kind=$2 env
+	env=$(path_env "$path")
 	make_data "$TMP/in" 24
-	BG_STDIN="$TMP/in" bg srv env $mode "$SK" listen -v 127.0.0.1 0
+	BG_STDIN="$TMP/in" bg srv env $env "$SK" listen -v 127.0.0.1 0
 	port=$(port_of "$TMP/srv.err")
 	if [ "$kind" = pipe ]; then
-		env $mode "$SK" connect 127.0.0.1 "$port" </dev/null | cat >"$TMP/got"
+		env $env "$SK" connect 127.0.0.1 "$port" </dev/null 2>"$TMP/cli.err" | cat >"$TMP/got"
 	else
-		env $mode "$SK" connect 127.0.0.1 "$port" </dev/null >"$TMP/got"
+		env $env "$SK" connect 127.0.0.1 "$port" </dev/null >"$TMP/got" 2>"$TMP/cli.err"
 	fi
 	wait_exit "$srv_pid"
 	[ "$(sha "$TMP/in")" = "$(sha "$TMP/got")" ]
+	expect_mode "$TMP/srv.err" send "$path" sendfile
+	if [ "$kind" = pipe ]; then
+		expect_mode "$TMP/cli.err" recv "$path" splice
+	else
+		expect_mode "$TMP/cli.err" recv "$path" pipe
+	fi
 }
 
 @test "24 MiB client to server, pipe stdin, splice path" {
-	client_to_server "SOCKCTL_SPLICE=1" pipe
+	client_to_server fast pipe
 }
 
 @test "24 MiB client to server, file stdin, sendfile path" {
-	client_to_server "SOCKCTL_SPLICE=1" file
+	client_to_server fast file
 }
 
 @test "24 MiB client to server, pipe stdin, read/write path" {
-	client_to_server "SOCKCTL_NO_SPLICE=1" pipe
+	client_to_server copy pipe
 }
 
 @test "24 MiB client to server, file stdin, read/write path" {
-	client_to_server "SOCKCTL_NO_SPLICE=1" file
+	client_to_server copy file
 }
 
 @test "24 MiB server to client, pipe stdout, splice path" {
-	server_to_client "SOCKCTL_SPLICE=1" pipe
+	server_to_client fast pipe
 }
 
-@test "24 MiB server to client, file stdout, splice path" {
-	server_to_client "SOCKCTL_SPLICE=1" file
+@test "24 MiB server to client, file stdout, splice path (through a private pipe)" {
+	server_to_client fast file
 }
 
 @test "24 MiB server to client, pipe stdout, read/write path" {
-	server_to_client "SOCKCTL_NO_SPLICE=1" pipe
+	server_to_client copy pipe
 }
 
 @test "24 MiB server to client, file stdout, read/write path" {
-	server_to_client "SOCKCTL_NO_SPLICE=1" file
+	server_to_client copy file
 }
 
 @test "16 MiB both ways at once through two sockctl, no deadlock (both paths)" {
 	make_data "$TMP/a" 16
 	make_data "$TMP/b" 16
-	for mode in SOCKCTL_SPLICE=1 SOCKCTL_NO_SPLICE=1; do
-		BG_STDIN="$TMP/a" bg srv env $mode "$SK" listen -v 127.0.0.1 0
+	for path in fast copy; do
+		env=$(path_env $path)
+		rm -f "$TMP/srv.err" # else port_of may read the last round's port
+		BG_STDIN="$TMP/a" bg srv env $env "$SK" listen -v 127.0.0.1 0
 		port=$(port_of "$TMP/srv.err")
-		cat "$TMP/b" | env $mode timeout 60 "$SK" connect 127.0.0.1 "$port" | cat >"$TMP/got"
+		cat "$TMP/b" | env $env timeout 60 "$SK" connect 127.0.0.1 "$port" 2>"$TMP/cli.err" |
+			cat >"$TMP/got"
 		wait_exit "$srv_pid"
 		[ "$(sha "$TMP/a")" = "$(sha "$TMP/got")" ]
 		[ "$(sha "$TMP/b")" = "$(sha "$TMP/srv.out")" ]
+		expect_mode "$TMP/srv.err" send $path sendfile
+		expect_mode "$TMP/srv.err" recv $path pipe
+		expect_mode "$TMP/cli.err" send $path splice
+		expect_mode "$TMP/cli.err" recv $path splice
 	done
 }
 
 @test "half-close: the peer reads to EOF, then its whole reply arrives (both paths)" {
 	make_data "$TMP/in" 8
 	make_data "$TMP/reply" 8
-	for mode in SOCKCTL_SPLICE=1 SOCKCTL_NO_SPLICE=1; do
+	for path in fast copy; do
+		rm -f "$TMP/peer.err" # else port_of may read the last round's port
 		bg peer python3 "$PEER" server sink "$TMP/reply"
 		port=$(port_of "$TMP/peer.err")
-		env $mode timeout 30 "$SK" connect 127.0.0.1 "$port" <"$TMP/in" >"$TMP/got"
+		env $(path_env $path) timeout 30 "$SK" connect 127.0.0.1 "$port" <"$TMP/in" \
+			>"$TMP/got" 2>"$TMP/cli.err"
 		wait_exit "$peer_pid"
 		[ "$(cat "$TMP/peer.out")" = "$((8 * 1024 * 1024)) $(sha "$TMP/in")" ]
 		[ "$(sha "$TMP/reply")" = "$(sha "$TMP/got")" ]
+		expect_mode "$TMP/cli.err" send $path sendfile
+		expect_mode "$TMP/cli.err" recv $path pipe
 	done
 }
 
 @test "half-close the other way: the peer sends and shuts down first, then reads our data whole" {
 	make_data "$TMP/ours" 8
 	make_data "$TMP/theirs" 8
-	for mode in SOCKCTL_SPLICE=1 SOCKCTL_NO_SPLICE=1; do
-		BG_STDIN="$TMP/ours" bg srv env $mode "$SK" listen -v 127.0.0.1 0
+	for path in fast copy; do
+		rm -f "$TMP/srv.err" # else port_of may read the last round's port
+		BG_STDIN="$TMP/ours" bg srv env $(path_env $path) "$SK" listen -v 127.0.0.1 0
 		port=$(port_of "$TMP/srv.err")
 		run timeout 30 python3 "$PEER" client 127.0.0.1 "$port" source "$TMP/theirs"
 		[ "$status" -eq 0 ]
 		[ "$output" = "$((8 * 1024 * 1024)) $(sha "$TMP/ours")" ]
 		wait_exit "$srv_pid"
 		[ "$(sha "$TMP/theirs")" = "$(sha "$TMP/srv.out")" ]
+		expect_mode "$TMP/srv.err" send $path sendfile
+		expect_mode "$TMP/srv.err" recv $path pipe
+	done
+}
+
+@test "SOCKCTL_DEBUG names the relay's modes only when it lists relay" {
+	printf 'abc' >"$TMP/in"
+	for debug in "" http "http,relay" relay; do
+		rm -f "$TMP/peer.err" # else port_of may read the last round's port
+		bg peer python3 "$PEER" server sink "$TMP/in"
+		port=$(port_of "$TMP/peer.err")
+		run --separate-stderr env SOCKCTL_DEBUG="$debug" timeout 20 "$SK" connect --crlf 127.0.0.1 "$port" <"$TMP/in"
+		[ "$status" -eq 0 ]
+		[ "$output" = abc ]
+		case $debug in
+		*relay) [ "$stderr" = "sockctl connect: relay send: copy"$'\n'"sockctl connect: relay recv: splice" ] ;;
+		*) [ -z "$stderr" ] ;;
+		esac
+		wait_exit "$peer_pid"
 	done
 }
 
@@ -264,7 +343,8 @@ PY
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 	make_data "$TMP/in" 4
 	for kind in pipe file; do
-		for mode in SOCKCTL_SPLICE=1 SOCKCTL_NO_SPLICE=1; do
+		for mode in SOCKCTL_DEBUG=relay SOCKCTL_NO_SPLICE=1; do
+			rm -f "$TMP/srv.err" # else port_of may read the last round's port
 			bg srv env $mode strace -f -qq -o "$TMP/rx.trace" -e trace=splice,sendfile,read,write,recvfrom,sendto "$SK" listen -v 127.0.0.1 0
 			port=$(port_of "$TMP/srv.err")
 			if [ "$kind" = pipe ]; then

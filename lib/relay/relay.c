@@ -1,15 +1,20 @@
 /*
  * The relay: two pumps, one per direction, driven by one poll loop.
  *
- * A pump moves bytes from src to dst in one of four modes:
- *   COPY      read(2) into a buffer, write(2) it out: works on anything,
- *             and is the only mode that can look at or change the bytes.
+ * A pump moves bytes from its src endpoint to its dst endpoint in one
+ * of four modes:
+ *   COPY      the endpoints' read op into a buffer, their write op out:
+ *             works on any endpoint (a TLS session too), and is the only
+ *             mode that can look at or change the bytes.
  *   SPLICE    splice(2) straight from src to dst; one of them is a pipe.
  *   SENDFILE  sendfile(2) from a regular file to a socket.
  *   PIPE      splice(2) into a private pipe and from it to dst, for two
  *             ends neither of which is a pipe (socket -> file).
- * The zero-copy modes drop to COPY when the kernel refuses (EINVAL and
- * friends), picking up whatever is already in the private pipe.
+ * The zero-copy modes work on the fds of two zero_copy (plain fd)
+ * endpoints, bypassing the ops; they drop to COPY when the kernel refuses
+ * (EINVAL and friends), picking up whatever is already in the private
+ * pipe. The loop polls each end's fd for what its poll_events op asks,
+ * and does not wait at all for an end with a read pending or with no fd.
  */
 #include "relay.h"
 
@@ -19,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,16 +35,14 @@
 #define PIPE_SIZE    (1 << 20)
 #define BURST	     8
 
-enum mode { MODE_COPY, MODE_SPLICE, MODE_SENDFILE, MODE_PIPE };
-
 /* What a step can end with besides success (0) and failure (-1). */
 #define STEP_OUT_GONE 1
 
 struct pump {
 	enum sk_dir dir;
-	enum mode mode;
-	int src, dst; /* dst -1: discard */
-	bool src_sock, dst_sock;
+	enum sk_relay_mode mode;
+	struct sk_endpoint *src, *dst; /* dst NULL: discard */
+	const struct sk_relay_opts *o;
 	bool use_crlf;
 	struct sk_crlf crlf;
 	unsigned char *buf, *scratch; /* COPY: buf[off, off + len) waits */
@@ -51,41 +53,46 @@ struct pump {
 	bool want_dst;	/* SPLICE: the last move was held up by dst */
 	bool src_eof, done;
 	bool dst_gone;	 /* SEND: the peer went away with data of ours still to send */
+	bool shut_wait;	 /* SEND: dst's shutdown_write said EAGAIN; again when dst is ready */
 	uint64_t taken;	 /* bytes read from src, for on_data offsets */
 	uint64_t *moved; /* bytes written to dst */
 };
-
-static bool is_socket(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-}
 
 static bool fallback_errno(int e)
 {
 	return e == EINVAL || e == ENOSYS || e == EOPNOTSUPP || e == EXDEV || e == EBADF;
 }
 
-static enum mode choose_mode(int src, int dst)
+const char *sk_relay_mode_name(enum sk_relay_mode m)
 {
-	struct stat s, d;
+	static const char *const names[] = {"copy", "splice", "sendfile", "pipe"};
 
-	if (fstat(src, &s) < 0 || fstat(dst, &d) < 0 || isatty(src) || isatty(dst) ||
-	    S_ISDIR(s.st_mode))
-		return MODE_COPY;
-	if (S_ISREG(d.st_mode) && (fcntl(dst, F_GETFL) & O_APPEND))
-		return MODE_COPY;
-	if (S_ISFIFO(s.st_mode) || S_ISFIFO(d.st_mode))
-		return MODE_SPLICE;
-	if (S_ISREG(s.st_mode) && S_ISSOCK(d.st_mode))
-		return MODE_SENDFILE;
-	return MODE_PIPE;
+	return (unsigned)m < sizeof(names) / sizeof(names[0]) ? names[m] : "?";
+}
+
+static enum sk_relay_mode choose_mode(const struct sk_endpoint *src, const struct sk_endpoint *dst)
+{
+	if (!src->zero_copy || !dst->zero_copy || src->tty || dst->tty || src->type == S_IFDIR)
+		return SK_MODE_COPY;
+	if (dst->type == S_IFREG && dst->append)
+		return SK_MODE_COPY;
+	if (src->type == S_IFIFO || dst->type == S_IFIFO)
+		return SK_MODE_SPLICE;
+	if (src->type == S_IFREG && dst->type == S_IFSOCK)
+		return SK_MODE_SENDFILE;
+	return SK_MODE_PIPE;
+}
+
+static void set_mode(struct pump *p, enum sk_relay_mode m)
+{
+	p->mode = m;
+	if (p->o->on_mode)
+		p->o->on_mode(p->o->ctx, p->dir, m);
 }
 
 static int to_copy(struct pump *p, char *err)
 {
-	p->mode = MODE_COPY;
+	set_mode(p, SK_MODE_COPY);
 	if (!p->buf)
 		p->buf = malloc(BUF_SIZE);
 	if (p->use_crlf && !p->scratch)
@@ -110,25 +117,28 @@ static int make_pipe(struct pump *p)
 	return 0;
 }
 
-static int pump_init(struct pump *p, enum sk_dir dir, int src, int dst,
-		     const struct sk_relay_opts *o, uint64_t *moved, char *err)
+static int pump_init(struct pump *p, enum sk_dir dir, struct sk_endpoint *src,
+		     struct sk_endpoint *dst, const struct sk_relay_opts *o, uint64_t *moved,
+		     char *err)
 {
+	enum sk_relay_mode m;
+
 	p->dir = dir;
 	p->src = src;
 	p->dst = dst;
+	p->o = o;
 	p->moved = moved;
-	if (src < 0) {
+	if (!src) {
 		p->done = true;
 		return 0;
 	}
-	p->src_sock = is_socket(src);
-	p->dst_sock = dst >= 0 && is_socket(dst);
 	p->use_crlf = dir == SK_DIR_SEND && o->crlf;
-	if (o->no_splice || o->on_data || p->use_crlf || dst < 0)
+	if (o->no_splice || o->on_data || p->use_crlf || !dst)
 		return to_copy(p, err);
-	p->mode = choose_mode(src, dst);
-	if (p->mode == MODE_COPY || (p->mode == MODE_PIPE && make_pipe(p) < 0))
+	m = choose_mode(src, dst);
+	if (m == SK_MODE_COPY || (m == SK_MODE_PIPE && make_pipe(p) < 0))
 		return to_copy(p, err);
+	set_mode(p, m);
 	return 0;
 }
 
@@ -146,6 +156,7 @@ static void pump_free(struct pump *p)
 static int step_error(struct pump *p, bool at_dst, char *err)
 {
 	int e = errno;
+	const struct sk_endpoint *ep = at_dst ? p->dst : p->src;
 	static const char *const what[2][2] = {
 	    {"read from input", "send"},
 	    {"receive", "write to output"},
@@ -162,10 +173,10 @@ static int step_error(struct pump *p, bool at_dst, char *err)
 		 */
 		p->dst_gone = true;
 		sk_seterr(err, "send: %s (the peer closed before taking all of the input)",
-			  strerror(e));
+			  ep->ops->strerror(ep, e));
 		return 0;
 	}
-	sk_seterr(err, "%s: %s", what[p->dir][at_dst], strerror(e));
+	sk_seterr(err, "%s: %s", what[p->dir][at_dst], ep->ops->strerror(ep, e));
 	errno = e;
 	return -1;
 }
@@ -175,16 +186,17 @@ static bool error_at_dst(const struct pump *p, int e)
 {
 	if (e == EPIPE || e == ENOSPC || e == EDQUOT || e == EFBIG || e == EIO)
 		return true;
-	return p->dst_sock && !p->src_sock;
+	return p->dst->type == S_IFSOCK && p->src->type != S_IFSOCK;
 }
 
-static int copy_fill(struct pump *p, const struct sk_relay_opts *o, char *err)
+static int copy_fill(struct pump *p, char *err)
 {
+	const struct sk_relay_opts *o = p->o;
 	unsigned char *into = p->use_crlf ? p->scratch : p->buf;
 	size_t room = p->use_crlf ? BUF_SIZE / 2 : BUF_SIZE;
 	ssize_t n;
 
-	n = p->src_sock ? recv(p->src, into, room, MSG_DONTWAIT) : read(p->src, into, room);
+	n = p->src->ops->read(p->src, into, room);
 	if (n < 0)
 		return step_error(p, false, err);
 	if (n == 0) {
@@ -196,7 +208,7 @@ static int copy_fill(struct pump *p, const struct sk_relay_opts *o, char *err)
 	if (o->on_data)
 		o->on_data(o->ctx, p->dir, p->buf, p->len, p->taken);
 	p->taken += p->len;
-	if (p->dst < 0) {
+	if (!p->dst) {
 		*p->moved += p->len;
 		p->len = 0;
 	}
@@ -218,8 +230,7 @@ static int copy_drain(struct pump *p, char *err)
 	}
 	if (p->len == 0)
 		return 0;
-	n = p->dst_sock ? send(p->dst, p->buf + p->off, p->len, MSG_DONTWAIT | MSG_NOSIGNAL)
-			: write(p->dst, p->buf + p->off, p->len);
+	n = p->dst->ops->write(p->dst, p->buf + p->off, p->len);
 	if (n < 0)
 		return step_error(p, true, err);
 	p->off += (size_t)n;
@@ -235,10 +246,10 @@ static int direct_move(struct pump *p, bool dst_was_ready, char *err)
 	int i;
 
 	for (i = 0; i < BURST; i++) {
-		if (p->mode == MODE_SENDFILE)
-			n = sendfile(p->dst, p->src, NULL, SPLICE_CHUNK);
+		if (p->mode == SK_MODE_SENDFILE)
+			n = sendfile(p->dst->fd, p->src->fd, NULL, SPLICE_CHUNK);
 		else
-			n = splice(p->src, NULL, p->dst, NULL, SPLICE_CHUNK,
+			n = splice(p->src->fd, NULL, p->dst->fd, NULL, SPLICE_CHUNK,
 				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n > 0) {
 			*p->moved += (size_t)n;
@@ -256,7 +267,7 @@ static int direct_move(struct pump *p, bool dst_was_ready, char *err)
 			 * Either end may be the one that is not ready; wait
 			 * for the other one than we just relied on.
 			 */
-			p->want_dst = p->mode == MODE_SENDFILE || !dst_was_ready || i > 0;
+			p->want_dst = p->mode == SK_MODE_SENDFILE || !dst_was_ready || i > 0;
 			return 0;
 		}
 		if (fallback_errno(errno) && i == 0 && p->taken == 0)
@@ -270,7 +281,7 @@ static int pipe_fill(struct pump *p, char *err)
 {
 	ssize_t n;
 
-	n = splice(p->src, NULL, p->pipefd[1], NULL, p->pipe_cap - p->pending,
+	n = splice(p->src->fd, NULL, p->pipefd[1], NULL, p->pipe_cap - p->pending,
 		   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	if (n > 0) {
 		p->pending += (size_t)n;
@@ -295,7 +306,8 @@ static int pipe_drain(struct pump *p, char *err)
 {
 	ssize_t n;
 
-	n = splice(p->pipefd[0], NULL, p->dst, NULL, p->pending, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	n = splice(p->pipefd[0], NULL, p->dst->fd, NULL, p->pending,
+		   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	if (n > 0) {
 		p->pending -= (size_t)n;
 		*p->moved += (size_t)n;
@@ -307,28 +319,39 @@ static int pipe_drain(struct pump *p, char *err)
 	return n < 0 ? step_error(p, true, err) : 0;
 }
 
-static int pump_step(struct pump *p, short src_rev, short dst_rev, const struct sk_relay_opts *o,
-		     char *err)
+/* Half-closes dst after the last byte; again while it says EAGAIN. */
+static void shut_dst(struct pump *p)
+{
+	p->shut_wait = p->dst->ops->shutdown_write(p->dst) < 0 &&
+		       (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+}
+
+static int pump_step(struct pump *p, short src_rev, short dst_rev, char *err)
 {
 	int rc = 0;
 
+	if (p->shut_wait) {
+		if (dst_rev)
+			shut_dst(p);
+		return 0;
+	}
 	switch (p->mode) {
-	case MODE_COPY:
+	case SK_MODE_COPY:
 		if (dst_rev)
 			rc = copy_drain(p, err);
 		if (rc == 0 && src_rev && p->len == 0 && p->pending == 0 && !p->src_eof &&
 		    !p->dst_gone) {
-			rc = copy_fill(p, o, err);
+			rc = copy_fill(p, err);
 			if (rc == 0 && p->len > 0)
 				rc = copy_drain(p, err);
 		}
 		return rc;
-	case MODE_SPLICE:
-	case MODE_SENDFILE: return src_rev || dst_rev ? direct_move(p, dst_rev != 0, err) : 0;
-	case MODE_PIPE:
+	case SK_MODE_SPLICE:
+	case SK_MODE_SENDFILE: return src_rev || dst_rev ? direct_move(p, dst_rev != 0, err) : 0;
+	case SK_MODE_PIPE:
 		if (src_rev)
 			rc = pipe_fill(p, err);
-		if (rc == 0 && p->mode == MODE_PIPE && p->pending > 0)
+		if (rc == 0 && p->mode == SK_MODE_PIPE && p->pending > 0)
 			rc = pipe_drain(p, err);
 		return rc;
 	}
@@ -338,26 +361,28 @@ static int pump_step(struct pump *p, short src_rev, short dst_rev, const struct 
 static void pump_interest(const struct pump *p, short *src_ev, short *dst_ev)
 {
 	*src_ev = *dst_ev = 0;
+	if (p->shut_wait)
+		*dst_ev = POLLOUT;
 	if (p->done || p->dst_gone)
 		return;
 	switch (p->mode) {
-	case MODE_COPY:
+	case SK_MODE_COPY:
 		if (p->len == 0 && p->pending == 0 && !p->src_eof)
 			*src_ev = POLLIN;
 		if (p->len > 0 || p->pending > 0)
 			*dst_ev = POLLOUT;
 		break;
-	case MODE_SPLICE:
+	case SK_MODE_SPLICE:
 		if (!p->src_eof && p->want_dst)
 			*dst_ev = POLLOUT;
 		else if (!p->src_eof)
 			*src_ev = POLLIN;
 		break;
-	case MODE_SENDFILE:
+	case SK_MODE_SENDFILE:
 		if (!p->src_eof)
 			*dst_ev = POLLOUT;
 		break;
-	case MODE_PIPE:
+	case SK_MODE_PIPE:
 		if (!p->src_eof && !p->pipe_full && p->pending < p->pipe_cap)
 			*src_ev = POLLIN;
 		if (p->pending > 0)
@@ -377,62 +402,67 @@ static bool settle(struct pump *send, struct pump *recv, const struct sk_relay_o
 	if (!send->done && pump_drained(send)) {
 		send->done = true;
 		if (!send->dst_gone && !o->no_shutdown)
-			shutdown(o->net, SHUT_WR);
+			shut_dst(send);
 		if (o->in_eof && send->src_eof)
 			*o->in_eof = true;
 	}
 	if (!recv->done && pump_drained(recv))
 		recv->done = true;
-	return recv->done && (send->done || o->stop_on_peer_eof);
-}
-
-struct saved_fl {
-	int fd, flags;
-};
-
-/* Local pipes and sockets go non-blocking for the relay's lifetime. */
-static void nonblock_save(struct saved_fl *s, int fd)
-{
-	struct stat st;
-
-	s->fd = -1;
-	if (fd < 0 || fstat(fd, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
-		return;
-	s->flags = fcntl(fd, F_GETFL);
-	if (s->flags < 0 || (s->flags & O_NONBLOCK))
-		return;
-	if (fcntl(fd, F_SETFL, s->flags | O_NONBLOCK) == 0)
-		s->fd = fd;
-}
-
-static void nonblock_restore(const struct saved_fl *s)
-{
-	if (s->fd >= 0)
-		fcntl(s->fd, F_SETFL, s->flags);
+	return recv->done && ((send->done && !send->shut_wait) || o->stop_on_peer_eof);
 }
 
 struct loop {
 	struct pollfd pfd[5];
-	int idx[2][2]; /* [pump][src, dst] -> pfd index, or -1 */
+	int idx[2][2];	   /* [pump][src, dst] -> pfd index, or -1 */
+	short ready[2][2]; /* [pump][src, dst]: may go on without waiting */
+	bool any_ready;
 	int nfds;
 };
 
-static void loop_add(struct loop *l, int slot[2], int src, int dst, short src_ev, short dst_ev)
+/*
+ * Adds what a pump's end ep waits for, want being POLLIN to read from it
+ * or POLLOUT to write to it: the events its poll_events op names on its
+ * fd, or nothing to wait for when its read is pending or it has no fd.
+ */
+static void loop_add(struct loop *l, int *slot, short *ready, const struct sk_endpoint *ep,
+		     short want)
 {
-	slot[0] = slot[1] = -1;
-	if (src_ev) {
-		l->pfd[l->nfds] = (struct pollfd){.fd = src, .events = src_ev};
-		slot[0] = l->nfds++;
+	*slot = -1;
+	*ready = 0;
+	if (!want || !ep)
+		return;
+	if (ep->fd < 0 || (want == POLLIN && ep->ops->pending(ep))) {
+		*ready = want;
+		l->any_ready = true;
+		return;
 	}
-	if (dst_ev) {
-		l->pfd[l->nfds] = (struct pollfd){.fd = dst, .events = dst_ev};
-		slot[1] = l->nfds++;
+	l->pfd[l->nfds] = (struct pollfd){.fd = ep->fd, .events = ep->ops->poll_events(ep, want)};
+	*slot = l->nfds++;
+}
+
+/* Fills l with what the stop fd and both pumps wait for. */
+static void loop_build(struct loop *l, const struct pump *pumps, const struct sk_relay_opts *o)
+{
+	short ev[2];
+	int i;
+
+	l->nfds = 0;
+	l->any_ready = false;
+	if (o->stop_fd >= 0)
+		l->pfd[l->nfds++] = (struct pollfd){.fd = o->stop_fd, .events = POLLIN};
+	for (i = 0; i < 2; i++) {
+		pump_interest(&pumps[i], &ev[0], &ev[1]);
+		loop_add(l, &l->idx[i][0], &l->ready[i][0], pumps[i].src, ev[0]);
+		loop_add(l, &l->idx[i][1], &l->ready[i][1], pumps[i].dst, ev[1]);
 	}
 }
 
-static short revents(const struct loop *l, int i)
+/* What end [pump][end] may do now: its poll revents, or its readiness. */
+static short revents(const struct loop *l, int pump, int end)
 {
-	return i < 0 ? 0 : l->pfd[i].revents;
+	int i = l->idx[pump][end];
+
+	return (i < 0 ? 0 : l->pfd[i].revents) | l->ready[pump][end];
 }
 
 static int poll_timeout(const struct sk_relay_opts *o, int64_t now, int64_t last_active,
@@ -455,21 +485,15 @@ static int relay_loop(struct pump *pumps, const struct sk_relay_opts *o, struct 
 	int64_t now = sk_now_ms(), last_active = now;
 	int64_t next_tick = o->on_tick ? now + o->tick_ms : -1;
 	struct loop l;
-	short ev[2][2];
 	uint64_t before;
 	int i, rc;
 
 	for (;;) {
 		if (settle(&pumps[0], &pumps[1], o))
 			return pumps[0].dst_gone ? SK_RELAY_ERROR : SK_RELAY_DONE;
-		l.nfds = 0;
-		if (o->stop_fd >= 0)
-			l.pfd[l.nfds++] = (struct pollfd){.fd = o->stop_fd, .events = POLLIN};
-		for (i = 0; i < 2; i++) {
-			pump_interest(&pumps[i], &ev[i][0], &ev[i][1]);
-			loop_add(&l, l.idx[i], pumps[i].src, pumps[i].dst, ev[i][0], ev[i][1]);
-		}
-		rc = poll(l.pfd, (nfds_t)l.nfds, poll_timeout(o, now, last_active, next_tick));
+		loop_build(&l, pumps, o);
+		rc = poll(l.pfd, (nfds_t)l.nfds,
+			  l.any_ready ? 0 : poll_timeout(o, now, last_active, next_tick));
 		if (rc < 0 && errno != EINTR) {
 			sk_seterr(err, "poll: %s", strerror(errno));
 			return SK_RELAY_ERROR;
@@ -482,9 +506,8 @@ static int relay_loop(struct pump *pumps, const struct sk_relay_opts *o, struct 
 		if (o->stop_fd >= 0 && rc > 0 && l.pfd[0].revents)
 			return SK_RELAY_STOPPED;
 		before = st->sent + st->received + pumps[0].taken + pumps[1].taken;
-		for (i = 0; rc > 0 && i < 2; i++) {
-			int r = pump_step(&pumps[i], revents(&l, l.idx[i][0]),
-					  revents(&l, l.idx[i][1]), o, err);
+		for (i = 0; (rc > 0 || l.any_ready) && i < 2; i++) {
+			int r = pump_step(&pumps[i], revents(&l, i, 0), revents(&l, i, 1), err);
 			if (r == STEP_OUT_GONE)
 				return SK_RELAY_DONE;
 			if (r < 0)
@@ -500,7 +523,6 @@ static int relay_loop(struct pump *pumps, const struct sk_relay_opts *o, struct 
 int sk_relay(const struct sk_relay_opts *o, struct sk_relay_stats *st, char *err)
 {
 	struct pump pumps[2];
-	struct saved_fl saved[2];
 	int rc = SK_RELAY_ERROR;
 
 	memset(st, 0, sizeof(*st));
@@ -513,11 +535,7 @@ int sk_relay(const struct sk_relay_opts *o, struct sk_relay_stats *st, char *err
 		goto out;
 	if (o->in_eof && *o->in_eof)
 		pumps[0].src_eof = true;
-	nonblock_save(&saved[0], o->in);
-	nonblock_save(&saved[1], o->out == o->in ? -1 : o->out);
 	rc = relay_loop(pumps, o, st, err);
-	nonblock_restore(&saved[1]);
-	nonblock_restore(&saved[0]);
 out:
 	pump_free(&pumps[0]);
 	pump_free(&pumps[1]);
