@@ -27,6 +27,10 @@ teardown() {
 bg() {
 	local name=$1
 	shift
+	# Emptied here, not by the background redirections: a loop that reuses
+	# NAME must not read the last round's 'listening on' line.
+	: >"$TMP/$name.out"
+	: >"$TMP/$name.err"
 	"$@" <"${BG_STDIN:-/dev/null}" >"$TMP/$name.out" 2>"$TMP/$name.err" &
 	BG_PIDS+=("$!")
 	printf -v "${name}_pid" '%s' "$!"
