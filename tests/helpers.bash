@@ -150,9 +150,10 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# closed_port: prints a port that refuses connections for the rest of
-# the test (a bound socket that never listens, held by a background
-# python3 process).
+# closed_port: sets closed to a port that refuses connections for the
+# rest of the test (a bound socket that never listens, held by a background
+# python3 process that teardown stops). Not in $(...): the subshell's bg
+# would escape teardown.
 closed_port() {
 	bg closed python3 -c '
 import socket, sys, time
@@ -160,5 +161,5 @@ s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print("listening on 127.0.0.1:%d" % s.getsockname()[1], file=sys.stderr, flush=True)
 time.sleep(60)'
-	port_of "$TMP/closed.err"
+	closed=$(port_of "$TMP/closed.err")
 }

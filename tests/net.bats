@@ -134,7 +134,7 @@ roundtrip() {
 }
 
 @test "--wait gives up after SECS with exit 1" {
-	closed=$(closed_port)
+	closed_port
 	run --separate-stderr timeout 20 "$SK" connect --wait 0.5 127.0.0.1 "$closed"
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"connect to 127.0.0.1:$closed: Connection refused (gave up after 0.5 s)"* ]]
@@ -154,7 +154,7 @@ roundtrip() {
 }
 
 @test "refused, unknown host and address in use: exit 1 with the address and reason" {
-	closed=$(closed_port)
+	closed_port
 	run --separate-stderr "$SK" connect 127.0.0.1 "$closed"
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "sockctl connect: connect to 127.0.0.1:$closed: Connection refused" ]
