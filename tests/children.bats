@@ -54,7 +54,9 @@ stop_and_check() {
 	held_client "$port"
 	tree=$(tree_of "$srv_pid" 2)
 	kill -TERM "$srv_pid"
-	wait_exit "$srv_pid" 10 || true
+	st=0
+	wait_exit "$srv_pid" 10 || st=$?
+	[ "$st" -eq 143 ] # the status of CMD, killed by SIGTERM
 	wait_until 5 all_gone $tree
 }
 
@@ -81,7 +83,7 @@ stop_and_check() {
 	start=$SECONDS
 	stop_and_check "$srv_pid" $tree
 	# the grace is 2 s: not at once, and not much later
-	[ $((SECONDS - start)) -le 6 ]
+	[ $((SECONDS - start)) -ge 1 ] && [ $((SECONDS - start)) -le 6 ]
 }
 
 @test "children: what a finished -e command left in its group is stopped" {
@@ -93,6 +95,28 @@ stop_and_check() {
 	# the shell has ended; its background sleep must not outlive it
 	wait_until 5 no_descendants "$srv_pid"
 	kill -0 "$srv_pid"
+}
+
+@test "children: what a finished command left that ignores SIGTERM gets SIGKILL after the grace" {
+	bg srv "$SK" listen -v -k -e 'trap "" TERM; sleep 100 & echo started' 127.0.0.1 0
+	port=$(port_of "$TMP/srv.err")
+	start=$SECONDS
+	# the client gets its EOF only once the sleep, which holds the socket, is gone
+	run timeout 10 "$SK" connect 127.0.0.1 "$port" </dev/null
+	[ "$status" -eq 0 ]
+	[ "$output" = started ]
+	[ $((SECONDS - start)) -ge 1 ] # it had its 2 s of grace first
+	wait_until 5 no_descendants "$srv_pid"
+	kill -0 "$srv_pid"
+}
+
+@test "children: SIGTERM reaches what a finished command left behind" {
+	bg srv "$SK" listen -v -k -e 'trap "" TERM; sleep 100 & echo started' 127.0.0.1 0
+	port=$(port_of "$TMP/srv.err")
+	bg cli "$SK" connect 127.0.0.1 "$port"
+	wait_for "$TMP/cli.out" started
+	tree=$(tree_of "$srv_pid" 1) # the sleep, whose shell has ended
+	stop_and_check "$srv_pid" $tree
 }
 
 @test "children: connect -e stops what the command forked" {
@@ -118,6 +142,14 @@ stop_and_check() {
 		tree=$(tree_of "$rx_pid" 2)
 		stop_and_check "$rx_pid" $tree
 	done
+}
+
+@test "children: udp-recv -e can be stopped while a filter runs on after closing its stdout" {
+	bg rx "$SK" udp-recv -v -e 'cat; exec >&-; sleep 100' 127.0.0.1 0
+	port=$(port_of "$TMP/rx.err")
+	"$SK" udp-send 127.0.0.1 "$port" x
+	tree=$(tree_of "$rx_pid" 2)
+	stop_and_check "$rx_pid" $tree
 }
 
 @test "children: serve-http --workers run in their own groups and stop with it" {

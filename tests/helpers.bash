@@ -90,7 +90,11 @@ no_children() { [ -z "$(children_of "$1")" ]; }
 # file_not_empty FILE: FILE exists and has bytes.
 file_not_empty() { [ -s "$1" ]; }
 # lines_at_least FILE N [PATTERN]: FILE has N lines (matching PATTERN).
-lines_at_least() { [ "$(grep -c -- "${3:-}" "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
+lines_at_least() {
+	local n
+	n=$(grep -c -- "${3:-}" "$1" 2>/dev/null) || true
+	[ "${n:-0}" -ge "$2" ]
+}
 
 # sha FILE: the sha256 of FILE.
 sha() {

@@ -1,7 +1,6 @@
 #include "child.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -12,24 +11,31 @@
 
 #include "clock.h"
 #include "net.h"
+#include "pidfd.h"
 
 extern char **environ;
 
-/* How often stop_all looks at leaders that SIGCHLD cannot wake it for (sigfd -1). */
+/* How often a wait without SIGCHLD on its fd looks again. */
 #define STOP_POLL_MS 20
+/* How long SIGKILLed processes get to be reaped before they are left to init. */
+#define KILL_WAIT_MS 1000
 
 int sk_child_set_init(struct sk_child_set *s, size_t cap, int grace_ms)
 {
 	*s = (struct sk_child_set){.cap = cap ? cap : 1, .grace_ms = grace_ms};
 	s->pid = calloc(s->cap, sizeof(*s->pid));
-	return s->pid ? 0 : -1;
+	if (!s->pid)
+		return -1;
+	/* Best effort: without it what a leader leaves is init's, signalled all the same. */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+	return 0;
 }
 
 void sk_child_set_free(struct sk_child_set *s)
 {
 	free(s->pid);
-	s->pid = NULL;
-	s->n = s->cap = 0;
+	free(s->left);
+	*s = (struct sk_child_set){.pid = NULL};
 }
 
 /*
@@ -54,8 +60,18 @@ static void spawn_attrs(posix_spawnattr_t *attr)
 	posix_spawnattr_setpgroup(attr, 0);
 }
 
-/* posix_spawn of "/bin/sh -c cmd" with fds in and out as stdin and stdout. */
-static pid_t spawn_sh(const char *cmd, int in, int out, char *err)
+/* A new child pid leads group pid: an ended group of that id is long gone. */
+static void add_child(struct sk_child_set *s, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < s->nleft; i++)
+		if (s->left[i].pgid == pid)
+			s->left[i] = s->left[--s->nleft];
+	s->pid[s->n++] = pid;
+}
+
+pid_t sk_child_spawn_io(struct sk_child_set *s, const char *cmd, int in, int out, char *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -63,6 +79,11 @@ static pid_t spawn_sh(const char *cmd, int in, int out, char *err)
 	pid_t pid;
 	int rc;
 
+	if (s->n == s->cap) {
+		errno = ENOSPC;
+		sk_seterr(err, "spawn: too many children");
+		return -1;
+	}
 	spawn_attrs(&attr);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in, STDIN_FILENO);
@@ -75,26 +96,17 @@ static pid_t spawn_sh(const char *cmd, int in, int out, char *err)
 		sk_seterr(err, "run /bin/sh: %s", strerror(rc));
 		return -1;
 	}
+	add_child(s, pid);
 	return pid;
 }
 
 pid_t sk_child_spawn_sh(struct sk_child_set *s, const char *cmd, int fd, char *err)
 {
-	pid_t pid;
-
-	if (s->n == s->cap) {
-		errno = ENOSPC;
-		sk_seterr(err, "spawn: too many children");
-		return -1;
-	}
 	if (sk_set_nonblock(fd, false) < 0) {
 		sk_seterr(err, "spawn: %s", strerror(errno));
 		return -1;
 	}
-	pid = spawn_sh(cmd, fd, fd, err);
-	if (pid > 0)
-		s->pid[s->n++] = pid;
-	return pid;
+	return sk_child_spawn_io(s, cmd, fd, fd, err);
 }
 
 pid_t sk_child_fork(struct sk_child_set *s, char *err)
@@ -119,11 +131,11 @@ pid_t sk_child_fork(struct sk_child_set *s, char *err)
 		return 0;
 	}
 	setpgid(pid, pid); /* as the child does: whichever runs first */
-	s->pid[s->n++] = pid;
+	add_child(s, pid);
 	return pid;
 }
 
-/* The index of pid in the set, or -1. */
+/* The index of pid among the running leaders, or -1. */
 static ssize_t find(const struct sk_child_set *s, pid_t pid)
 {
 	size_t i;
@@ -134,28 +146,79 @@ static ssize_t find(const struct sk_child_set *s, pid_t pid)
 	return -1;
 }
 
-/*
- * Waits for leader pid to end, then reaps it. While it is still a zombie
- * its PID names its process group, so what it left in the group gets sig
- * first (0: nothing). Returns its exit code.
- */
-static int reap_leader(pid_t pid, int sig)
+/* Reaps pid, which has ended. Returns its exit code. */
+static int reap(pid_t pid)
 {
-	siginfo_t si;
 	int status = 0;
 
-	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0)
-		if (errno != EINTR)
-			break;
-	if (sig)
-		kill(-pid, sig);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return 1;
 	return sk_exit_code(status);
 }
 
-size_t sk_child_reap(struct sk_child_set *s)
+/*
+ * Leader pgid has ended and is not reaped yet, so its id still names its
+ * group: the rest of the group gets SIGTERM, and is remembered until it
+ * is gone, to get SIGKILL at kill_at.
+ */
+static void leave_group(struct sk_child_set *s, pid_t pgid, int64_t kill_at)
+{
+	struct sk_child_group *g;
+	size_t cap;
+
+	kill(-pgid, SIGTERM);
+	if (s->nleft == s->capleft) {
+		cap = s->capleft ? 2 * s->capleft : 8;
+		g = realloc(s->left, cap * sizeof(*g));
+		if (!g) {
+			kill(-pgid, SIGKILL); /* no room to wait for it: no grace */
+			return;
+		}
+		s->left = g;
+		s->capleft = cap;
+	}
+	s->left[s->nleft++] = (struct sk_child_group){.pgid = pgid, .kill_at = kill_at};
+}
+
+/*
+ * True when no process of group pgid is left. Its members are this
+ * subreaper's children (their leader, their parent, has ended), and
+ * unreaped ones keep the group's id from being reused.
+ */
+static bool group_gone(pid_t pgid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PGID, (id_t)pgid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD;
+}
+
+/* Forgets the groups that are gone; SIGKILL to those past their time. */
+static void check_groups(struct sk_child_set *s)
+{
+	int64_t now = sk_now_ms();
+	size_t i, j;
+
+	for (i = j = 0; i < s->nleft; i++) {
+		struct sk_child_group g = s->left[i];
+
+		if (group_gone(g.pgid))
+			continue;
+		if (!g.killed && now >= g.kill_at) {
+			kill(-g.pgid, SIGKILL);
+			g.killed = true;
+		}
+		s->left[j++] = g;
+	}
+	s->nleft = j;
+}
+
+/*
+ * Reaps every child that has ended: a leader leaves its group (SIGKILL
+ * at kill_at) and, with report, goes to on_exit. Returns the leaders reaped.
+ */
+static size_t reap_all(struct sk_child_set *s, bool report, int64_t kill_at)
 {
 	size_t reaped = 0;
 	siginfo_t si;
@@ -164,66 +227,114 @@ size_t sk_child_reap(struct sk_child_set *s)
 
 	for (;;) {
 		memset(&si, 0, sizeof(si));
-		/* WNOWAIT: the leader stays a zombie, keeping its group's id ours. */
+		/* WNOWAIT: a leader is signalled as a group before it is reaped. */
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
 			break;
 		i = find(s, si.si_pid);
-		code = reap_leader(si.si_pid, i >= 0 ? SIGTERM : 0);
+		if (i >= 0)
+			leave_group(s, si.si_pid, kill_at);
+		code = reap(si.si_pid);
 		if (i < 0)
-			continue; /* not one of ours */
+			continue; /* what an ended leader left behind */
 		s->pid[i] = s->pid[--s->n];
 		s->last_code = code;
 		reaped++;
-		if (s->on_exit)
+		if (report && s->on_exit)
 			s->on_exit(s->ctx, si.si_pid, code);
 	}
+	check_groups(s);
 	return reaped;
 }
 
-/* True when leader pid has ended; it is not reaped. */
-static bool leader_ended(pid_t pid)
+size_t sk_child_reap(struct sk_child_set *s)
 {
-	siginfo_t si;
-
-	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
-		return errno == ECHILD;
-	return si.si_pid == pid;
+	return reap_all(s, true, sk_now_ms() + s->grace_ms);
 }
 
-static bool all_ended(const struct sk_child_set *s)
+int sk_child_next_ms(const struct sk_child_set *s)
+{
+	int64_t next = -1;
+	size_t i;
+
+	for (i = 0; i < s->nleft; i++)
+		if (!s->left[i].killed && (next < 0 || s->left[i].kill_at < next))
+			next = s->left[i].kill_at;
+	return next < 0 ? -1 : sk_ms_left(next);
+}
+
+/* Waits up to ms on sigfd (-1: just sleeps). Returns a stop signal read, or 0. */
+static int nap(int sigfd, int ms)
+{
+	if (sigfd < 0) {
+		poll(NULL, 0, ms);
+		return 0;
+	}
+	return sk_wait_fd(sigfd, POLLIN, ms) > 0 ? sk_read_stop_signal(sigfd) : 0;
+}
+
+/* SIGKILL to every group; their ids are pinned by unreaped leaders or members. */
+static void kill_all(struct sk_child_set *s)
 {
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
-		if (!leader_ended(s->pid[i]))
-			return false;
-	return true;
+		kill(-s->pid[i], SIGKILL);
+	for (i = 0; i < s->nleft; i++) {
+		kill(-s->left[i].pgid, SIGKILL);
+		s->left[i].killed = true;
+	}
 }
 
-void sk_child_stop_all(struct sk_child_set *s, int sigfd)
+int sk_child_stop_all(struct sk_child_set *s, int sigfd)
 {
 	int64_t deadline = sk_deadline(s->grace_ms);
-	int left;
+	int sig = 0, left;
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
 		kill(-s->pid[i], SIGTERM);
-	while (!all_ended(s) && (left = sk_ms_left(deadline)) > 0) {
-		if (sigfd < 0) {
-			poll(NULL, 0, left < STOP_POLL_MS ? left : STOP_POLL_MS);
-			continue;
-		}
-		sk_wait_fd(sigfd, POLLIN, left);
-		if (sk_read_stop_signal(sigfd))
+	for (i = 0; i < s->nleft; i++)
+		if (s->left[i].kill_at > deadline)
+			s->left[i].kill_at = deadline;
+	for (;;) {
+		reap_all(s, false, deadline);
+		if ((s->n == 0 && s->nleft == 0) || (left = sk_ms_left(deadline)) == 0)
+			break;
+		if ((sig = nap(sigfd, left < STOP_POLL_MS ? left : STOP_POLL_MS)))
 			break; /* a second stop signal: no more grace */
 	}
-	/* The leaders are not reaped yet, so these ids are still their groups. */
-	for (i = 0; i < s->n; i++)
-		kill(-s->pid[i], SIGKILL);
-	for (i = 0; i < s->n; i++)
-		reap_leader(s->pid[i], 0);
-	s->n = 0;
+	kill_all(s);
+	deadline = sk_deadline(KILL_WAIT_MS);
+	while ((s->n > 0 || s->nleft > 0) && sk_ms_left(deadline) > 0) {
+		reap_all(s, false, 0);
+		if (s->n > 0 || s->nleft > 0)
+			poll(NULL, 0, 5);
+	}
+	/* What SIGKILL has not ended by now (stuck in the kernel) is left to init. */
+	s->n = s->nleft = 0;
+	return sig;
+}
+
+int sk_child_wait(pid_t pid, int sigfd)
+{
+	int pfd = sk_pidfd_open(pid), sig = 0;
+	struct pollfd p[2] = {{.fd = sigfd, .events = POLLIN}, {.fd = pfd, .events = POLLIN}};
+	siginfo_t si;
+
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+		    si.si_pid == pid)
+			break;
+		/* Without a pidfd (an old kernel, valgrind), look again now and then. */
+		if (poll(p, 2, pfd >= 0 ? -1 : STOP_POLL_MS) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents && (sig = sk_read_stop_signal(sigfd)))
+			break;
+	}
+	if (pfd >= 0)
+		close(pfd);
+	return sig;
 }
 
 enum sk_supervise_result sk_child_supervise(struct sk_child_set *s, int sigfd, bool stop_on_failure,
@@ -233,7 +344,7 @@ enum sk_supervise_result sk_child_supervise(struct sk_child_set *s, int sigfd, b
 
 	*sig = 0;
 	while (s->n > 0) {
-		if (sk_wait_fd(sigfd, POLLIN, -1) < 0)
+		if (sk_wait_fd(sigfd, POLLIN, sk_child_next_ms(s)) < 0)
 			return SK_SUPERVISE_ERROR;
 		if ((*sig = sk_read_stop_signal(sigfd)))
 			return SK_SUPERVISE_SIGNALLED;
@@ -271,7 +382,7 @@ int sk_run_child(const char *cmd, int fd, int sigfd, char *err)
 		break;
 	default: rc = s.last_code;
 	}
-	sk_child_stop_all(&s, sigfd);
+	sk_child_stop_all(&s, sigfd); /* also what it left in its group */
 	sk_child_set_free(&s);
 	return rc;
 }
@@ -283,116 +394,4 @@ int sk_exit_code(int status)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return 1;
-}
-
-/* Sends the input to the command's stdin. Returns the fd, or -1 once all is sent. */
-static int feed(int to, const unsigned char *in, size_t inlen, size_t *sent)
-{
-	ssize_t n = write(to, in + *sent, inlen - *sent);
-
-	if (n > 0)
-		*sent += (size_t)n;
-	if ((n < 0 && errno != EAGAIN && errno != EINTR) || *sent == inlen) {
-		close(to); /* EOF for the command, or it stopped reading */
-		return -1;
-	}
-	return to;
-}
-
-struct filter_out {
-	unsigned char *p;
-	size_t cap, len;
-	bool overflow;
-};
-
-/*
- * Feeds the command's stdin and drains its stdout at the same time.
- * Returns true when a stop signal arrived on sigfd first.
- */
-static bool filter_io(int to, int from, const unsigned char *in, size_t inlen,
-		      struct filter_out *out, int sigfd)
-{
-	unsigned char sink[4096];
-	struct pollfd pfd[3];
-	size_t sent = 0;
-	ssize_t n;
-	bool stop = false, room;
-
-	while (!stop) {
-		pfd[0] = (struct pollfd){.fd = from, .events = POLLIN};
-		pfd[1] = (struct pollfd){.fd = sigfd, .events = POLLIN};
-		pfd[2] = (struct pollfd){.fd = to, .events = POLLOUT};
-		if (poll(pfd, to >= 0 ? 3 : 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pfd[1].revents && sk_read_stop_signal(sigfd))
-			stop = true;
-		if (to >= 0 && pfd[2].revents)
-			to = feed(to, in, inlen, &sent);
-		if (!pfd[0].revents)
-			continue;
-		room = out->len < out->cap;
-		n = read(from, room ? out->p + out->len : sink,
-			 room ? out->cap - out->len : sizeof(sink));
-		if (n > 0 && room)
-			out->len += (size_t)n;
-		else if (n > 0)
-			out->overflow = true;
-		else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-			break;
-	}
-	if (to >= 0)
-		close(to);
-	return stop;
-}
-
-int sk_run_filter(const char *cmd, const unsigned char *in, size_t inlen, unsigned char *out,
-		  size_t outcap, size_t *outlen, bool *overflow, int sigfd, char *err)
-{
-	struct filter_out fo = {.p = out, .cap = outcap};
-	struct sk_child_set s = {.pid = NULL};
-	int inp[2], outp[2];
-	bool stopped;
-	pid_t pid;
-
-	*outlen = 0;
-	*overflow = false;
-	if (pipe2(inp, O_CLOEXEC) < 0) {
-		sk_seterr(err, "pipe: %s", strerror(errno));
-		return -1;
-	}
-	if (pipe2(outp, O_CLOEXEC) < 0) {
-		sk_seterr(err, "pipe: %s", strerror(errno));
-		close(inp[0]);
-		close(inp[1]);
-		return -1;
-	}
-	pid = spawn_sh(cmd, inp[0], outp[1], err);
-	close(inp[0]);
-	close(outp[1]);
-	if (pid < 0) {
-		close(inp[1]);
-		close(outp[0]);
-		return -1;
-	}
-	if (fcntl(inp[1], F_SETFL, O_NONBLOCK) < 0) {
-		/* A blocking write could hang on a command that does not read. */
-		close(inp[1]);
-		inp[1] = -1;
-	}
-	stopped = filter_io(inp[1], outp[0], in, inlen, &fo, sigfd);
-	close(outp[0]);
-	*outlen = fo.len;
-	*overflow = fo.overflow;
-	if (stopped) {
-		s = (struct sk_child_set){
-		    .pid = &pid, .n = 1, .cap = 1, .grace_ms = SK_CHILD_GRACE_MS};
-		sk_child_stop_all(&s, -1);
-		errno = EINTR;
-		sk_seterr(err, "stopped");
-		return -1;
-	}
-	return reap_leader(pid, SIGTERM);
 }

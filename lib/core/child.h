@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -18,32 +19,52 @@
 /* How long stopped -e children get between SIGTERM and SIGKILL. */
 #define SK_CHILD_GRACE_MS 2000
 
-/* The children of one supervisor, each the leader of its own process group. */
+/*
+ * A group whose leader has ended: what is left of it got SIGTERM and gets
+ * SIGKILL at kill_at, unless it is gone by then.
+ */
+struct sk_child_group {
+	pid_t pgid;
+	int64_t kill_at; /* sk_now_ms() time */
+	bool killed;
+};
+
+/*
+ * The children of one supervisor, each the leader of its own process
+ * group. The supervisor is a child subreaper (PR_SET_CHILD_SUBREAPER):
+ * what a leader leaves behind becomes its child, so it sees the group
+ * empty out and no process of the group's id can appear in between.
+ */
 struct sk_child_set {
-	pid_t *pid;
+	pid_t *pid; /* the leaders still running */
 	size_t n, cap;
-	int grace_ms;  /* between SIGTERM and SIGKILL when stopping */
-	int last_code; /* the exit code of the last child reaped */
-	/* A child ended on its own with code (exit code, or 128 + signal); may be NULL. */
+	struct sk_child_group *left; /* groups whose leader ended */
+	size_t nleft, capleft;
+	int grace_ms;  /* between SIGTERM and SIGKILL */
+	int last_code; /* the exit code of the last leader reaped */
+	/* A leader ended on its own with code (exit code, or 128 + signal); may be NULL. */
 	void (*on_exit)(void *ctx, pid_t pid, int code);
 	void *ctx;
 };
 
 /*
- * Makes an empty set for at most cap children. Returns 0, or -1 with
- * errno ENOMEM.
+ * Makes an empty set for at most cap running children, and makes this
+ * process a child subreaper. Returns 0, or -1 with errno ENOMEM.
  */
 int sk_child_set_init(struct sk_child_set *s, size_t cap, int grace_ms);
 
-/* Frees the set; its children must have been stopped or reaped. */
+/* Frees the set; its children must have been stopped (sk_child_stop_all). */
 void sk_child_set_free(struct sk_child_set *s);
 
 /*
- * Runs "/bin/sh -c cmd" in a new process group, with fd as its stdin and
- * stdout (made blocking), default signal dispositions and an empty signal
- * mask, and adds it to the set. Returns the child's pid, or -1 with errno
- * and err (ENOSPC: the set is full).
+ * Runs "/bin/sh -c cmd" in a new process group, with in and out as its
+ * stdin and stdout, default signal dispositions and an empty signal mask,
+ * and adds it to the set. Returns the child's pid, or -1 with errno and
+ * err (ENOSPC: the set is full).
  */
+pid_t sk_child_spawn_io(struct sk_child_set *s, const char *cmd, int in, int out, char *err);
+
+/* sk_child_spawn_io with fd (made blocking) as both stdin and stdout. */
 pid_t sk_child_spawn_sh(struct sk_child_set *s, const char *cmd, int fd, char *err);
 
 /*
@@ -54,19 +75,35 @@ pid_t sk_child_spawn_sh(struct sk_child_set *s, const char *cmd, int fd, char *e
 pid_t sk_child_fork(struct sk_child_set *s, char *err);
 
 /*
- * Reaps every child of the set that has ended, without blocking. What a
- * child left running in its process group gets SIGTERM first (nothing is
- * left behind). Calls on_exit for each. Returns how many were reaped.
+ * Reaps, without blocking, every leader that has ended (calling on_exit)
+ * and every other child (what ended leaders left behind). What a leader
+ * left running in its group gets SIGTERM, and SIGKILL once grace_ms have
+ * passed (checked here: call again by sk_child_next_ms). Returns how many
+ * leaders were reaped.
  */
 size_t sk_child_reap(struct sk_child_set *s);
 
 /*
- * Stops every child: SIGTERM to each process group, then, once every
- * leader has ended or after grace_ms (or at once, when a second stop
- * signal arrives on sigfd; -1: none), SIGKILL to each group; reaps them
- * all, without calling on_exit. The set is empty afterwards.
+ * Returns the milliseconds until sk_child_reap has a group to SIGKILL, or
+ * -1 when there is none.
  */
-void sk_child_stop_all(struct sk_child_set *s, int sigfd);
+int sk_child_next_ms(const struct sk_child_set *s);
+
+/*
+ * Stops every child: SIGTERM to each process group, then, once every
+ * group is gone or after grace_ms (or at once, when a second stop signal
+ * arrives on sigfd; -1: none), SIGKILL to what is left; reaps them all.
+ * on_exit is not called; last_code is the last leader's. The set is empty
+ * afterwards. Returns the stop signal read from sigfd meanwhile, or 0.
+ */
+int sk_child_stop_all(struct sk_child_set *s, int sigfd);
+
+/*
+ * Waits for child pid of the set to end, without reaping it, while
+ * reading sigfd (-1: none). Returns 0 once it has ended, or the SIGINT or
+ * SIGTERM that came first.
+ */
+int sk_child_wait(pid_t pid, int sigfd);
 
 enum sk_supervise_result {
 	SK_SUPERVISE_ALL_EXITED, /* no child is left */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "net.h"
 
 /* Accepts one connection and starts its child. */
@@ -43,47 +44,61 @@ static int fail(struct sk_child_set *set, int sigfd, int e)
 	return -1;
 }
 
+/* How long poll may sleep: until the idle limit (no child running) or a group's SIGKILL. */
+static int poll_ms(const struct sk_exec_server *s, const struct sk_child_set *set,
+		   int64_t idle_since)
+{
+	int linger = sk_child_next_ms(set);
+	int idle = set->n > 0 || s->idle_ms < 0 ? -1 : sk_ms_left(idle_since + s->idle_ms);
+
+	if (idle < 0)
+		return linger;
+	return linger < 0 || idle < linger ? idle : linger;
+}
+
 int sk_exec_serve(const struct sk_exec_server *s, char *err)
 {
 	struct sk_child_set set;
 	struct pollfd pfd[2];
 	bool accepting = true;
+	int64_t idle_since = sk_now_ms();
 	int nfds, rc;
 
 	if (sk_child_set_init(&set, s->max_conns, SK_CHILD_GRACE_MS) < 0) {
 		sk_seterr(err, "out of memory");
 		return -1;
 	}
-	for (;;) {
+	while (accepting || set.n > 0) {
 		pfd[0] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
 		nfds = accepting && set.n < set.cap ? 2 : 1;
-		if (!accepting && set.n == 0)
-			break;
-		rc = poll(pfd, (nfds_t)nfds, set.n == 0 ? s->idle_ms : -1);
+		rc = poll(pfd, (nfds_t)nfds, poll_ms(s, &set, idle_since));
 		if (rc < 0 && errno == EINTR)
 			continue;
-		if (rc == 0) {
-			sk_seterr(err, "no connection within %g s", s->idle_ms / 1000.0);
-			return fail(&set, s->sigfd, ETIMEDOUT);
-		}
 		if (rc < 0) {
 			int e = errno;
 
 			sk_seterr(err, "poll: %s", strerror(e));
 			return fail(&set, s->sigfd, e);
 		}
-		if (pfd[0].revents && sk_read_stop_signal(s->sigfd)) {
-			sk_child_stop_all(&set, s->sigfd);
+		if (rc > 0 && pfd[0].revents && sk_read_stop_signal(s->sigfd))
 			break;
-		}
 		sk_child_reap(&set);
-		if (nfds == 2 && pfd[1].revents) {
+		if (rc > 0 && nfds == 2 && pfd[1].revents) {
 			serve_one(s, &set);
 			if (s->once && set.n > 0)
 				accepting = false;
 		}
+		if (set.n > 0)
+			idle_since = sk_now_ms();
+		else if (s->idle_ms >= 0 && sk_ms_left(idle_since + s->idle_ms) == 0) {
+			sk_seterr(err, "no connection within %g s", s->idle_ms / 1000.0);
+			return fail(&set, s->sigfd, ETIMEDOUT);
+		}
 	}
+	/* Stopped, or the one child has ended: its group and what is left go too. */
+	sk_child_stop_all(&set, s->sigfd);
+	rc = s->once ? set.last_code : 0;
 	sk_child_set_free(&set);
-	return s->once ? set.last_code : 0;
+	return rc;
 }

@@ -274,7 +274,10 @@ static void dispatch(struct sk_loop *l, const struct epoll_event *e)
 		ev |= SK_LOOP_WRITE;
 	if (e->events & (EPOLLERR | EPOLLHUP))
 		ev |= SK_LOOP_ERR | (s->mask & (SK_LOOP_READ | SK_LOOP_WRITE));
-	s->fn(l, fd, ev, s->ctx);
+	/* An earlier callback of this turn may have stopped watching some of it. */
+	ev &= s->mask | SK_LOOP_ERR;
+	if (ev)
+		s->fn(l, fd, ev, s->ctx);
 }
 
 int sk_loop_run(struct sk_loop *l)

@@ -165,6 +165,87 @@ static void reap_reports_and_cleans_up(void)
 	sk_child_set_free(&s);
 }
 
+static void leftovers_get_sigkill_after_the_grace(void)
+{
+	struct sk_child_set s;
+	char err[SK_ERRLEN];
+	int peer, fd = conn(&peer), i, ms;
+	int64_t t0 = sk_now_ms(), took = -1;
+	pid_t pid;
+
+	CHECK(sk_child_set_init(&s, 1, 300) == 0);
+	pid = sk_child_spawn_sh(&s, "trap '' TERM; sleep 30 & exit 0", fd, err);
+	close(fd);
+	CHECK(pid > 0);
+	for (i = 0; i < 500 && (s.n > 0 || s.nleft > 0); i++) {
+		ms = sk_child_next_ms(&s);
+		poll(NULL, 0, ms >= 0 && ms < 10 ? ms : 10);
+		sk_child_reap(&s);
+		if (took < 0 && s.nleft > 0 && s.left[0].killed)
+			took = sk_now_ms() - t0;
+	}
+	CHECK(s.n == 0 && s.nleft == 0);
+	CHECK(took >= 250 && took < 3000); /* SIGTERM ignored: SIGKILL after the grace */
+	CHECK(group_gone(pid));
+	close(peer);
+	sk_child_set_free(&s);
+}
+
+static void supervise_and_stop(int sigfd)
+{
+	struct sk_child_set s;
+	char err[SK_ERRLEN];
+	int p1, p2, f1 = conn(&p1), f2 = conn(&p2), sig = -1;
+	pid_t long_one;
+
+	CHECK(sk_child_set_init(&s, 2, 2000) == 0);
+	long_one = sk_child_spawn_sh(&s, "sleep 30", f1, err);
+	CHECK(long_one > 0 && sk_child_spawn_sh(&s, "exit 3", f2, err) > 0);
+	close(f1);
+	close(f2);
+	CHECK(sk_child_supervise(&s, sigfd, true, &sig) == SK_SUPERVISE_FAILED);
+	CHECK(sig == 0 && s.last_code == 3 && s.n == 1);
+	CHECK(sk_child_stop_all(&s, sigfd) == 0);
+	CHECK(s.n == 0 && group_gone(long_one));
+	close(p1);
+	close(p2);
+	sk_child_set_free(&s);
+}
+
+static void second_signal_skips_the_grace(int sigfd)
+{
+	struct sk_child_set s;
+	char err[SK_ERRLEN];
+	int peer, fd = conn(&peer);
+	int64_t t0;
+	pid_t pid;
+
+	CHECK(sk_child_set_init(&s, 1, 20000) == 0);
+	pid = sk_child_spawn_sh(&s, "trap '' TERM; sleep 30 & echo; wait", fd, err);
+	close(fd);
+	wait_ready(peer);
+	kill(getpid(), SIGTERM); /* blocked: it waits on sigfd */
+	t0 = sk_now_ms();
+	CHECK(sk_child_stop_all(&s, sigfd) == SIGTERM);
+	CHECK(sk_now_ms() - t0 < 2000);
+	CHECK(pid > 0 && group_gone(pid));
+	close(peer);
+	sk_child_set_free(&s);
+}
+
+static void run_child(int sigfd)
+{
+	char err[SK_ERRLEN];
+	int peer, fd = conn(&peer);
+
+	CHECK(sk_run_child("exit 5", fd, sigfd, err) == 5);
+	close(peer);
+	fd = conn(&peer);
+	CHECK(sk_run_child("echo hi", fd, sigfd, err) == 0);
+	wait_ready(peer); /* the child wrote to the connection */
+	close(peer);
+}
+
 static void filters(void)
 {
 	unsigned char out[16];
@@ -182,10 +263,19 @@ static void filters(void)
 
 int main(void)
 {
+	int sigfd;
+
 	signal(SIGPIPE, SIG_IGN);
 	stop_reaches_the_group();
 	sigkill_after_the_grace();
 	reap_reports_and_cleans_up();
+	leftovers_get_sigkill_after_the_grace();
 	filters();
+	sigfd = sk_child_signals();
+	CHECK(sigfd >= 0);
+	supervise_and_stop(sigfd);
+	second_signal_skips_the_grace(sigfd);
+	run_child(sigfd);
+	close(sigfd);
 	return check_summary("child");
 }

@@ -94,7 +94,7 @@ static void peer_loop(int fd, const unsigned char *reply, size_t n, enum order o
 		if (!may_send && !may_read)
 			return;
 		p.events = (short)((may_read ? POLLIN : 0) | (may_send ? POLLOUT : 0));
-		if (poll(&p, 1, -1) < 0)
+		if (poll(&p, 1, 20000) <= 0) /* the relay's idle timeout is 10 s */
 			_exit(3);
 		if (may_send && p.revents) {
 			r = send(fd, reply + sent, n - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
