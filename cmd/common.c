@@ -233,11 +233,11 @@ static void show_mode(void *ctx, enum sk_dir dir, enum sk_relay_mode mode)
 }
 
 /* Relays between fd and stdin/stdout, all three plain endpoints. */
-static int relay_fds(struct sk_relay_opts *ro, int fd, const struct relay_cli *r,
-		     struct sk_relay_stats *st, char *err)
+static enum sk_relay_result relay_fds(struct sk_relay_opts *ro, int fd, const struct relay_cli *r,
+				      struct sk_relay_stats *st, char *err)
 {
 	struct sk_endpoint net, in, out;
-	int rc;
+	enum sk_relay_result rc;
 
 	sk_endpoint_fd(&net, fd);
 	ro->net = &net;
@@ -277,7 +277,7 @@ int cmd_relay(const char *cmd, int fd, const char *peer, const struct net_opts *
 	};
 	struct sk_relay_stats st;
 	char err[SK_ERRLEN];
-	int rc = relay_fds(&ro, fd, r, &st, err);
+	enum sk_relay_result rc = relay_fds(&ro, fd, r, &st, err);
 
 	if (r->progress)
 		show_progress(cmd, &st, ui.tty, true);
@@ -287,6 +287,7 @@ int cmd_relay(const char *cmd, int fd, const char *peer, const struct net_opts *
 		cmd_error(cmd, "%s: no data for %g s, closing", peer, o->timeout_ms / 1000.0);
 		return EXIT_FAIL;
 	case SK_RELAY_STOPPED: *stopped = sk_read_stop_signal(stop_fd); return 128 + *stopped;
+	case SK_RELAY_ERROR: break;
 	}
 	cmd_error(cmd, "%s: %s", peer, err);
 	return EXIT_FAIL;

@@ -431,7 +431,7 @@ static int stop_holders(struct sk_whois *w, const struct whois_opts *o, int rc)
 		return rc;
 	for (i = 0; i < o->nspecs; i++) {
 		spec_text(&o->specs[i], spec, sizeof(spec));
-		if (sk_whois_port_free(w, &o->specs[i], 1000) == 1) {
+		if (sk_whois_port_free(w, &o->specs[i], 1000) == SK_PORT_FREE) {
 			cmd_error(name, "port %s is free", spec);
 		} else {
 			cmd_error(name, "port %s is still held", spec);

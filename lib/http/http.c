@@ -461,41 +461,42 @@ static int digits(const char *p, size_t n, off_t *v)
 	return 0;
 }
 
-int sk_http_range(const char *v, size_t len, off_t size, struct sk_http_range *r)
+enum sk_http_range_result sk_http_range(const char *v, size_t len, off_t size,
+					struct sk_http_range *r)
 {
 	const char *dash;
 	off_t a, b;
 
 	if (len < 7 || strncasecmp(v, "bytes=", 6) != 0 || memchr(v, ',', len))
-		return 0;
+		return SK_RANGE_IGNORE;
 	v += 6;
 	len -= 6;
 	dash = memchr(v, '-', len);
 	if (!dash)
-		return 0;
+		return SK_RANGE_IGNORE;
 	if (dash == v) { /* -n: the last n bytes */
 		if (digits(v + 1, len - 1, &b) < 0)
-			return 0;
+			return SK_RANGE_IGNORE;
 		if (b == 0 || size == 0)
-			return -1;
+			return SK_RANGE_UNSATISFIABLE;
 		r->start = b >= size ? 0 : size - b;
 		r->len = size - r->start;
-		return 1;
+		return SK_RANGE_OK;
 	}
 	if (digits(v, (size_t)(dash - v), &a) < 0)
-		return 0;
+		return SK_RANGE_IGNORE;
 	if (dash + 1 == v + len) {
 		b = size - 1;
 	} else if (digits(dash + 1, (size_t)(v + len - dash - 1), &b) < 0 || b < a) {
-		return 0;
+		return SK_RANGE_IGNORE;
 	}
 	if (a >= size)
-		return -1;
+		return SK_RANGE_UNSATISFIABLE;
 	if (b >= size)
 		b = size - 1;
 	r->start = a;
 	r->len = b - a + 1;
-	return 1;
+	return SK_RANGE_OK;
 }
 
 char *sk_http_date(time_t t, char *out)

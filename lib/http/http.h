@@ -72,12 +72,18 @@ struct sk_http_range {
 	off_t start, len;
 };
 
+enum sk_http_range_result {
+	SK_RANGE_UNSATISFIABLE = -1, /* answer 416 */
+	SK_RANGE_IGNORE = 0,	     /* not a single byte range: serve the whole file */
+	SK_RANGE_OK = 1,	     /* r is set */
+};
+
 /*
  * Parses a Range value for a file of size bytes: one range "bytes=a-b",
- * "a-" or "-n". Returns 1 with r set, 0 to ignore the header (not a
- * single byte range: serve the whole file), or -1 when unsatisfiable (416).
+ * "a-" or "-n".
  */
-int sk_http_range(const char *v, size_t len, off_t size, struct sk_http_range *r);
+enum sk_http_range_result sk_http_range(const char *v, size_t len, off_t size,
+					struct sk_http_range *r);
 
 /* Formats t as an IMF-fixdate into out (32 bytes). Returns out. */
 char *sk_http_date(time_t t, char *out);

@@ -140,12 +140,12 @@ int sk_hresp_file(struct sk_hresp *r, const struct sk_http_req *q, const struct 
 					   e->etag, e->lastmod);
 	if (q->range && range_applies(q, e->etag, e->lastmod))
 		rr = sk_http_range(q->range, q->range_len, st->st_size, &range);
-	if (rr < 0) {
+	if (rr == SK_RANGE_UNSATISFIABLE) {
 		snprintf(crange, sizeof(crange), "Content-Range: bytes */%lld\r\n",
 			 (long long)st->st_size);
 		return sk_hresp_error(r, 416, head_only, crange);
 	}
-	if (rr > 0) {
+	if (rr == SK_RANGE_OK) {
 		status = 206;
 		snprintf(crange, sizeof(crange), "Content-Range: bytes %lld-%lld/%lld\r\n",
 			 (long long)range.start, (long long)(range.start + range.len - 1),

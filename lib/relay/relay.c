@@ -520,7 +520,7 @@ static int relay_loop(struct pump *pumps, const struct sk_relay_opts *o, struct 
 	}
 }
 
-int sk_relay(const struct sk_relay_opts *o, struct sk_relay_stats *st, char *err)
+enum sk_relay_result sk_relay(const struct sk_relay_opts *o, struct sk_relay_stats *st, char *err)
 {
 	struct pump pumps[2];
 	int rc = SK_RELAY_ERROR;

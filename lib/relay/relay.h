@@ -69,6 +69,6 @@ const char *sk_relay_mode_name(enum sk_relay_mode m);
  * The endpoints stay the caller's to close. Returns an sk_relay_result;
  * st counts the bytes moved.
  */
-int sk_relay(const struct sk_relay_opts *o, struct sk_relay_stats *st, char *err);
+enum sk_relay_result sk_relay(const struct sk_relay_opts *o, struct sk_relay_stats *st, char *err);
 
 #endif

@@ -37,33 +37,34 @@ struct sender {
 	struct sk_dgram_batch replies;
 };
 
-int sk_udp_cut(const unsigned char *p, size_t n, size_t size, size_t max, bool eof, size_t *len)
+enum sk_udp_cut_result sk_udp_cut(const unsigned char *p, size_t n, size_t size, size_t max,
+				  bool eof, size_t *len)
 {
 	const unsigned char *nl;
 
 	*len = 0;
 	if (n == 0)
-		return 0;
+		return SK_UDP_CUT_MORE;
 	if (size) {
 		if (n < size && !eof)
-			return 0;
+			return SK_UDP_CUT_MORE;
 		*len = n < size ? n : size;
 	} else {
 		nl = memchr(p, '\n', n);
 		if (!nl && !eof) {
 			if (n <= max)
-				return 0;
+				return SK_UDP_CUT_MORE;
 			*len = n;
 			errno = EMSGSIZE;
-			return -1;
+			return SK_UDP_CUT_TOO_BIG;
 		}
 		*len = nl ? (size_t)(nl - p) + 1 : n;
 	}
 	if (*len > max) {
 		errno = EMSGSIZE;
-		return -1;
+		return SK_UDP_CUT_TOO_BIG;
 	}
-	return 1;
+	return SK_UDP_CUT_DATAGRAM;
 }
 
 void sk_udp_oversize_err(char *err, const char *what, size_t n, bool more, size_t max)
@@ -84,15 +85,15 @@ static enum sk_udp_send_result oversize(const struct sender *s, const char *what
 /* Cuts the next datagrams out of the input. */
 static enum sk_udp_send_result cut(struct sender *s)
 {
+	enum sk_udp_cut_result rc;
 	size_t dlen;
-	int rc;
 
 	while (s->niov < SK_DGRAM_BATCH) {
 		rc = sk_udp_cut(s->buf + s->start, s->len - s->start, s->o->size, s->max, s->in_eof,
 				&dlen);
-		if (rc < 0)
+		if (rc == SK_UDP_CUT_TOO_BIG)
 			return oversize(s, s->o->size ? "a datagram" : "a line", dlen);
-		if (rc == 0)
+		if (rc == SK_UDP_CUT_MORE)
 			break;
 		s->iov[s->niov++] = (struct iovec){.iov_base = s->buf + s->start, .iov_len = dlen};
 		s->start += dlen;

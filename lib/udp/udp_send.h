@@ -37,15 +37,21 @@ struct sk_udp_send_opts {
 	void *ctx;
 };
 
+enum sk_udp_cut_result {
+	SK_UDP_CUT_TOO_BIG = -1, /* over max: errno EMSGSIZE */
+	SK_UDP_CUT_MORE = 0,	 /* more input is needed first */
+	SK_UDP_CUT_DATAGRAM = 1, /* *len bytes make a datagram */
+};
+
 /*
  * Finds the datagram at the start of p[0..n): the first line, its '\n'
  * included, or the first size bytes when size > 0; with eof (no more
- * input will follow) a shorter rest is a datagram too. Returns 1 with
- * *len its length; 0 when more input is needed first (always when n is
- * 0); or -1 with errno EMSGSIZE when it is over max bytes, *len being
- * its length or, without eof, how many bytes of it are known.
+ * input will follow) a shorter rest is a datagram too. More input is
+ * always needed when n is 0. When it is too big, *len is its length or,
+ * without eof, how many bytes of it are known.
  */
-int sk_udp_cut(const unsigned char *p, size_t n, size_t size, size_t max, bool eof, size_t *len);
+enum sk_udp_cut_result sk_udp_cut(const unsigned char *p, size_t n, size_t size, size_t max,
+				  bool eof, size_t *len);
 
 /*
  * Writes "WHAT of [more than ]N bytes is over the UDP maximum of MAX

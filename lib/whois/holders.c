@@ -158,22 +158,22 @@ void sk_holders_free(struct sk_holders *h)
 	memset(h, 0, sizeof(*h));
 }
 
-int sk_pid_holds_inode(const char *root, pid_t pid, unsigned long inode)
+enum sk_holds sk_pid_holds_inode(const char *root, pid_t pid, unsigned long inode)
 {
 	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	enum sk_holds found = SK_HOLDS_NOT;
 	struct dirent *de;
-	int found = 0;
 	DIR *d;
 
 	if (rootfd < 0)
-		return -1;
+		return SK_HOLDS_UNKNOWN;
 	d = open_fd_dir(rootfd, pid);
 	close(rootfd);
 	if (!d)
-		return errno == ENOENT ? 0 : -1;
-	while (!found && (de = readdir(d)))
+		return errno == ENOENT ? SK_HOLDS_NOT : SK_HOLDS_UNKNOWN;
+	while (found == SK_HOLDS_NOT && (de = readdir(d)))
 		if (de->d_name[0] != '.' && socket_inode(dirfd(d), de->d_name) == inode)
-			found = 1;
+			found = SK_HOLDS_YES;
 	closedir(d);
 	return found;
 }

@@ -29,11 +29,14 @@ int sk_find_holders(const char *root, const unsigned long *inodes, size_t n,
 
 void sk_holders_free(struct sk_holders *h);
 
-/*
- * Returns 1 when process pid has an fd on the socket inode, 0 when it has
- * not (or is gone), -1 with errno when its fds cannot be read.
- */
-int sk_pid_holds_inode(const char *root, pid_t pid, unsigned long inode);
+enum sk_holds {
+	SK_HOLDS_UNKNOWN = -1, /* its fds cannot be read: errno says why */
+	SK_HOLDS_NOT = 0,      /* it has no fd on the socket, or is gone */
+	SK_HOLDS_YES = 1,
+};
+
+/* Whether process pid has an fd on the socket inode. */
+enum sk_holds sk_pid_holds_inode(const char *root, pid_t pid, unsigned long inode);
 
 /* The effective uid of pid (the owner of root/PID). Returns 0 or -1 with errno. */
 int sk_proc_uid(const char *root, pid_t pid, unsigned *uid);

@@ -455,19 +455,18 @@ static void say(const struct sk_whois_stop *s, const struct sk_whois_target *t, 
 		s->say(s->ctx, t, msg);
 }
 
-/* 1 when the process still holds one of the target's sockets, 0 not, -1 unknown. */
-static int still_holds(const struct sk_whois_stop *s, const struct sk_whois_target *t)
+/* Whether the process still holds one of the target's sockets. */
+static enum sk_holds still_holds(const struct sk_whois_stop *s, const struct sk_whois_target *t)
 {
+	enum sk_holds rc = SK_HOLDS_NOT, h;
 	size_t i;
-	int rc = 0;
 
 	for (i = 0; i < t->ninodes; i++) {
-		int h = sk_pid_holds_inode(s->proc, t->pid, t->inodes[i]);
-
-		if (h == 1)
-			return 1;
-		if (h < 0)
-			rc = -1;
+		h = sk_pid_holds_inode(s->proc, t->pid, t->inodes[i]);
+		if (h == SK_HOLDS_YES)
+			return SK_HOLDS_YES;
+		if (h == SK_HOLDS_UNKNOWN)
+			rc = SK_HOLDS_UNKNOWN;
 	}
 	return rc;
 }
@@ -486,7 +485,8 @@ static enum first_signal first_signal(const struct sk_whois_stop *s,
 				      const struct sk_whois_target *t, int sig, int *pidfd)
 {
 	const char *sname = sk_signal_name(sig);
-	int fd, holds;
+	enum sk_holds holds;
+	int fd;
 
 	*pidfd = -1;
 	if (t->pid == 1 || t->pid == getpid()) {
@@ -509,13 +509,13 @@ static enum first_signal first_signal(const struct sk_whois_stop *s,
 		close(fd);
 		return SIGNAL_NOTHING;
 	}
-	if (holds <= 0) {
-		if (holds < 0)
+	if (holds != SK_HOLDS_YES) {
+		if (holds == SK_HOLDS_UNKNOWN)
 			say(s, t, "not signalled: its fds cannot be read: %s", strerror(errno));
 		else
 			say(s, t, "not signalled: it no longer holds the socket");
 		close(fd);
-		return holds < 0 ? SIGNAL_FAILED : SIGNAL_NOTHING;
+		return holds == SK_HOLDS_UNKNOWN ? SIGNAL_FAILED : SIGNAL_NOTHING;
 	}
 	if (sk_pidfd_signal(fd, sig) < 0) {
 		int e = errno;
@@ -594,7 +594,8 @@ int sk_whois_stop(const struct sk_whois_targets *t, const struct sk_whois_stop *
 	return rc;
 }
 
-int sk_whois_port_free(const struct sk_whois *w, const struct sk_whois_spec *spec, int ms)
+enum sk_port_state sk_whois_port_free(const struct sk_whois *w, const struct sk_whois_spec *spec,
+				      int ms)
 {
 	struct sk_whois_query q = w->q;
 	int64_t deadline = sk_now_ms() + ms;
@@ -607,16 +608,16 @@ int sk_whois_port_free(const struct sk_whois *w, const struct sk_whois_spec *spe
 
 		if (query_all(&q, false, &s) < 0) {
 			sk_socks_free(&s);
-			return -1;
+			return SK_PORT_UNKNOWN;
 		}
 		for (i = 0; i < s.count; i++)
 			if (s.v[i].e.inode && bound_to(spec, &s.v[i]))
 				bound++;
 		sk_socks_free(&s);
 		if (bound == 0)
-			return 1;
+			return SK_PORT_FREE;
 		if (sk_now_ms() >= deadline)
-			return 0;
+			return SK_PORT_HELD;
 		/* a process's sockets close as it exits; let the kernel catch up */
 		usleep(20 * 1000);
 	}

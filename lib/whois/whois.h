@@ -94,11 +94,17 @@ struct sk_whois_stop {
  */
 int sk_whois_stop(const struct sk_whois_targets *t, const struct sk_whois_stop *s);
 
+enum sk_port_state {
+	SK_PORT_UNKNOWN = -1, /* the tables cannot be read: errno says why */
+	SK_PORT_HELD = 0,     /* something is still bound to it */
+	SK_PORT_FREE = 1,     /* nothing is bound to it any more */
+};
+
 /*
- * Returns 1 when nothing is bound to spec's port any more (waiting up to
- * ms for sockets of exited processes to go), 0 when something still is,
- * -1 with errno when the tables cannot be read.
+ * Whether spec's port is free, waiting up to ms for the sockets of exited
+ * processes to go.
  */
-int sk_whois_port_free(const struct sk_whois *w, const struct sk_whois_spec *spec, int ms);
+enum sk_port_state sk_whois_port_free(const struct sk_whois *w, const struct sk_whois_spec *spec,
+				      int ms);
 
 #endif

@@ -34,9 +34,9 @@ static void check_path(const char *t, size_t n)
 static void check_range(const char *v, size_t n, off_t size)
 {
 	struct sk_http_range r;
-	int rc = sk_http_range(v, n, size, &r);
+	enum sk_http_range_result rc = sk_http_range(v, n, size, &r);
 
-	if (rc == 1 && (r.start < 0 || r.len <= 0 || r.start + r.len > size))
+	if (rc == SK_RANGE_OK && (r.start < 0 || r.len <= 0 || r.start + r.len > size))
 		abort();
 }
 

@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t dsize, max, step, pos = 0, known, len, n;
 	bool eof;
-	int rc;
+	enum sk_udp_cut_result rc;
 
 	if (size < 3)
 		return 0;
@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (;;) {
 		eof = known == n;
 		rc = sk_udp_cut(data + pos, known - pos, dsize, max, eof, &len);
-		if (rc < 0) {
+		if (rc == SK_UDP_CUT_TOO_BIG) {
 			/* refused: really over max, counting what is still to come */
 			if (len <= max || (!dsize && line_len(data + pos, n - pos) < len))
 				abort();
@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			return 0;
 		}
-		if (rc == 0) {
+		if (rc == SK_UDP_CUT_MORE) {
 			/* more is asked for only when the datagram is not all there yet */
 			if (dsize && known - pos >= dsize)
 				abort();

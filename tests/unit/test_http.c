@@ -176,18 +176,18 @@ static void ranges(void)
 {
 	struct sk_http_range g;
 
-	CHECK(sk_http_range("bytes=0-4", 9, 10, &g) == 1 && g.start == 0 && g.len == 5);
-	CHECK(sk_http_range("bytes=5-", 8, 10, &g) == 1 && g.start == 5 && g.len == 5);
-	CHECK(sk_http_range("bytes=-3", 8, 10, &g) == 1 && g.start == 7 && g.len == 3);
-	CHECK(sk_http_range("bytes=-30", 9, 10, &g) == 1 && g.start == 0 && g.len == 10);
-	CHECK(sk_http_range("bytes=8-100", 11, 10, &g) == 1 && g.len == 2);
-	CHECK(sk_http_range("bytes=10-", 9, 10, &g) == -1);
-	CHECK(sk_http_range("bytes=-0", 8, 10, &g) == -1);
-	CHECK(sk_http_range("bytes=0-0", 9, 0, &g) == -1);
-	CHECK(sk_http_range("bytes=0-1,3-4", 13, 10, &g) == 0);
-	CHECK(sk_http_range("bytes=5-2", 9, 10, &g) == 0);
-	CHECK(sk_http_range("items=0-1", 9, 10, &g) == 0);
-	CHECK(sk_http_range("bytes=a-b", 9, 10, &g) == 0);
+	CHECK(sk_http_range("bytes=0-4", 9, 10, &g) == SK_RANGE_OK && g.start == 0 && g.len == 5);
+	CHECK(sk_http_range("bytes=5-", 8, 10, &g) == SK_RANGE_OK && g.start == 5 && g.len == 5);
+	CHECK(sk_http_range("bytes=-3", 8, 10, &g) == SK_RANGE_OK && g.start == 7 && g.len == 3);
+	CHECK(sk_http_range("bytes=-30", 9, 10, &g) == SK_RANGE_OK && g.start == 0 && g.len == 10);
+	CHECK(sk_http_range("bytes=8-100", 11, 10, &g) == SK_RANGE_OK && g.len == 2);
+	CHECK(sk_http_range("bytes=10-", 9, 10, &g) == SK_RANGE_UNSATISFIABLE);
+	CHECK(sk_http_range("bytes=-0", 8, 10, &g) == SK_RANGE_UNSATISFIABLE);
+	CHECK(sk_http_range("bytes=0-0", 9, 0, &g) == SK_RANGE_UNSATISFIABLE);
+	CHECK(sk_http_range("bytes=0-1,3-4", 13, 10, &g) == SK_RANGE_IGNORE);
+	CHECK(sk_http_range("bytes=5-2", 9, 10, &g) == SK_RANGE_IGNORE);
+	CHECK(sk_http_range("items=0-1", 9, 10, &g) == SK_RANGE_IGNORE);
+	CHECK(sk_http_range("bytes=a-b", 9, 10, &g) == SK_RANGE_IGNORE);
 }
 
 static void misc(void)

@@ -18,7 +18,7 @@
 #include "udp_recv.h"
 #include "udp_send.h"
 
-static int cut(const char *s, size_t size, size_t max, bool eof, size_t *len)
+static enum sk_udp_cut_result cut(const char *s, size_t size, size_t max, bool eof, size_t *len)
 {
 	return sk_udp_cut((const unsigned char *)s, strlen(s), size, max, eof, len);
 }
@@ -27,23 +27,25 @@ static void cut_cases(void)
 {
 	size_t len;
 
-	CHECK(cut("a\nbb\n", 0, 100, false, &len) == 1 && len == 2);
-	CHECK(cut("\n", 0, 100, false, &len) == 1 && len == 1);
-	CHECK(cut("ccc", 0, 100, false, &len) == 0);
-	CHECK(cut("ccc", 0, 100, true, &len) == 1 && len == 3);
-	CHECK(cut("", 0, 100, true, &len) == 0 && len == 0);
-	CHECK(cut("", 4, 100, true, &len) == 0);
+	CHECK(cut("a\nbb\n", 0, 100, false, &len) == SK_UDP_CUT_DATAGRAM && len == 2);
+	CHECK(cut("\n", 0, 100, false, &len) == SK_UDP_CUT_DATAGRAM && len == 1);
+	CHECK(cut("ccc", 0, 100, false, &len) == SK_UDP_CUT_MORE);
+	CHECK(cut("ccc", 0, 100, true, &len) == SK_UDP_CUT_DATAGRAM && len == 3);
+	CHECK(cut("", 0, 100, true, &len) == SK_UDP_CUT_MORE && len == 0);
+	CHECK(cut("", 4, 100, true, &len) == SK_UDP_CUT_MORE);
 	/* a line over max, whole or still without its newline */
-	CHECK(cut("abcdef\nx", 0, 4, false, &len) == -1 && errno == EMSGSIZE && len == 7);
-	CHECK(cut("abcde", 0, 4, false, &len) == -1 && errno == EMSGSIZE && len == 5);
-	CHECK(cut("abcd", 0, 4, false, &len) == 0);
-	CHECK(cut("abc\n", 0, 4, false, &len) == 1 && len == 4);
-	CHECK(cut("abcde", 0, 4, true, &len) == -1 && len == 5);
+	CHECK(cut("abcdef\nx", 0, 4, false, &len) == SK_UDP_CUT_TOO_BIG && errno == EMSGSIZE &&
+	      len == 7);
+	CHECK(cut("abcde", 0, 4, false, &len) == SK_UDP_CUT_TOO_BIG && errno == EMSGSIZE &&
+	      len == 5);
+	CHECK(cut("abcd", 0, 4, false, &len) == SK_UDP_CUT_MORE);
+	CHECK(cut("abc\n", 0, 4, false, &len) == SK_UDP_CUT_DATAGRAM && len == 4);
+	CHECK(cut("abcde", 0, 4, true, &len) == SK_UDP_CUT_TOO_BIG && len == 5);
 	/* --size: newlines are bytes like any other; the tail waits for EOF */
-	CHECK(cut("ab\ncdefg", 4, 100, false, &len) == 1 && len == 4);
-	CHECK(cut("ab\n", 4, 100, false, &len) == 0);
-	CHECK(cut("ab\n", 4, 100, true, &len) == 1 && len == 3);
-	CHECK(cut("abcdefgh", 8, 4, false, &len) == -1 && len == 8);
+	CHECK(cut("ab\ncdefg", 4, 100, false, &len) == SK_UDP_CUT_DATAGRAM && len == 4);
+	CHECK(cut("ab\n", 4, 100, false, &len) == SK_UDP_CUT_MORE);
+	CHECK(cut("ab\n", 4, 100, true, &len) == SK_UDP_CUT_DATAGRAM && len == 3);
+	CHECK(cut("abcdefgh", 8, 4, false, &len) == SK_UDP_CUT_TOO_BIG && len == 8);
 }
 
 static void oversize_cases(void)
