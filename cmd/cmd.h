@@ -136,9 +136,9 @@ int cmd_signalfd(const char *cmd, bool children);
 /*
  * Reports a failure to open a listening socket: err, and for an address
  * in use (e is errno) the whois-port command that names the holder of
- * port_spec ("8080", "53/udp"; NULL: no hint, as for unix sockets).
+ * port, "tcp" or "udp" (proto NULL: no hint, as for unix sockets).
  */
-void cmd_listen_error(const char *cmd, const char *err, int e, const char *port_spec);
+void cmd_listen_error(const char *cmd, const char *err, int e, unsigned port, const char *proto);
 
 /*
  * Relays stdin/stdout over the connected socket fd to peer, with r's

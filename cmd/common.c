@@ -302,10 +302,11 @@ int cmd_signalfd(const char *cmd, bool children)
 	return fd;
 }
 
-void cmd_listen_error(const char *cmd, const char *err, int e, const char *port_spec)
+void cmd_listen_error(const char *cmd, const char *err, int e, unsigned port, const char *proto)
 {
-	if (e == EADDRINUSE && port_spec)
-		cmd_error(cmd, "%s (find the holder: sockctl whois-port %s)", err, port_spec);
+	if (e == EADDRINUSE && proto)
+		cmd_error(cmd, "%s (find the holder: sockctl whois-port %u%s)", err, port,
+			  strcmp(proto, "udp") == 0 ? "/udp" : "");
 	else
 		cmd_error(cmd, "%s", err);
 }

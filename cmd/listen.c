@@ -245,10 +245,7 @@ static int open_listener(const struct listen_opts *o)
 	else
 		fd = sk_listen(&lo, err);
 	if (fd < 0) {
-		char spec[8];
-
-		snprintf(spec, sizeof(spec), "%u", o->port);
-		cmd_listen_error(name, err, errno, o->net.unix_path ? NULL : spec);
+		cmd_listen_error(name, err, errno, o->port, o->net.unix_path ? NULL : "tcp");
 		return -1;
 	}
 	if (o->net.verbose)

@@ -65,7 +65,6 @@ static int unknown_command(const char *name)
 	return EXIT_USAGE;
 }
 
-/* Like git's run_builtin: a failed write of stdout is a failure. */
 /*
  * After a command: stdout is flushed and closed, and a failure of either
  * (a full disk, a closed pipe that was not EPIPE) is an error, as in git's

@@ -172,10 +172,7 @@ static int open_listener(const struct http_opts *o)
 	const char *colon;
 
 	if (fd < 0) {
-		char spec[8];
-
-		snprintf(spec, sizeof(spec), "%u", o->port);
-		cmd_listen_error(name, err, errno, spec);
+		cmd_listen_error(name, err, errno, o->port, "tcp");
 		return -1;
 	}
 	if (!o->quiet) {

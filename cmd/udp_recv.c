@@ -150,10 +150,7 @@ static int open_socket(struct receiver *r)
 
 	r->fd = sk_listen(&lo, err);
 	if (r->fd < 0) {
-		char spec[12];
-
-		snprintf(spec, sizeof(spec), "%u/udp", o->port);
-		cmd_listen_error(name, err, errno, spec);
+		cmd_listen_error(name, err, errno, o->port, "udp");
 		return EXIT_FAIL;
 	}
 	sk_udp_rcvbuf(r->fd, RCVBUF);

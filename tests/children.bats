@@ -152,12 +152,17 @@ stop_and_check() {
 	stop_and_check "$rx_pid" $tree
 }
 
-@test "children: serve-http --workers run in their own groups and stop with it" {
-	mkdir "$TMP/www"
+# workers N: serve-http --workers N on $TMP/www; sets port and tree (the workers).
+workers() {
+	mkdir -p "$TMP/www"
 	echo hi >"$TMP/www/a.txt"
-	bg srv "$SK" serve-http -p 0 -b 127.0.0.1 --workers 3 "$TMP/www"
+	bg srv "$SK" serve-http -p 0 -b 127.0.0.1 --workers "$1" "$TMP/www"
 	port=$(port_of "$TMP/srv.err")
-	tree=$(tree_of "$srv_pid" 3)
+	tree=$(tree_of "$srv_pid" "$1")
+}
+
+@test "children: serve-http --workers run in their own groups and stop with it" {
+	workers 3
 	for w in $tree; do
 		[ "$(awk '{print $5}' "/proc/$w/stat")" = "$w" ]
 	done
@@ -166,10 +171,7 @@ stop_and_check() {
 }
 
 @test "children: a serve-http worker killed from outside stops the rest, exit 1" {
-	mkdir "$TMP/www"
-	bg srv "$SK" serve-http -p 0 -b 127.0.0.1 --workers 2 "$TMP/www"
-	port=$(port_of "$TMP/srv.err")
-	tree=$(tree_of "$srv_pid" 2)
+	workers 2
 	kill -KILL "${tree%% *}"
 	st=0
 	wait_exit "$srv_pid" 10 || st=$?
@@ -179,10 +181,7 @@ stop_and_check() {
 }
 
 @test "children: serve-http workers stop if the parent is killed with SIGKILL" {
-	mkdir "$TMP/www"
-	bg srv "$SK" serve-http -p 0 -b 127.0.0.1 --workers 2 "$TMP/www"
-	port=$(port_of "$TMP/srv.err")
-	tree=$(tree_of "$srv_pid" 2)
+	workers 2
 	kill -KILL "$srv_pid"
 	wait_until 10 all_gone $tree
 }

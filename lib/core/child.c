@@ -239,7 +239,10 @@ static size_t reap_all(struct sk_child_set *s, bool report, int64_t kill_at)
 		s->pid[i] = s->pid[--s->n];
 		s->last_code = code;
 		reaped++;
-		if (report && s->on_exit)
+		if (!report)
+			continue;
+		s->failures += code != 0;
+		if (s->on_exit)
 			s->on_exit(s->ctx, si.si_pid, code);
 	}
 	check_groups(s);
@@ -340,7 +343,7 @@ int sk_child_wait(pid_t pid, int sigfd)
 enum sk_supervise_result sk_child_supervise(struct sk_child_set *s, int sigfd, bool stop_on_failure,
 					    int *sig)
 {
-	int last;
+	size_t failures = s->failures;
 
 	*sig = 0;
 	while (s->n > 0) {
@@ -348,12 +351,9 @@ enum sk_supervise_result sk_child_supervise(struct sk_child_set *s, int sigfd, b
 			return SK_SUPERVISE_ERROR;
 		if ((*sig = sk_read_stop_signal(sigfd)))
 			return SK_SUPERVISE_SIGNALLED;
-		last = s->last_code;
-		s->last_code = 0;
-		if (sk_child_reap(s) > 0 && stop_on_failure && s->last_code != 0)
+		sk_child_reap(s);
+		if (stop_on_failure && s->failures > failures)
 			return SK_SUPERVISE_FAILED;
-		if (s->last_code == 0)
-			s->last_code = last;
 	}
 	return SK_SUPERVISE_ALL_EXITED;
 }

@@ -40,8 +40,9 @@ struct sk_child_set {
 	size_t n, cap;
 	struct sk_child_group *left; /* groups whose leader ended */
 	size_t nleft, capleft;
-	int grace_ms;  /* between SIGTERM and SIGKILL */
-	int last_code; /* the exit code of the last leader reaped */
+	int grace_ms;	 /* between SIGTERM and SIGKILL */
+	int last_code;	 /* the exit code of the last leader reaped */
+	size_t failures; /* leaders that ended on their own with a code other than 0 */
 	/* A leader ended on its own with code (exit code, or 128 + signal); may be NULL. */
 	void (*on_exit)(void *ctx, pid_t pid, int code);
 	void *ctx;

@@ -3,6 +3,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "http.h"
+
 /*
  * chunked-body   = *chunk last-chunk trailer-section CRLF
  * chunk          = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
@@ -37,24 +39,9 @@ enum state {
 	S_ERROR
 };
 
-/* RFC 9110 tchar: the bytes of a token. */
-static bool tchar(unsigned char b)
-{
-	return (b >= '0' && b <= '9') || ((b | 0x20) >= 'a' && (b | 0x20) <= 'z') ||
-	       (b && strchr("!#$%&'*+-.^_`|~", b));
-}
-
 static bool ws(unsigned char b)
 {
 	return b == ' ' || b == '\t';
-}
-
-static int hexval(unsigned char b)
-{
-	if (b >= '0' && b <= '9')
-		return b - '0';
-	b |= 0x20;
-	return b >= 'a' && b <= 'f' ? b - 'a' + 10 : -1;
 }
 
 void sk_chunked_init(struct sk_chunked *c, unsigned long long max_body)
@@ -122,9 +109,9 @@ static int ext_byte(struct sk_chunked *c, unsigned char b)
 {
 	switch (c->state) {
 	case S_BWS: return ws(b) ? 0 : b == ';' ? go(c, S_EXT_NAME0) : 400;
-	case S_EXT_NAME0: return ws(b) ? 0 : tchar(b) ? go(c, S_EXT_NAME) : 400;
+	case S_EXT_NAME0: return ws(b) ? 0 : sk_http_tchar(b) ? go(c, S_EXT_NAME) : 400;
 	case S_EXT_NAME:
-		if (tchar(b))
+		if (sk_http_tchar(b))
 			return 0;
 		if (b == '=')
 			return go(c, S_EXT_VAL0);
@@ -140,8 +127,8 @@ static int ext_byte(struct sk_chunked *c, unsigned char b)
 			return 0;
 		if (b == '"')
 			return go(c, S_EXT_QUOTED);
-		return tchar(b) ? go(c, S_EXT_TOKEN) : 400;
-	case S_EXT_TOKEN: return tchar(b) ? 0 : ext_next(c, b);
+		return sk_http_tchar(b) ? go(c, S_EXT_TOKEN) : 400;
+	case S_EXT_TOKEN: return sk_http_tchar(b) ? 0 : ext_next(c, b);
 	case S_EXT_QUOTED:
 	case S_EXT_QPAIR: return quoted(c, b);
 	default: return ext_next(c, b); /* S_EXT_END */
@@ -151,7 +138,7 @@ static int ext_byte(struct sk_chunked *c, unsigned char b)
 /* A byte of the chunk line, chunk-size [ chunk-ext ] CR, up to SK_CHUNKED_MAX_LINE. */
 static int line_byte(struct sk_chunked *c, unsigned char b)
 {
-	int d = hexval(b);
+	int d = sk_http_hexval(b);
 
 	if (++c->line_len > SK_CHUNKED_MAX_LINE)
 		return 400;
@@ -171,7 +158,7 @@ static int trailer_byte(struct sk_chunked *c, unsigned char b)
 	case S_TRAILER0:
 		if (b == '\r')
 			c->state = S_END_LF;
-		else if (tchar(b) && ++c->trailers <= SK_CHUNKED_MAX_TRAILERS)
+		else if (sk_http_tchar(b) && ++c->trailers <= SK_CHUNKED_MAX_TRAILERS)
 			c->state = S_TRAILER_NAME;
 		else
 			return 400; /* also obs-fold, an empty name, a bare LF */
@@ -179,7 +166,7 @@ static int trailer_byte(struct sk_chunked *c, unsigned char b)
 	case S_TRAILER_NAME:
 		if (b == ':')
 			c->state = S_TRAILER_VALUE;
-		return b == ':' || tchar(b) ? 0 : 400;
+		return b == ':' || sk_http_tchar(b) ? 0 : 400;
 	case S_TRAILER_VALUE:
 		if (b == '\r')
 			c->state = S_TRAILER_LF;

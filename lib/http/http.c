@@ -5,10 +5,18 @@
 #include <string.h>
 #include <strings.h>
 
-/* RFC 9110 tchar: the bytes of a token. */
-static bool tchar(unsigned char c)
+bool sk_http_tchar(unsigned char c)
 {
-	return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+int sk_http_hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 static bool eq_ci(const char *a, size_t alen, const char *b)
@@ -49,7 +57,7 @@ static int parse_request_line(const char *p, size_t n, struct sk_http_req *r)
 	const char *end = p + n, *sp;
 	size_t i;
 
-	for (i = 0; i < n && tchar((unsigned char)p[i]); i++)
+	for (i = 0; i < n && sk_http_tchar((unsigned char)p[i]); i++)
 		;
 	if (i == 0 || i == n || p[i] != ' ')
 		return 400;
@@ -121,7 +129,7 @@ static size_t skip_ows(const char *v, size_t n, size_t i)
 
 static size_t token_end(const char *v, size_t n, size_t i)
 {
-	while (i < n && tchar((unsigned char)v[i]))
+	while (i < n && sk_http_tchar((unsigned char)v[i]))
 		i++;
 	return i;
 }
@@ -239,7 +247,7 @@ static int parse_field(const char *p, size_t n, struct sk_http_req *r, struct bo
 		return 400;
 	nlen = (size_t)(colon - p);
 	for (i = 0; i < nlen; i++)
-		if (!tchar((unsigned char)p[i]))
+		if (!sk_http_tchar((unsigned char)p[i]))
 			return 400; /* also no space before the colon */
 	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
 		;
@@ -342,14 +350,6 @@ enum sk_http_parse_result sk_http_parse(const char *buf, size_t len, struct sk_h
 	return SK_HTTP_BAD;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Appends segment seg[0..n) to out at *o; "." is skipped, ".." pops. */
 static int push_segment(const char *seg, size_t n, char *out, size_t outlen, size_t *o)
 {
@@ -416,8 +416,8 @@ int sk_http_target_path(const char *t, size_t len, char *out, size_t outlen, boo
 		return -1;
 	for (i = 0; i < len && t[i] != '?' && t[i] != '#'; i++) {
 		if (t[i] == '%') {
-			int hi = i + 2 < len ? hexval(t[i + 1]) : -1;
-			int lo = hi >= 0 ? hexval(t[i + 2]) : -1;
+			int hi = i + 2 < len ? sk_http_hexval((unsigned char)t[i + 1]) : -1;
+			int lo = hi >= 0 ? sk_http_hexval((unsigned char)t[i + 2]) : -1;
 
 			if (lo < 0 || (hi == 0 && lo == 0))
 				return -1;

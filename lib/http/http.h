@@ -85,6 +85,12 @@ enum sk_http_range_result {
 enum sk_http_range_result sk_http_range(const char *v, size_t len, off_t size,
 					struct sk_http_range *r);
 
+/* True when c may stand in a token (RFC 9110 tchar), in any locale. */
+bool sk_http_tchar(unsigned char c);
+
+/* The value of hex digit c (either case), or -1. */
+int sk_http_hexval(unsigned char c);
+
 /* Formats t as an IMF-fixdate into out (32 bytes). Returns out. */
 char *sk_http_date(time_t t, char *out);
 

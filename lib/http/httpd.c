@@ -68,10 +68,9 @@ struct server {
 	const struct sk_httpd_opts *o;
 	struct sk_loop *loop;
 	struct sk_fcache *cache;
-	time_t date_t; /* the Date header changes once a second, */
-	char date[32];
-	time_t log_t; /* and so does the log's local time */
-	char log_when[64];
+	time_t now;	     /* the second that date and log_when are for */
+	char date[32];	     /* the Date header */
+	char log_when[64];   /* the log's local time (with on_log only) */
 	struct conn **conns; /* by fd */
 	size_t nconns, cap;
 	bool accepting, stopping;
@@ -81,14 +80,25 @@ struct server {
 	int fail;	 /* the errno that ended the loop, or 0 */
 };
 
-static const char *date_now(struct server *s)
+/* Formats the Date header and the log's time again once the second has changed. */
+static void clock_tick(struct server *s)
 {
 	time_t now = time(NULL);
+	struct tm tm;
 
-	if (now != s->date_t) {
-		s->date_t = now;
-		sk_http_date(now, s->date);
+	if (now == s->now)
+		return;
+	s->now = now;
+	sk_http_date(now, s->date);
+	if (s->o->on_log) {
+		localtime_r(&now, &tm);
+		strftime(s->log_when, sizeof(s->log_when), "%d/%b/%Y:%H:%M:%S %z", &tm);
 	}
+}
+
+static const char *date_now(struct server *s)
+{
+	clock_tick(s);
 	return s->date;
 }
 
@@ -138,18 +148,11 @@ static enum handled handle(struct conn *c, struct server *s)
 static void log_response(const struct conn *c, struct server *s)
 {
 	char line[1024], bytes[24] = "-";
-	time_t now;
-	struct tm tm;
 	int n;
 
 	if (!s->o->on_log)
 		return;
-	now = time(NULL);
-	if (now != s->log_t) {
-		s->log_t = now;
-		localtime_r(&now, &tm);
-		strftime(s->log_when, sizeof(s->log_when), "%d/%b/%Y:%H:%M:%S %z", &tm);
-	}
+	clock_tick(s);
 	if (c->resp.body_bytes > 0)
 		snprintf(bytes, sizeof(bytes), "%lld", c->resp.body_bytes);
 	n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %s\n", c->host, s->log_when,

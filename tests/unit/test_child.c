@@ -84,18 +84,31 @@ static void wait_ready(int peer)
 		CHECK(read(peer, &c, 1) == 1);
 }
 
+/*
+ * Makes a set (cap children, grace_ms) and starts cmd in it on a socket
+ * whose other end is *peer. Returns the child's pid.
+ */
+static pid_t start(struct sk_child_set *s, size_t cap, int grace_ms, const char *cmd, int *peer)
+{
+	char err[SK_ERRLEN];
+	int fd = conn(peer);
+	pid_t pid;
+
+	CHECK(sk_child_set_init(s, cap, grace_ms) == 0);
+	pid = sk_child_spawn_sh(s, cmd, fd, err);
+	close(fd);
+	CHECK(pid > 0);
+	return pid;
+}
+
 static void stop_reaches_the_group(void)
 {
 	struct sk_child_set s;
-	char err[SK_ERRLEN];
-	int peer, fd = conn(&peer);
+	int peer;
 	int64_t t0;
 	pid_t pid;
 
-	CHECK(sk_child_set_init(&s, 2, 2000) == 0);
-	pid = sk_child_spawn_sh(&s, "sleep 30 & echo; wait", fd, err);
-	close(fd);
-	CHECK(pid > 0);
+	pid = start(&s, 2, 2000, "sleep 30 & echo; wait", &peer);
 	wait_ready(peer);
 	CHECK(getpgid(pid) == pid);
 	CHECK(getpgid(pid) != getpgrp());
@@ -111,15 +124,11 @@ static void stop_reaches_the_group(void)
 static void sigkill_after_the_grace(void)
 {
 	struct sk_child_set s;
-	char err[SK_ERRLEN];
-	int peer, fd = conn(&peer);
+	int peer;
 	int64_t t0, took;
 	pid_t pid;
 
-	CHECK(sk_child_set_init(&s, 1, 300) == 0);
-	pid = sk_child_spawn_sh(&s, "trap '' TERM; sleep 30 & echo; wait", fd, err);
-	close(fd);
-	CHECK(pid > 0);
+	pid = start(&s, 1, 300, "trap '' TERM; sleep 30 & echo; wait", &peer);
 	wait_ready(peer);
 	t0 = sk_now_ms();
 	sk_child_stop_all(&s, -1);
@@ -144,15 +153,12 @@ static void reap_reports_and_cleans_up(void)
 {
 	struct sk_child_set s;
 	char err[SK_ERRLEN];
-	int peer, fd = conn(&peer), i;
+	int peer, i;
 	pid_t pid;
 
-	CHECK(sk_child_set_init(&s, 1, 2000) == 0);
-	s.on_exit = on_exit_cb;
 	/* The shell ends at once; the sleep it left must not stay behind. */
-	pid = sk_child_spawn_sh(&s, "sleep 30 & exit 7", fd, err);
-	close(fd);
-	CHECK(pid > 0);
+	pid = start(&s, 1, 2000, "sleep 30 & exit 7", &peer);
+	s.on_exit = on_exit_cb;
 	CHECK(sk_child_spawn_sh(&s, "true", peer, err) < 0 && errno == ENOSPC);
 	for (i = 0; i < 250 && s.n > 0; i++) {
 		poll(NULL, 0, 20);
@@ -168,15 +174,11 @@ static void reap_reports_and_cleans_up(void)
 static void leftovers_get_sigkill_after_the_grace(void)
 {
 	struct sk_child_set s;
-	char err[SK_ERRLEN];
-	int peer, fd = conn(&peer), i, ms;
+	int peer, i, ms;
 	int64_t t0 = sk_now_ms(), took = -1;
 	pid_t pid;
 
-	CHECK(sk_child_set_init(&s, 1, 300) == 0);
-	pid = sk_child_spawn_sh(&s, "trap '' TERM; sleep 30 & exit 0", fd, err);
-	close(fd);
-	CHECK(pid > 0);
+	pid = start(&s, 1, 300, "trap '' TERM; sleep 30 & exit 0", &peer);
 	for (i = 0; i < 500 && (s.n > 0 || s.nleft > 0); i++) {
 		ms = sk_child_next_ms(&s);
 		poll(NULL, 0, ms >= 0 && ms < 10 ? ms : 10);
@@ -215,20 +217,17 @@ static void supervise_and_stop(int sigfd)
 static void second_signal_skips_the_grace(int sigfd)
 {
 	struct sk_child_set s;
-	char err[SK_ERRLEN];
-	int peer, fd = conn(&peer);
+	int peer;
 	int64_t t0;
 	pid_t pid;
 
-	CHECK(sk_child_set_init(&s, 1, 20000) == 0);
-	pid = sk_child_spawn_sh(&s, "trap '' TERM; sleep 30 & echo; wait", fd, err);
-	close(fd);
+	pid = start(&s, 1, 20000, "trap '' TERM; sleep 30 & echo; wait", &peer);
 	wait_ready(peer);
 	kill(getpid(), SIGTERM); /* blocked: it waits on sigfd */
 	t0 = sk_now_ms();
 	CHECK(sk_child_stop_all(&s, sigfd) == SIGTERM);
 	CHECK(sk_now_ms() - t0 < 2000);
-	CHECK(pid > 0 && group_gone(pid));
+	CHECK(group_gone(pid));
 	close(peer);
 	sk_child_set_free(&s);
 }
