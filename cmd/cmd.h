@@ -55,6 +55,17 @@ enum {
 	OPT_NO_LISTING,
 	OPT_LOG,
 	OPT_WORKERS,
+	OPT_TLS,
+	OPT_TLS_CA,
+	OPT_TLS_PIN,
+	OPT_TLS_INSECURE,
+	OPT_SNI,
+	OPT_NO_SNI,
+	OPT_ALPN,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_MIN,
+	OPT_TLS_CLIENT_CA,
 };
 
 /* getopt_long entries of the stream socket options (listen, connect). */
@@ -84,6 +95,78 @@ enum {
 	"      --no-shutdown      do not half-close the connection at stdin EOF\n"                 \
 	"  -x, --hexdump          hex dump of the traffic on stderr ('>' sent, '<' received)\n"    \
 	"      --progress         bytes moved and the rate on stderr\n"
+
+/* getopt_long entries of the TLS options: a client's (connect) and a server's. */
+#define TLS_COMMON_LONGOPTS                                                                        \
+	{"tls", no_argument, NULL, OPT_TLS}, {"ssl", no_argument, NULL, OPT_TLS},                  \
+	    {"alpn", required_argument, NULL, OPT_ALPN},                                           \
+	    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},                                   \
+	    {"tls-key", required_argument, NULL, OPT_TLS_KEY},                                     \
+	{                                                                                          \
+		"tls-min", required_argument, NULL, OPT_TLS_MIN                                    \
+	}
+#define TLS_CLIENT_LONGOPTS                                                                        \
+	TLS_COMMON_LONGOPTS, {"tls-ca", required_argument, NULL, OPT_TLS_CA},                      \
+	    {"tls-pin", required_argument, NULL, OPT_TLS_PIN},                                     \
+	    {"tls-insecure", no_argument, NULL, OPT_TLS_INSECURE},                                 \
+	    {"sni", required_argument, NULL, OPT_SNI},                                             \
+	{                                                                                          \
+		"no-sni", no_argument, NULL, OPT_NO_SNI                                            \
+	}
+#define TLS_SERVER_LONGOPTS                                                                        \
+	TLS_COMMON_LONGOPTS,                                                                       \
+	{                                                                                          \
+		"tls-client-ca", required_argument, NULL, OPT_TLS_CLIENT_CA                        \
+	}
+
+#define TLS_CLIENT_USAGE                                                                           \
+	"      --tls, --ssl       run TLS over the connection, verifying the server's\n"            \
+	"                         certificate (chain and name) by default\n"                       \
+	"      --tls-ca FILE      trust the PEM certificates in FILE, not the system's\n"          \
+	"      --tls-pin FP       accept only the certificate with this SHA-256\n"                 \
+	"                         fingerprint (sha256:HEX or AB:CD:...)\n"                         \
+	"      --tls-insecure     verify nothing (says so on stderr)\n"                            \
+	"      --sni NAME         send NAME as SNI and check the certificate against it\n"         \
+	"      --no-sni           send no SNI (the name is still checked)\n"                       \
+	"      --alpn LIST        offer these ALPN protocols (comma list)\n"                       \
+	"      --tls-cert FILE    present this client certificate (PEM)\n"                         \
+	"      --tls-key FILE     the client certificate's key (PEM; default: in --tls-cert)\n"    \
+	"      --tls-min VER      lowest TLS version: 1.2 (default) or 1.3\n"
+
+#define TLS_SERVER_USAGE                                                                           \
+	"      --tls, --ssl       serve TLS; without --tls-cert, a fresh self-signed\n"            \
+	"                         ECDSA certificate whose fingerprint is printed\n"                \
+	"      --tls-cert FILE    the server certificate, with its chain (PEM)\n"                  \
+	"      --tls-key FILE     its key (PEM; default: in --tls-cert)\n"                         \
+	"      --tls-client-ca FILE  require a client certificate issued by a CA in FILE\n"        \
+	"      --alpn LIST        accept these ALPN protocols (comma list)\n"                      \
+	"      --tls-min VER      lowest TLS version: 1.2 (default) or 1.3\n"
+
+/* The TLS options as given (all NULL/false: no TLS). */
+struct tls_cli {
+	bool on;       /* --tls, or any --tls-* option */
+	bool insecure; /* --tls-insecure */
+	bool no_sni;   /* --no-sni */
+	const char *ca, *pin, *cert, *key, *client_ca, *sni, *alpn;
+	int min_version; /* 12 or 13; 0: not given (12) */
+};
+
+/* Handles one TLS option. */
+enum cmd_option cmd_tls_option(const char *cmd, int c, const char *arg, struct tls_cli *t);
+
+/* Checks the TLS options against each other and the build; returns 0 or EXIT_USAGE. */
+int cmd_check_tls(const char *cmd, const struct tls_cli *t);
+
+struct sk_tls_ctx;
+
+/*
+ * Makes the TLS context for t (client: server false), reporting a failure
+ * (exit 2: it is the options' fault). names are the extra names of a
+ * made-up server certificate. Returns NULL when t is off or on failure;
+ * *rc is then 0 or the exit status.
+ */
+struct sk_tls_ctx *cmd_tls_ctx(const char *cmd, const struct tls_cli *t, bool server,
+			       const char *const *names, int *rc);
 
 /* Options every socket command shares. */
 struct net_opts {
