@@ -694,6 +694,36 @@ verify_fails() {
 	[ "$fpr" != "$(sed -n '2s/.* //p' "$TMP/srv.err")" ]
 }
 
+@test "tls: listen --tls without -v prints neither the listening line nor the fingerprint" {
+	bg srv "$SK" listen --tls 127.0.0.1 0
+	port=$(port_of_pid "$srv_pid")
+	run --separate-stderr timeout 20 "$SK" connect --tls-insecure 127.0.0.1 "$port" <<<quiet
+	[ "$status" -eq 0 ]
+	wait_exit "$srv_pid"
+	[ "$(cat "$TMP/srv.out")" = quiet ]
+	[ ! -s "$TMP/srv.err" ]
+}
+
+@test "tls: a client's renegotiation is refused (s_client R over TLS 1.2); listen -k goes on serving" {
+	tls_listen srv -k --tls-cert "$C/good-both.pem" -e cat
+	mkfifo "$TMP/sc.in"
+	BG_STDIN="$TMP/sc.in" bg sc openssl s_client -tls1_2 -CAfile "$C/ca.pem" -connect 127.0.0.1:"$port"
+	exec {w}>"$TMP/sc.in"
+	wait_for "$TMP/sc.out" 'Verify return code: 0'
+	printf 'R\n' >&"$w"
+	st=0
+	wait_exit "$sc_pid" 10 || st=$?
+	exec {w}>&-
+	cat "$TMP/sc.err"
+	[ "$st" -ne 0 ]
+	[ "$st" -ne 124 ] # refused, not hanging
+	grep -q RENEGOTIATING "$TMP/sc.err"
+	grep -qi 'no renegotiation' "$TMP/sc.err"
+	run --separate-stderr timeout 20 "$SK" connect --tls-ca "$C/ca.pem" localhost "$port" <<<next
+	[ "$status" -eq 0 ]
+	[ "$output" = next ]
+}
+
 @test "tls: listen --tls-client-ca requires a client certificate from that CA; -v names the client" {
 	tls_listen srv -k --tls-cert "$C/good-both.pem" --tls-client-ca "$C/ca.pem"
 	run --separate-stderr timeout 20 "$SK" connect --tls-ca "$C/ca.pem" localhost "$port" <<<no-cert
@@ -737,6 +767,10 @@ verify_fails() {
 	[ "$status" -eq 0 ]
 	wait_until 5 grep -qx still-serving "$TMP/srv.out"
 	[ "$(cat "$TMP/srv.out")" = still-serving ]
+	# -v logged each failed client, naming it, one line each.
+	cat "$TMP/srv.err"
+	[ "$(grep -vE 'listening on|tls certificate|connection from|TLS: TLSv1' "$TMP/srv.err" |
+		grep -cE '^sockctl listen: .*127\.0\.0\.1:[0-9]+')" -ge 5 ]
 	# Without -k, a failed handshake ends listen with 1.
 	tls_listen srv --tls-cert "$C/good-both.pem"
 	raw_send "$port" 'b"GET / HTTP/1.0\r\n\r\n"'
