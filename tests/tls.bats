@@ -64,14 +64,15 @@ payload_line() {
 }
 
 # raw_send PORT PYBYTES: a plain TCP client sends the python bytes literal,
-# half-closes, reads until the server closes (bounded).
+# half-closes, reads until the server closes (bounded). The server may
+# drop it at any point, even before it has sent everything.
 raw_send() {
 	timeout 15 python3 -c '
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-s.sendall(eval(sys.argv[2]))
-s.shutdown(socket.SHUT_WR)
 try:
+    s.sendall(eval(sys.argv[2]))
+    s.shutdown(socket.SHUT_WR)
     while s.recv(65536):
         pass
 except OSError:
