@@ -553,6 +553,32 @@ verify_fails() {
 	[ "$(wc -l <"$TMP/cli.err")" -eq 1 ]
 }
 
+@test "tls: truncation while our stdin is still open: all data written, exit 1 at once" {
+	make_data "$TMP/data" 1
+	bg peer python3 "$TLSPEER" server --cert "$C/good.pem" --key "$C/good.key" truncate-now "$TMP/data"
+	port=$(port_of "$TMP/peer.err")
+	mkfifo "$TMP/fifo"
+	exec {w}<>"$TMP/fifo"
+	st=0
+	timeout 20 "$SK" connect --tls --tls-ca "$C/ca.pem" localhost "$port" <"$TMP/fifo" >"$TMP/got" \
+		2>"$TMP/cli.err" || st=$?
+	exec {w}>&-
+	cat "$TMP/cli.err"
+	[ "$st" -eq 1 ]
+	[ "$(sha "$TMP/data")" = "$(sha "$TMP/got")" ]
+	grep -q '^sockctl connect: .*TLS: connection closed without close_notify (the data may be truncated)' "$TMP/cli.err"
+}
+
+@test "tls: -w on a TLS relay: exit 1 after SECS with no data either way" {
+	sink_server good
+	mkfifo "$TMP/fifo"
+	exec {w}<>"$TMP/fifo"
+	run --separate-stderr timeout 20 "$SK" connect --tls --tls-ca "$C/ca.pem" -w 1 localhost "$port" <"$TMP/fifo"
+	exec {w}>&-
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"sockctl connect: 127.0.0.1:$port: no data for 1 s, closing"* ]]
+}
+
 @test "tls: truncation at listen: a client that closes TCP without close_notify: all data written, exit 1" {
 	make_data "$TMP/data" 1
 	tls_listen srv --tls-cert "$C/good-both.pem"
@@ -612,6 +638,9 @@ verify_fails() {
 
 @test "tls: listen -k -e with concurrent TLS clients: each echoed whole, no child left behind" {
 	tls_listen srv -k --tls -e cat
+	# A client that never speaks holds up no one (its handshake is its own).
+	bg silent python3 "$PEER" client 127.0.0.1 "$port" hold
+	wait_for "$TMP/srv.err" 'connection from'
 	# Three clients held open at once, each echoed: served concurrently.
 	for i in 1 2 3; do
 		bg "h$i" python3 "$TLSPEER" client 127.0.0.1 "$port" echo-hold
@@ -634,6 +663,7 @@ verify_fails() {
 		pid="h${i}_pid"
 		kill "${!pid}"
 	done
+	kill "$silent_pid"
 	wait_until 10 no_descendants "$srv_pid"
 	kill -TERM "$srv_pid"
 	wait_exit "$srv_pid"
@@ -813,6 +843,16 @@ verify_fails() {
 		[[ "$output" == *"Protocol version: TLSv${v/_/.}"* ]]
 	done
 	kill -0 "$srv_pid"
+}
+
+@test "tls: listen --tls-min 1.3 refuses a TLS 1.2 client" {
+	tls_listen srv -k --tls-cert "$C/good-both.pem" --tls-min 1.3 -e cat
+	run timeout 20 openssl s_client -tls1_2 -brief -CAfile "$C/ca.pem" -connect 127.0.0.1:"$port" <<<x
+	[ "$status" -ne 0 ]
+	[[ "$output" != *"Protocol version"* ]]
+	run timeout 20 openssl s_client -tls1_3 -brief -CAfile "$C/ca.pem" -connect 127.0.0.1:"$port" <<<x
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Protocol version: TLSv1.3"* ]]
 }
 
 @test "tls: connect -z --tls: open only when the handshake and the verification succeed" {

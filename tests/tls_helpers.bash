@@ -127,6 +127,8 @@ Modes:
                    if the peer had also half-closed the TCP connection
     truncate FILE  send FILE, read to the end (printing as sink does), then
                    close the TCP connection without close_notify
+    truncate-now FILE  send FILE, then close the TCP connection at once,
+                   without close_notify
     echo-hold      (client) send 'ping\\n', wait for it to come back, print
                    'echoed', then hold the connection until EOF or 20 s
 Every blocking step has a timeout so a broken test cannot hang.
@@ -204,6 +206,10 @@ def serve(s, mode, arg):
         n, digest, how = read_all(s)
         out(n, digest, how)
         s.shutdown(socket.SHUT_RDWR)  # the TCP connection only: no close_notify
+        s.close()
+    elif mode == "truncate-now":
+        send_file(s, arg)
+        s.shutdown(socket.SHUT_RDWR)  # at once, without close_notify
         s.close()
     elif mode == "echo-hold":
         s.sendall(b"ping\n")
