@@ -455,10 +455,11 @@ verify_fails() {
 @test "tls: 10 MiB to socat OPENSSL-LISTEN, then its 10 MiB reply after our close_notify, through pipes" {
 	make_data "$TMP/up" 10
 	make_data "$TMP/reply" 10
-	bg peer socat -d -d -t 30 OPENSSL-LISTEN:0,bind=127.0.0.1,cert="$C/good.pem",key="$C/good.key",verify=0 \
+	bg peer socat -d -d -t 30 "OPENSSL-LISTEN:0,bind=127.0.0.1,cert=$C/good.pem,key=$C/good.key,verify=0" \
 		SYSTEM:"cat >$TMP/recv; cat $TMP/reply"
 	port=$(port_of "$TMP/peer.err")
 	st=0
+	# stdin and stdout are pipes here (the files elsewhere).
 	cat "$TMP/up" | timeout 60 "$SK" connect --tls --tls-ca "$C/ca.pem" localhost "$port" 2>"$TMP/cli.err" |
 		cat >"$TMP/got" || st=$?
 	cat "$TMP/cli.err"

@@ -72,7 +72,7 @@ fp_colon() {
 # tcp_listen_port PID: the port of PID's listening TCP socket (from
 # /proc/net/tcp{,6}, matched by socket inode); fails while it has none.
 tcp_listen_port() {
-	local f ino inodes= hex
+	local f ino inodes='' hex
 	for f in /proc/"$1"/fd/*; do
 		ino=$(readlink "$f" 2>/dev/null) || continue
 		case $ino in socket:\[*\]) inodes+=" ${ino//[^0-9]/}" ;; esac
