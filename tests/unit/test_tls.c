@@ -25,21 +25,24 @@ static void test_parsers(void)
 	CHECK(sk_tls_parse_min("1.3") == 13);
 	CHECK(sk_tls_parse_min("1.1") == -1);
 	CHECK(sk_tls_parse_min("") == -1);
-	CHECK(sk_tls_parse_pin("sha256:00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF",
-			       pin, err) == 0);
+	CHECK(sk_tls_parse_pin(
+		  "sha256:00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF", pin,
+		  err) == 0);
 	CHECK(pin[0] == 0x00 && pin[1] == 0x11 && pin[31] == 0xff);
 	for (i = 0; i < 32; i++)
 		snprintf(colons + 3 * i, 4, "%02X%s", i, i < 31 ? ":" : "");
 	CHECK(sk_tls_parse_pin(colons, pin, err) == 0 && pin[5] == 5 && pin[31] == 31);
 	CHECK(sk_tls_parse_pin("sha256:0011", pin, err) < 0 && strstr(err, "--tls-pin"));
-	CHECK(sk_tls_parse_pin("SHA256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0",
-			       pin, err) < 0);
-	CHECK(sk_tls_parse_pin("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", pin,
-			       err) < 0); /* hex without its prefix */
+	CHECK(sk_tls_parse_pin(
+		  "SHA256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0", pin,
+		  err) < 0);
+	CHECK(sk_tls_parse_pin("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+			       pin, err) < 0); /* hex without its prefix */
 	colons[5] = '-';
 	CHECK(sk_tls_parse_pin(colons, pin, err) < 0);
-	CHECK(sk_tls_parse_pin("sha256:zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
-			       pin, err) < 0);
+	CHECK(sk_tls_parse_pin(
+		  "sha256:zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", pin,
+		  err) < 0);
 }
 
 #ifdef SK_TLS
@@ -144,7 +147,8 @@ static void test_sessions(void)
 	pair_close(&p);
 
 	/* A pin of other bytes fails; the right pin passes, and data moves. */
-	CHECK(pair_open(&p, "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+	CHECK(pair_open(&p,
+			"sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
 			"localhost", err) == 0);
 	CHECK(handshake(&p, err) < 0 && strstr(err, "not the pinned one"));
 	pair_close(&p);
