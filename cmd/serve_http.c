@@ -193,6 +193,7 @@ static int make_tls(struct http_opts *o)
 
 	if (!o->tls.on)
 		return 0;
+	o->tls.release_buffers = true; /* idle keep-alive clients hold no TLS buffers */
 	if (!o->tls.alpn)
 		o->tls.alpn = "http/1.1";
 	else if (!alpn_has(o->tls.alpn, "http/1.1")) {
