@@ -915,3 +915,15 @@ verify_fails() {
 	wait_exit "$srv_pid"
 	[ "$(cat "$TMP/srv.out")" = six ]
 }
+
+@test "tls: connect --tls -U needs a name to verify (--sni), a pin or --tls-insecure" {
+	run --separate-stderr "$SK" connect --tls -U "$TMP/nothing"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"-U has no host name to verify"* ]]
+	bg srv "$SK" listen -v --tls --tls-cert "$C/good.pem" --tls-key "$C/good.key" -U "$TMP/s"
+	wait_for "$TMP/srv.err" 'tls certificate'
+	run --separate-stderr timeout 20 "$SK" connect --tls-ca "$C/ca.pem" --sni localhost -U "$TMP/s" <<<"over unix"
+	[ "$status" -eq 0 ]
+	wait_exit "$srv_pid"
+	[ "$(cat "$TMP/srv.out")" = "over unix" ]
+}
