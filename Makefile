@@ -7,9 +7,14 @@ CFLAGS   ?= -O2 -g
 WARNINGS  = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla -Werror
 # TLS: OpenSSL 3 through pkg-config, when its headers are there; TLS=0 builds without.
-TLS ?= $(shell pkg-config --exists 'openssl >= 3' 2>/dev/null && \
+ifndef TLS
+TLS := $(shell pkg-config --exists 'openssl >= 3' 2>/dev/null && \
 	 printf '\043include <openssl/ssl.h>\n' | $(CC) $$(pkg-config --cflags openssl) \
 	 -E -x c - >/dev/null 2>&1 && echo 1 || echo 0)
+endif
+ifneq ($(filter-out 0 1,$(TLS)),)
+$(error TLS must be 0 or 1, not '$(TLS)')
+endif
 ifeq ($(TLS),1)
 TLS_CPPFLAGS = -DSK_TLS $(shell pkg-config --cflags openssl)
 TLS_LIBS     = $(shell pkg-config --libs openssl)

@@ -504,3 +504,72 @@ PY
 	wait_for "$TMP/srv.err" "serving .* at http://127.0.0.1:$port/"
 	! grep -q 'tls certificate' "$TMP/srv.err"
 }
+
+@test "https: pipelined requests behind a close_notify in the same segment are all answered, then the server closes" {
+	setup_www
+	serve
+	run timeout 30 python3 - "$port" "$CERTS/ca.pem" <<'PY'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))),
+                    server_hostname="127.0.0.1")
+n = 1000  # about 40 KiB of requests: more than one input buffer
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)  # requests and close_notify together
+s.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n" * n)
+s.setblocking(False)
+try:
+    s.unwrap()
+except ssl.SSLWantReadError:
+    pass
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+s.setblocking(True)
+s.settimeout(10)
+data = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        data += b
+    end = "closed"
+except socket.timeout:
+    end = "still open"
+print(data.count(b"HTTP/1.1 200 OK"), end)
+PY
+	[ "$status" -eq 0 ]
+	[ "$output" = "1000 closed" ]
+}
+
+@test "https: deep pipelining does not grow the stack (a 512 KiB stack answers 20000 requests)" {
+	setup_www
+	bg srv bash -c "ulimit -s 512 && exec \"\$0\" \"\$@\"" "$SK" serve-http -p 0 -b 127.0.0.1 \
+		--tls-cert "$CERTS/srv.pem" --tls-key "$CERTS/srv.key" "$TMP/www"
+	port=$(port_of "$TMP/srv.err")
+	run timeout 60 python3 - "$port" "$CERTS/ca.pem" <<'PY'
+import socket, ssl, sys, threading
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))),
+                    server_hostname="127.0.0.1")
+n = 20000
+req = b"HEAD /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+def send():
+    for _ in range(n // 100):
+        s.sendall(req * 100)
+t = threading.Thread(target=send)
+t.start()
+s.settimeout(20)
+got, buf = 0, b""
+while got < n:
+    b = s.recv(65536)
+    if not b:
+        break
+    buf += b
+    got += buf.count(b"\r\n\r\n")
+    buf = buf[buf.rfind(b"\r\n\r\n") + 4:] if b"\r\n\r\n" in buf else buf
+t.join()
+print(got)
+PY
+	[ "$status" -eq 0 ]
+	[ "$output" = 20000 ]
+	kill -0 "$srv_pid"
+}

@@ -927,3 +927,45 @@ verify_fails() {
 	wait_exit "$srv_pid"
 	[ "$(cat "$TMP/srv.out")" = "over unix" ]
 }
+
+@test "tls: a close_notify in the same segment as the data ends connect at once, the peer's TCP still open" {
+	printf 'hello\n' >"$TMP/hello"
+	bg peer python3 "$TLSPEER" server --cert "$C/good.pem" --key "$C/good.key" notify-now "$(cat "$TMP/hello")"
+	port=$(port_of "$TMP/peer.err")
+	# The peer keeps TCP open 8 s after our FIN: 5 s is plenty for a handshake.
+	run --separate-stderr timeout 5 "$SK" connect --tls --tls-ca "$C/ca.pem" localhost "$port" </dev/null
+	[ "$status" -eq 0 ]
+	[ "$output" = hello ]
+	[ -z "$stderr" ]
+	wait_until 10 grep -q '^eof after' "$TMP/peer.out"
+}
+
+@test "tls: listen -e sees EOF when the client's data and close_notify come in one segment" {
+	bg srv "$SK" listen -v --tls-cert "$C/good.pem" --tls-key "$C/good.key" -e 'wc -c' 127.0.0.1 0
+	port=$(port_of "$TMP/srv.err")
+	run timeout 15 python3 "$TLSPEER" client --ca "$C/ca.pem" 127.0.0.1 "$port" notify-now "$(printf 'abc\nabc\nabc\n')"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"eof after "* ]]
+	[[ "$output" != *"after 0 raw"* ]] # wc's answer came back before the close
+	wait_exit "$srv_pid" 10
+}
+
+@test "tls: connect -e exits 1 when the server truncates (TCP close without close_notify)" {
+	make_data "$TMP/f" 1
+	bg peer python3 "$TLSPEER" server --cert "$C/good.pem" --key "$C/good.key" truncate-now "$TMP/f"
+	port=$(port_of "$TMP/peer.err")
+	run --separate-stderr timeout 20 "$SK" connect --tls --tls-ca "$C/ca.pem" -e "cat >'$TMP/got'" localhost "$port"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"TLS: connection closed without close_notify (the data may be truncated)"* ]]
+	cmp "$TMP/f" "$TMP/got"
+}
+
+@test "tls: a bracketed IPv6 host is verified as an IP and never sent as SNI" {
+	have_ipv6 || skip "no IPv6 loopback here"
+	bg peer python3 "$TLSPEER" server --bind ::1 --cert "$C/good.pem" --key "$C/good.key" sink
+	port=$(port_of "$TMP/peer.err")
+	run --separate-stderr timeout 20 "$SK" connect --tls --tls-ca "$C/ca.pem" '[::1]' "$port" <<<"v6"
+	[ "$status" -eq 0 ]
+	wait_exit "$peer_pid"
+	grep -qx 'sni -' "$TMP/peer.out"
+}

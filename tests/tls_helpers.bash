@@ -114,7 +114,7 @@ write_tlspeer() {
 Options: --cert F --key F (own certificate), --ca F (server: require a client
 certificate from this CA; client: verify the server against it, name
 localhost), --alpn LIST, --max 1.2 (highest version), --count N (server:
-serve N connections one after the other).
+serve N connections one after the other), --bind ADDR (server: 127.0.0.1).
 
 The server prints, per connection, on stdout: 'handshake ok' or 'handshake
 failed: REASON', then 'sni NAME' (or 'sni -'), 'alpn PROTO' (or 'alpn -'),
@@ -129,20 +129,27 @@ Modes:
                    close the TCP connection without close_notify
     truncate-now FILE  send FILE, then close the TCP connection at once,
                    without close_notify
+    notify-now TEXT  send TEXT and close_notify in one TCP segment, keep the
+                   TCP connection open, and print 'eof after N raw bytes' once
+                   the peer has closed it (or 'no eof' after the timeout); then
+                   hold the TCP connection 8 s more before closing it
     echo-hold      (client) send 'ping\\n', wait for it to come back, print
                    'echoed', then hold the connection until EOF or 20 s
 Every blocking step has a timeout so a broken test cannot hang.
 """
 import hashlib
+import os
 import socket
 import ssl
 import sys
+import time
 
 TIMEOUT = 20
 
 
 def opts(argv):
-    o = {"cert": None, "key": None, "ca": None, "alpn": None, "max": None, "count": "1"}
+    o = {"cert": None, "key": None, "ca": None, "alpn": None, "max": None, "count": "1",
+         "bind": "127.0.0.1"}
     rest = []
     i = 0
     while i < len(argv):
@@ -211,6 +218,29 @@ def serve(s, mode, arg):
         send_file(s, arg)
         s.shutdown(socket.SHUT_RDWR)  # at once, without close_notify
         s.close()
+    elif mode == "notify-now":
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        s.sendall(arg.encode())
+        s.setblocking(False)
+        try:
+            s.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+        raw = socket.socket(fileno=os.dup(s.fileno()))
+        raw.settimeout(TIMEOUT)
+        n = 0
+        try:
+            while True:
+                b = raw.recv(1 << 16)
+                if not b:
+                    break
+                n += len(b)
+            out("eof after %d raw bytes" % n)
+            time.sleep(8)  # a peer slow to close: the data and close_notify must do
+        except OSError:
+            out("no eof")
+        raw.close()
     elif mode == "echo-hold":
         s.sendall(b"ping\n")
         got = b""
@@ -258,11 +288,13 @@ def server(o, mode, arg):
         seen["sni"] = name
 
     ctx.sni_callback = sni
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
+    v6 = ":" in o["bind"]
+    ls = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET)
+    ls.bind((o["bind"], 0))
     ls.listen(8)
     ls.settimeout(TIMEOUT)
-    print("listening on 127.0.0.1:%d" % ls.getsockname()[1], file=sys.stderr, flush=True)
+    where = "[%s]" % o["bind"] if v6 else o["bind"]
+    print("listening on %s:%d" % (where, ls.getsockname()[1]), file=sys.stderr, flush=True)
     for _ in range(int(o["count"])):
         conn, _ = ls.accept()
         conn.settimeout(TIMEOUT)

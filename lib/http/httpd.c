@@ -414,11 +414,20 @@ static void conn_done(struct conn *c)
 	c->deadline = sk_deadline(s->o->timeout_ms);
 	if (watch(c, SK_LOOP_READ) < 0)
 		return;
-	/* Decrypted bytes may wait inside the session, where epoll cannot see them. */
+	/*
+	 * A pipelined request already here is answered first (this recurses
+	 * at most once per request in the buffer, which is not refilled).
+	 */
+	if (c->in_len > 0 && !conn_process(c))
+		return;
+	/*
+	 * Decrypted bytes may wait inside the session, where epoll cannot see
+	 * them: the socket is writable, so watching that brings us back to
+	 * read them on the next turn of the loop, not by recursion, which a
+	 * client could make as deep as it pipelines.
+	 */
 	if (c->tls && sk_tls_pending(c->tls))
-		conn_read(c);
-	else if (c->in_len > 0)
-		conn_process(c); /* a pipelined request is already here */
+		watch(c, SK_LOOP_READ | SK_LOOP_WRITE);
 }
 
 static void conn_write(struct conn *c)

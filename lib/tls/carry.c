@@ -64,7 +64,11 @@ int sk_tls_carry(struct sk_tls *t, const char *cmd, int stop_fd, char *err)
 		kill(pid, sig ? sig : SIGTERM);
 		return 128 + (sig ? sig : SIGTERM);
 	}
-	if (rc == SK_RELAY_DONE)
+	if (rc == SK_RELAY_DONE) {
 		err[0] = '\0';
-	return wait_command(pid, stop_fd);
+		return wait_command(pid, stop_fd);
+	}
+	/* A truncated or broken connection fails, whatever the command made of it. */
+	sig = wait_command(pid, stop_fd);
+	return sig ? sig : 1;
 }

@@ -98,6 +98,7 @@ struct sk_tls {
 	bool peeked;		       /* server: the first byte was looked at */
 	bool pin_mismatch;
 	bool shut_sent; /* close_notify is out */
+	int latched;	/* read: 0 (EOF) or an errno due after the data returned, or -1 */
 	char name[256]; /* the name verified, for messages */
 	char peer[64];	/* the peer, for messages */
 	char err[SK_ERRLEN];
@@ -474,10 +475,18 @@ static int client_names(struct sk_tls *t, const char *verify_name, const char *s
 {
 	X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);
 
+	char host[256];
+
+	if (sni) {
+		/* A name in brackets is an IPv6 literal, which SNI never carries. */
+		set_name(t, sni);
+		snprintf(host, sizeof(host), "%s", t->name);
+		if (!ip_literal(host) && SSL_set_tlsext_host_name(t->ssl, host) != 1)
+			return -1;
+	}
+	t->name[0] = '\0';
 	if (verify_name)
 		set_name(t, verify_name);
-	if (sni && !ip_literal(sni) && SSL_set_tlsext_host_name(t->ssl, sni) != 1)
-		return -1;
 	if (t->ctx->insecure || t->ctx->pinned || !t->name[0])
 		return 0;
 	X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
@@ -501,6 +510,7 @@ struct sk_tls *sk_tls_new(struct sk_tls_ctx *ctx, int fd, const char *verify_nam
 	t->fd = fd;
 	t->read_wants = POLLIN;
 	t->write_wants = POLLOUT;
+	t->latched = -1;
 	snprintf(t->peer, sizeof(t->peer), "the peer");
 	SSL_set_app_data(t->ssl, t);
 	sk_set_nonblock(fd, true);
@@ -555,7 +565,8 @@ static enum sk_tls_step handshake_failed(struct sk_tls *t, int rc, char *err)
 	int saved = errno;
 	const char *why;
 
-	if (t->ctx->role == SK_TLS_CLIENT && (t->pin_mismatch || v != X509_V_OK)) {
+	if (t->ctx->role == SK_TLS_CLIENT &&
+	    (t->pin_mismatch || (v != X509_V_OK && !t->ctx->insecure && !t->ctx->pinned))) {
 		char fp[SK_TLS_FP_LEN];
 
 		ERR_clear_error();
@@ -742,8 +753,17 @@ static int io_failed(struct sk_tls *t, int rc, short *wants)
 ssize_t sk_tls_read(struct sk_tls *t, void *buf, size_t n)
 {
 	size_t total = 0, got;
-	int rc;
+	int rc, e;
 
+	if (t->latched >= 0) {
+		/* The EOF or error that came behind the last call's data. */
+		e = t->latched;
+		t->latched = -1;
+		if (e == 0)
+			return 0;
+		errno = e;
+		return -1;
+	}
 	/* Whole records while they come without waiting: fewer turns of the caller's loop. */
 	while (total < n) {
 		ERR_clear_error();
@@ -755,19 +775,21 @@ ssize_t sk_tls_read(struct sk_tls *t, void *buf, size_t n)
 			t->read_starved = false;
 			continue;
 		}
-		if (SSL_get_error(t->ssl, rc) == SSL_ERROR_ZERO_RETURN)
-			break;
-		if (total > 0) {
-			/* Report the rest (EAGAIN, EOF or an error) on the next call. */
-			t->read_starved = SSL_get_error(t->ssl, rc) == SSL_ERROR_WANT_READ;
-			if (t->read_starved)
-				t->read_wants = POLLIN;
-			ERR_clear_error();
+		e = SSL_get_error(t->ssl, rc);
+		if (e == SSL_ERROR_ZERO_RETURN) {
+			if (total == 0)
+				return 0;
+			t->latched =
+			    0; /* the close_notify, for the next call: poll would not see it */
 			break;
 		}
 		rc = io_failed(t, rc, &t->read_wants);
 		t->read_starved = errno == EAGAIN;
-		return rc;
+		if (total == 0)
+			return rc;
+		if (errno != EAGAIN)
+			t->latched = errno; /* its text is in t->err */
+		break;
 	}
 	return (ssize_t)total;
 }
@@ -849,7 +871,7 @@ int sk_tls_fd(const struct sk_tls *t)
 
 bool sk_tls_pending(const struct sk_tls *t)
 {
-	if (SSL_pending(t->ssl) > 0)
+	if (t->latched >= 0 || SSL_pending(t->ssl) > 0)
 		return true;
 	return !t->read_starved && SSL_has_pending(t->ssl);
 }

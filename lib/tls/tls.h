@@ -168,9 +168,10 @@ void sk_tls_endpoint(struct sk_endpoint *ep, struct sk_tls *t);
  * stdin and stdout, and relays between it and the handshaken session t
  * until the command has closed its end and the peer's data is delivered
  * (or the peer has gone). stop_fd (from sk_stop_signals, or -1) stops it.
- * Returns the command's exit code (128 + the signal when stopped), with
- * err set when the relay failed (a truncated or reset connection), or -1
- * with err when the command could not start.
+ * Returns the command's exit code (128 + the signal when stopped); when
+ * the relay failed (a truncated or reset connection), err says why and
+ * a code of 0 becomes 1. Returns -1 with err when the command could not
+ * start.
  */
 int sk_tls_carry(struct sk_tls *t, const char *cmd, int stop_fd, char *err);
 
