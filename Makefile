@@ -6,9 +6,20 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARNINGS  = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla -Werror
+# TLS: OpenSSL 3 through pkg-config, when its headers are there; TLS=0 builds without.
+TLS ?= $(shell pkg-config --exists 'openssl >= 3' 2>/dev/null && \
+	 printf '\043include <openssl/ssl.h>\n' | $(CC) $$(pkg-config --cflags openssl) \
+	 -E -x c - >/dev/null 2>&1 && echo 1 || echo 0)
+ifeq ($(TLS),1)
+TLS_CPPFLAGS = -DSK_TLS $(shell pkg-config --cflags openssl)
+TLS_LIBS     = $(shell pkg-config --libs openssl)
+else
+$(info sockctl: building without TLS (no OpenSSL 3 headers found, or TLS=0; apt-get install libssl-dev pkg-config))
+endif
 # lib/ has one folder per subsystem; headers are included by bare name.
 LIB_DIRS = $(sort $(dir $(wildcard lib/*/*.c)))
-ALL_CPPFLAGS = -D_GNU_SOURCE -DSOCKCTL_VERSION='"$(VERSION)"' $(LIB_DIRS:%/=-I%) $(CPPFLAGS)
+ALL_CPPFLAGS = -D_GNU_SOURCE -DSOCKCTL_VERSION='"$(VERSION)"' $(LIB_DIRS:%/=-I%) $(TLS_CPPFLAGS) \
+	       $(CPPFLAGS)
 ALL_CFLAGS   = $(WARNINGS) $(CFLAGS)
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
@@ -28,29 +39,34 @@ SAN_LIB_OBJ = $(LIB_SRC:%.c=build/san/%.o)
 all: sockctl
 
 sockctl: $(CMD_OBJ) build/libsockctl.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) build/libsockctl.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) build/libsockctl.a $(TLS_LIBS)
 
 build/libsockctl.a: $(LIB_OBJ)
 	$(AR) rcs $@ $(LIB_OBJ)
 
-build/%.o: %.c $(LIB_HDR) cmd/cmd.h Makefile
+# Rebuilds everything when TLS changes between builds.
+build/config.stamp: FORCE
+	@mkdir -p build
+	@echo 'TLS=$(TLS)' | cmp -s - $@ || echo 'TLS=$(TLS)' >$@
+
+build/%.o: %.c $(LIB_HDR) cmd/cmd.h Makefile build/config.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-build/san/%.o: %.c $(LIB_HDR) cmd/cmd.h Makefile
+build/san/%.o: %.c $(LIB_HDR) cmd/cmd.h Makefile build/config.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(WARNINGS) $(SAN_FLAGS) -c -o $@ $<
 
 build/san/sockctl: $(SAN_OBJ)
-	$(CC) $(SAN_FLAGS) -o $@ $(SAN_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $(SAN_OBJ) $(TLS_LIBS)
 
 build/unit/%: tests/unit/%.c build/libsockctl.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< build/libsockctl.a
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< build/libsockctl.a $(TLS_LIBS)
 
 build/san/unit/%: tests/unit/%.c $(SAN_LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(WARNINGS) $(SAN_FLAGS) -o $@ $< $(SAN_LIB_OBJ)
+	$(CC) $(ALL_CPPFLAGS) $(WARNINGS) $(SAN_FLAGS) -o $@ $< $(SAN_LIB_OBJ) $(TLS_LIBS)
 
 units: $(UNITS)
 
@@ -121,4 +137,4 @@ uninstall:
 clean:
 	rm -rf build sockctl
 
-.PHONY: all units test test-browser check hdr-check fuzz bench format format-check install uninstall clean
+.PHONY: FORCE all units test test-browser check hdr-check fuzz bench format format-check install uninstall clean

@@ -120,7 +120,7 @@ enum {
 	}
 
 #define TLS_CLIENT_USAGE                                                                           \
-	"      --tls, --ssl       run TLS over the connection, verifying the server's\n"            \
+	"      --tls, --ssl       run TLS over the connection, verifying the server's\n"           \
 	"                         certificate (chain and name) by default\n"                       \
 	"      --tls-ca FILE      trust the PEM certificates in FILE, not the system's\n"          \
 	"      --tls-pin FP       accept only the certificate with this SHA-256\n"                 \
@@ -141,32 +141,6 @@ enum {
 	"      --tls-client-ca FILE  require a client certificate issued by a CA in FILE\n"        \
 	"      --alpn LIST        accept these ALPN protocols (comma list)\n"                      \
 	"      --tls-min VER      lowest TLS version: 1.2 (default) or 1.3\n"
-
-/* The TLS options as given (all NULL/false: no TLS). */
-struct tls_cli {
-	bool on;       /* --tls, or any --tls-* option */
-	bool insecure; /* --tls-insecure */
-	bool no_sni;   /* --no-sni */
-	const char *ca, *pin, *cert, *key, *client_ca, *sni, *alpn;
-	int min_version; /* 12 or 13; 0: not given (12) */
-};
-
-/* Handles one TLS option. */
-enum cmd_option cmd_tls_option(const char *cmd, int c, const char *arg, struct tls_cli *t);
-
-/* Checks the TLS options against each other and the build; returns 0 or EXIT_USAGE. */
-int cmd_check_tls(const char *cmd, const struct tls_cli *t);
-
-struct sk_tls_ctx;
-
-/*
- * Makes the TLS context for t (client: server false), reporting a failure
- * (exit 2: it is the options' fault). names are the extra names of a
- * made-up server certificate. Returns NULL when t is off or on failure;
- * *rc is then 0 or the exit status.
- */
-struct sk_tls_ctx *cmd_tls_ctx(const char *cmd, const struct tls_cli *t, bool server,
-			       const char *const *names, int *rc);
 
 /* Options every socket command shares. */
 struct net_opts {
@@ -197,6 +171,32 @@ enum cmd_option {
 enum cmd_option cmd_common_option(const char *cmd, int c, const char *arg, struct net_opts *o,
 				  struct relay_cli *r);
 
+/* The TLS options as given (all NULL/false: no TLS). */
+struct tls_cli {
+	bool on;       /* --tls, or any --tls-* option */
+	bool insecure; /* --tls-insecure */
+	bool no_sni;   /* --no-sni */
+	const char *ca, *pin, *cert, *key, *client_ca, *sni, *alpn;
+	int min_version; /* 12 or 13; 0: not given (12) */
+};
+
+/* Handles one TLS option. */
+enum cmd_option cmd_tls_option(const char *cmd, int c, const char *arg, struct tls_cli *t);
+
+/* Checks the TLS options against each other and the build; returns 0 or EXIT_USAGE. */
+int cmd_check_tls(const char *cmd, const struct tls_cli *t);
+
+struct sk_tls_ctx;
+
+/*
+ * Makes the TLS context for t (client: server false), reporting a failure
+ * (exit 2: it is the options' fault). names are the extra names of a
+ * made-up server certificate. Returns NULL when t is off or on failure;
+ * *rc is then 0 or the exit status.
+ */
+struct sk_tls_ctx *cmd_tls_ctx(const char *cmd, const struct tls_cli *t, bool server,
+			       const char *const *names, int *rc);
+
 /* Checks conflicts between shared options; returns 0 or EXIT_USAGE. */
 int cmd_check_common(const char *cmd, const struct net_opts *o, const struct relay_cli *r);
 
@@ -223,13 +223,17 @@ int cmd_signalfd(const char *cmd, bool children);
  */
 void cmd_listen_error(const char *cmd, const char *err, int e, unsigned port, const char *proto);
 
+struct sk_tls;
+
 /*
- * Relays stdin/stdout over the connected socket fd to peer, with r's
- * options, o's idle timeout and verbosity. in_eof carries stdin's EOF
- * across connections. stop_fd (or -1) is a signalfd that ends it; the
- * signal number is stored in *stopped. Returns the exit status.
+ * Relays stdin/stdout over the connected socket fd (through tls, its
+ * session, unless NULL) to peer, with r's options, o's idle timeout and
+ * verbosity. in_eof carries stdin's EOF across connections. stop_fd (or
+ * -1) is a signalfd that ends it; the signal number is stored in
+ * *stopped. Returns the exit status.
  */
-int cmd_relay(const char *cmd, int fd, const char *peer, const struct net_opts *o,
-	      const struct relay_cli *r, bool *in_eof, int stop_fd, int *stopped);
+int cmd_relay(const char *cmd, int fd, struct sk_tls *tls, const char *peer,
+	      const struct net_opts *o, const struct relay_cli *r, bool *in_eof, int stop_fd,
+	      int *stopped);
 
 #endif

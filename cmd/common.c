@@ -18,6 +18,7 @@
 #include "parse.h"
 #include "child.h"
 #include "relay.h"
+#include "tls.h"
 
 void cmd_error(const char *cmd, const char *fmt, ...)
 {
@@ -120,6 +121,92 @@ int cmd_check_common(const char *cmd, const struct net_opts *o, const struct rel
 	if (r && r->recv_only && r->crlf)
 		return cmd_usage(cmd, "--crlf has nothing to convert with --recv-only");
 	return 0;
+}
+
+enum cmd_option cmd_tls_option(const char *cmd, int c, const char *arg, struct tls_cli *t)
+{
+	unsigned char pin[32];
+	char err[SK_ERRLEN];
+
+	switch (c) {
+	case OPT_TLS: t->on = true; return CMD_OPTION_TAKEN;
+	case OPT_SNI: t->sni = arg; return CMD_OPTION_TAKEN;
+	case OPT_NO_SNI: t->no_sni = true; return CMD_OPTION_TAKEN;
+	case OPT_ALPN: t->alpn = arg; return CMD_OPTION_TAKEN;
+	case OPT_TLS_CA: t->ca = arg; break;
+	case OPT_TLS_INSECURE: t->insecure = true; break;
+	case OPT_TLS_CERT: t->cert = arg; break;
+	case OPT_TLS_KEY: t->key = arg; break;
+	case OPT_TLS_CLIENT_CA: t->client_ca = arg; break;
+	case OPT_TLS_PIN:
+		if (sk_tls_parse_pin(arg, pin, err) < 0) {
+			cmd_usage(cmd, "%s", err);
+			return CMD_OPTION_BAD;
+		}
+		t->pin = arg;
+		break;
+	case OPT_TLS_MIN:
+		t->min_version = sk_tls_parse_min(arg);
+		if (t->min_version < 0) {
+			cmd_usage(cmd, "bad --tls-min '%s': must be 1.2 or 1.3", arg);
+			return CMD_OPTION_BAD;
+		}
+		break;
+	default: return CMD_OPTION_NOT_MINE;
+	}
+	t->on = true; /* any --tls-* option implies --tls */
+	return CMD_OPTION_TAKEN;
+}
+
+int cmd_check_tls(const char *cmd, const struct tls_cli *t)
+{
+	if ((t->on || t->sni || t->no_sni || t->alpn) && !sk_tls_built_in())
+		return cmd_usage(cmd, "TLS is not built in (this sockctl was built with TLS=0)");
+	if (!t->on && (t->sni || t->no_sni || t->alpn))
+		return cmd_usage(cmd, "%s needs --tls",
+				 t->sni	     ? "--sni"
+				 : t->no_sni ? "--no-sni"
+					     : "--alpn");
+	if (t->sni && t->no_sni)
+		return cmd_usage(cmd, "--sni and --no-sni cannot be used together");
+	if (t->insecure && (t->pin || t->ca))
+		return cmd_usage(cmd, "--tls-insecure verifies nothing: it cannot be used with %s",
+				 t->pin ? "--tls-pin" : "--tls-ca");
+	if (t->key && !t->cert)
+		return cmd_usage(cmd, "--tls-key needs --tls-cert");
+	return 0;
+}
+
+struct sk_tls_ctx *cmd_tls_ctx(const char *cmd, const struct tls_cli *t, bool server,
+			       const char *const *names, int *rc)
+{
+	struct sk_tls_config c = {
+	    .role = server ? SK_TLS_SERVER : SK_TLS_CLIENT,
+	    .cert_file = t->cert,
+	    .key_file = t->key,
+	    .alpn = t->alpn,
+	    .min_version = t->min_version ? t->min_version : 12,
+	    .ca_file = t->ca,
+	    .pin = t->pin,
+	    .insecure = t->insecure,
+	    .client_ca_file = t->client_ca,
+	    .names = names,
+	};
+	char err[SK_ERRLEN];
+	struct sk_tls_ctx *ctx;
+
+	*rc = 0;
+	if (!t->on)
+		return NULL;
+	ctx = sk_tls_ctx_new(&c, err);
+	if (!ctx) {
+		cmd_error(cmd, "%s", err);
+		*rc = errno == EINVAL ? EXIT_USAGE : EXIT_FAIL;
+		return NULL;
+	}
+	if (!server && t->insecure)
+		cmd_error(cmd, "TLS: --tls-insecure: the server's certificate is not verified");
+	return ctx;
 }
 
 int cmd_port(const char *cmd, const char *arg, const char *proto, unsigned *port)
@@ -232,14 +319,18 @@ static void show_mode(void *ctx, enum sk_dir dir, enum sk_relay_mode mode)
 		to_stderr(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-/* Relays between fd and stdin/stdout, all three plain endpoints. */
-static enum sk_relay_result relay_fds(struct sk_relay_opts *ro, int fd, const struct relay_cli *r,
-				      struct sk_relay_stats *st, char *err)
+/* Relays between fd (or the TLS session over it) and stdin/stdout. */
+static enum sk_relay_result relay_fds(struct sk_relay_opts *ro, int fd, struct sk_tls *tls,
+				      const struct relay_cli *r, struct sk_relay_stats *st,
+				      char *err)
 {
 	struct sk_endpoint net, in, out;
 	enum sk_relay_result rc;
 
-	sk_endpoint_fd(&net, fd);
+	if (tls)
+		sk_tls_endpoint(&net, tls);
+	else
+		sk_endpoint_fd(&net, fd);
 	ro->net = &net;
 	ro->in = ro->out = NULL;
 	if (!r->recv_only) {
@@ -251,14 +342,18 @@ static enum sk_relay_result relay_fds(struct sk_relay_opts *ro, int fd, const st
 		ro->out = &out;
 	}
 	rc = sk_relay(ro, st, err);
+	/* The conversation is over: say so in TLS too, if not already (best effort). */
+	if (tls && rc == SK_RELAY_DONE && !r->no_shutdown)
+		sk_tls_shutdown_write(tls);
 	sk_endpoint_close(ro->out);
 	sk_endpoint_close(ro->in);
 	sk_endpoint_close(&net);
 	return rc;
 }
 
-int cmd_relay(const char *cmd, int fd, const char *peer, const struct net_opts *o,
-	      const struct relay_cli *r, bool *in_eof, int stop_fd, int *stopped)
+int cmd_relay(const char *cmd, int fd, struct sk_tls *tls, const char *peer,
+	      const struct net_opts *o, const struct relay_cli *r, bool *in_eof, int stop_fd,
+	      int *stopped)
 {
 	struct relay_ui ui = {.cmd = cmd, .tty = isatty(STDERR_FILENO)};
 	struct sk_relay_opts ro = {
@@ -277,7 +372,7 @@ int cmd_relay(const char *cmd, int fd, const char *peer, const struct net_opts *
 	};
 	struct sk_relay_stats st;
 	char err[SK_ERRLEN];
-	enum sk_relay_result rc = relay_fds(&ro, fd, r, &st, err);
+	enum sk_relay_result rc = relay_fds(&ro, fd, tls, r, &st, err);
 
 	if (r->progress)
 		show_progress(cmd, &st, ui.tty, true);

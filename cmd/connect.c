@@ -16,6 +16,7 @@
 #include "net.h"
 #include "parse.h"
 #include "child.h"
+#include "tls.h"
 
 static const char usage[] =
     "usage: sockctl connect [OPTIONS] HOST PORT\n"
@@ -41,7 +42,8 @@ static const char usage[] =
     "                         a range 20-30, or a comma list of both. Prints\n"
     "                         'HOST PORT open' per open port; exit 0 if any is\n"
     "  -e, --exec CMD         once connected, run '/bin/sh -c CMD' with the\n"
-    "                         connection as its stdin and stdout\n" RELAY_USAGE
+    "                         connection as its stdin and stdout (over TLS, CMD\n"
+    "                         reads and writes plaintext)\n" RELAY_USAGE TLS_CLIENT_USAGE
     "  -h, --help             show this help\n"
     "\n"
     "Exit status: 0 done, 1 runtime failure (refused, unreachable, timeout,\n"
@@ -50,6 +52,7 @@ static const char usage[] =
 static const struct option longopts[] = {
     STREAM_LONGOPTS,
     RELAY_LONGOPTS,
+    TLS_CLIENT_LONGOPTS,
     {"wait", required_argument, NULL, OPT_WAIT},
     {"scan", no_argument, NULL, 'z'},
     {"exec", required_argument, NULL, 'e'},
@@ -59,6 +62,8 @@ static const struct option longopts[] = {
 struct connect_opts {
 	struct net_opts net;
 	struct relay_cli relay;
+	struct tls_cli tls;
+	struct sk_tls_ctx *tls_ctx; /* NULL: plain */
 	bool scan;
 	const char *exec;
 	int wait_ms; /* -1: no --wait */
@@ -105,6 +110,10 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct connect_opts *o)
 		opt = cmd_common_option(name, c, optarg, &o->net, &o->relay);
 		if (opt == CMD_OPTION_BAD)
 			return CMD_USAGE_ERROR;
+		if (opt == CMD_OPTION_NOT_MINE)
+			opt = cmd_tls_option(name, c, optarg, &o->tls);
+		if (opt == CMD_OPTION_BAD)
+			return CMD_USAGE_ERROR;
 		if (opt == CMD_OPTION_TAKEN)
 			continue;
 		switch (c) {
@@ -120,8 +129,11 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct connect_opts *o)
 		default: return cmd_bad_option(name, c, argv);
 		}
 	}
-	if ((rc = cmd_check_common(name, &o->net, &o->relay)))
+	if ((rc = cmd_check_common(name, &o->net, &o->relay)) ||
+	    (rc = cmd_check_tls(name, &o->tls)))
 		return rc;
+	if (o->tls.client_ca)
+		return cmd_usage(name, "--tls-client-ca is for servers");
 	if (o->scan && (o->exec || relay_cli_any(&o->relay)))
 		return cmd_usage(name, "-z moves no data: -e and relay options do not apply");
 	if (o->scan && o->net.unix_path)
@@ -182,6 +194,63 @@ static int dial(const struct connect_opts *o, const struct addrinfo *targets,
 	}
 }
 
+/* How long a TLS handshake may take: -w, or 10 s. */
+static int handshake_ms(const struct net_opts *n)
+{
+	return n->timeout_ms >= 0 ? n->timeout_ms : 10000;
+}
+
+/*
+ * Runs the TLS handshake on fd and verifies the server. Returns the
+ * session, or NULL with err.
+ */
+static struct sk_tls *start_tls(const struct connect_opts *o, int fd, const char *peer, int stop_fd,
+				char *err)
+{
+	const char *checked = o->tls.sni ? o->tls.sni : o->host;
+	struct sk_tls *t = sk_tls_new(o->tls_ctx, fd, checked, o->tls.no_sni ? NULL : checked, err);
+
+	if (!t)
+		return NULL;
+	sk_tls_set_peer(t, peer);
+	if (sk_tls_handshake_wait(t, handshake_ms(&o->net), stop_fd, err) < 0) {
+		sk_tls_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* -v: the handshake's outcome. */
+static void tell_tls(const struct connect_opts *o, const struct sk_tls *t)
+{
+	char what[512];
+
+	if (!o->net.verbose)
+		return;
+	sk_tls_describe(t, what, sizeof(what));
+	cmd_error(name, "TLS: %s", what);
+}
+
+/* Whether port's connection counts as open: with TLS, once verified. */
+static bool scan_open(const struct connect_opts *o, int fd, unsigned port, const char *peer)
+{
+	char err[SK_ERRLEN];
+	struct sk_tls *t;
+
+	if (!o->tls_ctx)
+		return true;
+	t = start_tls(o, fd, peer, -1, err);
+	if (!t) {
+		if (o->net.verbose)
+			cmd_error(name, "%s %u not open: %s", o->host, port, err);
+		return false;
+	}
+	tell_tls(o, t);
+	sk_tls_shutdown_write(t);
+	sk_tls_free(t);
+	return true;
+}
+
 static int scan(const struct connect_opts *o, struct addrinfo *targets, const struct addrinfo *src,
 		int64_t wait_until)
 {
@@ -195,38 +264,87 @@ static int scan(const struct connect_opts *o, struct addrinfo *targets, const st
 		for (p = o->list.ranges[i].lo; p <= o->list.ranges[i].hi; p++) {
 			set_port(targets, p);
 			fd = dial(o, targets, src, wait_until, peer, err);
-			if (fd >= 0) {
-				close(fd);
+			if (fd >= 0 && scan_open(o, fd, p, peer)) {
 				any = true;
 				printf("%s %u open\n", o->host, p);
 				fflush(stdout);
-			} else if (o->net.verbose) {
+			} else if (fd < 0 && o->net.verbose) {
 				cmd_error(name, "%s %u closed: %s", o->host, p, strerror(errno));
 			}
+			if (fd >= 0)
+				close(fd);
 		}
 	}
 	return any ? 0 : EXIT_FAIL;
 }
 
+struct carry_job {
+	struct sk_tls *tls;
+	const char *cmd;
+};
+
+/* The forked process that carries -e's TLS: the command sees plaintext. */
+static int carry(void *arg)
+{
+	const struct carry_job *j = arg;
+	char err[SK_ERRLEN];
+	int stop = sk_stop_signals(), rc;
+
+	rc = sk_tls_carry(j->tls, j->cmd, stop, err);
+	if (err[0])
+		cmd_error(name, "%s", err);
+	return rc < 0 ? EXIT_FAIL : rc;
+}
+
+static int run_exec(const struct connect_opts *o, int fd, struct sk_tls *t, int sigfd)
+{
+	struct carry_job job = {.tls = t, .cmd = o->exec};
+	char err[SK_ERRLEN];
+	int rc;
+
+	if (t) {
+		rc = sk_run_forked(carry, &job, sigfd, err);
+		close(fd);
+	} else {
+		rc = sk_run_child(o->exec, fd, sigfd, err);
+	}
+	if (rc < 0) {
+		cmd_error(name, "%s", err);
+		rc = EXIT_FAIL;
+	}
+	return rc;
+}
+
 static int talk(const struct connect_opts *o, int fd, const char *peer)
 {
 	char err[SK_ERRLEN];
+	struct sk_tls *t = NULL;
 	int sigfd, rc, sig = 0;
 
 	/* SIGCHLD only where there is a child: an inherited one must not stop a relay. */
 	sigfd = cmd_signalfd(name, o->exec != NULL);
-	if (sigfd < 0)
+	if (sigfd < 0) {
+		close(fd);
 		return EXIT_FAIL;
-	if (o->exec) {
-		rc = sk_run_child(o->exec, fd, sigfd, err);
-		if (rc < 0) {
+	}
+	if (o->tls_ctx) {
+		t = start_tls(o, fd, peer, sigfd, err);
+		if (!t) {
+			rc = errno == EINTR ? 128 + sk_read_stop_signal(sigfd) : EXIT_FAIL;
 			cmd_error(name, "%s", err);
-			rc = EXIT_FAIL;
+			close(fd);
+			close(sigfd);
+			return rc;
 		}
+		tell_tls(o, t);
+	}
+	if (o->exec) {
+		rc = run_exec(o, fd, t, sigfd);
 	} else {
-		rc = cmd_relay(name, fd, peer, &o->net, &o->relay, NULL, sigfd, &sig);
+		rc = cmd_relay(name, fd, t, peer, &o->net, &o->relay, NULL, sigfd, &sig);
 		close(fd);
 	}
+	sk_tls_free(t);
 	close(sigfd);
 	return rc;
 }
@@ -259,6 +377,10 @@ static int run(struct connect_opts *o)
 		return EXIT_FAIL;
 	if (o->net.source && !(src = resolve(o, o->net.source, 0, true)))
 		goto out;
+	o->tls_ctx = cmd_tls_ctx(name, &o->tls, false, NULL, &rc);
+	if (rc)
+		goto out;
+	rc = EXIT_FAIL;
 	if (o->scan) {
 		rc = scan(o, targets, src, wait_until);
 		goto out;
@@ -279,6 +401,7 @@ out:
 		freeaddrinfo(targets);
 	if (src)
 		freeaddrinfo(src);
+	sk_tls_ctx_free(o->tls_ctx);
 	return rc;
 }
 

@@ -14,6 +14,7 @@
 #include "net.h"
 #include "parse.h"
 #include "child.h"
+#include "tls.h"
 
 static const char usage[] =
     "usage: sockctl listen [OPTIONS] [ADDRESS] PORT\n"
@@ -36,7 +37,7 @@ static const char usage[] =
     "                         connection as its stdin and stdout; with -k,\n"
     "                         connections are served concurrently\n"
     "      --max-conns N      with -k -e: at most N children at once (default 256)\n" RELAY_USAGE
-    "  -h, --help             show this help\n"
+	TLS_SERVER_USAGE "  -h, --help             show this help\n"
     "\n"
     "Exit status: 0 done, 1 runtime failure, 2 usage error; with -e and no -k,\n"
     "the exit status of CMD. With -k, SIGINT and SIGTERM stop it with 0.\n";
@@ -44,6 +45,7 @@ static const char usage[] =
 static const struct option longopts[] = {
     STREAM_LONGOPTS,
     RELAY_LONGOPTS,
+    TLS_SERVER_LONGOPTS,
     {"keep-open", no_argument, NULL, 'k'},
     {"exec", required_argument, NULL, 'e'},
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
@@ -53,6 +55,8 @@ static const struct option longopts[] = {
 struct listen_opts {
 	struct net_opts net;
 	struct relay_cli relay;
+	struct tls_cli tls;
+	struct sk_tls_ctx *tls_ctx; /* NULL: plain */
 	bool keep_open;
 	const char *exec;
 	long long max_conns;
@@ -72,6 +76,10 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct listen_opts *o)
 
 	while ((c = getopt_long(argc, argv, ":46ns:U:vw:ke:xh", longopts, NULL)) != -1) {
 		opt = cmd_common_option(name, c, optarg, &o->net, &o->relay);
+		if (opt == CMD_OPTION_BAD)
+			return CMD_USAGE_ERROR;
+		if (opt == CMD_OPTION_NOT_MINE)
+			opt = cmd_tls_option(name, c, optarg, &o->tls);
 		if (opt == CMD_OPTION_BAD)
 			return CMD_USAGE_ERROR;
 		if (opt == CMD_OPTION_TAKEN)
@@ -110,7 +118,7 @@ static int check_args(const struct listen_opts *o)
 {
 	int rc = cmd_check_common(name, &o->net, &o->relay);
 
-	if (rc)
+	if (rc || (rc = cmd_check_tls(name, &o->tls)))
 		return rc;
 	if (o->exec && relay_cli_any(&o->relay))
 		return cmd_usage(name,
@@ -137,6 +145,55 @@ static void on_error(void *ctx, const char *msg)
 	cmd_error(name, "%s", msg);
 }
 
+/* How long a TLS handshake may take: -w, or 10 s. */
+static int handshake_ms(const struct listen_opts *o)
+{
+	return o->net.timeout_ms >= 0 ? o->net.timeout_ms : 10000;
+}
+
+/*
+ * The TLS handshake with the client on fd. Returns the session, or NULL
+ * after reporting why (always without -k, where it ends listen; with -v
+ * otherwise).
+ */
+static struct sk_tls *accept_tls(const struct listen_opts *o, int fd, const char *peer, int stop_fd)
+{
+	char err[SK_ERRLEN], what[512];
+	struct sk_tls *t = sk_tls_new(o->tls_ctx, fd, NULL, NULL, err);
+
+	if (t) {
+		sk_tls_set_peer(t, peer);
+		if (sk_tls_handshake_wait(t, handshake_ms(o), stop_fd, err) == 0) {
+			if (o->net.verbose) {
+				sk_tls_describe(t, what, sizeof(what));
+				cmd_error(name, "TLS: %s", what);
+			}
+			return t;
+		}
+		sk_tls_free(t);
+	}
+	if (o->net.verbose || !o->keep_open)
+		cmd_error(name, "%s", err);
+	return NULL;
+}
+
+/* -e over TLS: the forked process of one connection carries its TLS. */
+static int serve_tls_exec(void *ctx, int fd, const char *peer)
+{
+	const struct listen_opts *o = ctx;
+	char err[SK_ERRLEN];
+	int stop = sk_stop_signals(), rc;
+	struct sk_tls *t = accept_tls(o, fd, peer, stop);
+
+	if (!t)
+		return EXIT_FAIL;
+	rc = sk_tls_carry(t, o->exec, stop, err);
+	if (err[0])
+		cmd_error(name, "%s: %s", peer, err);
+	sk_tls_free(t);
+	return rc < 0 ? EXIT_FAIL : rc;
+}
+
 static int serve_exec(int lfd, struct listen_opts *o)
 {
 	struct sk_exec_server s = {
@@ -145,6 +202,7 @@ static int serve_exec(int lfd, struct listen_opts *o)
 	    .max_conns = (size_t)o->max_conns,
 	    .once = !o->keep_open,
 	    .idle_ms = o->net.timeout_ms,
+	    .serve = o->tls_ctx ? serve_tls_exec : NULL,
 	    .on_accept = on_accept,
 	    .on_error = on_error,
 	    .ctx = o,
@@ -201,6 +259,24 @@ static int wait_client(int lfd, int sigfd, const struct listen_opts *o, char *pe
 	}
 }
 
+/* Relays one client (over TLS once its handshake is done) and closes it. */
+static int relay_client(const struct listen_opts *o, int fd, const char *peer, bool *in_eof,
+			int sigfd, int *sig)
+{
+	struct sk_tls *t = NULL;
+	int rc;
+
+	if (o->tls_ctx && !(t = accept_tls(o, fd, peer, sigfd))) {
+		rc = errno == EINTR ? 128 + (*sig = sk_read_stop_signal(sigfd)) : EXIT_FAIL;
+		close(fd);
+		return rc;
+	}
+	rc = cmd_relay(name, fd, t, peer, &o->net, &o->relay, in_eof, sigfd, sig);
+	sk_tls_free(t);
+	close(fd);
+	return rc;
+}
+
 static int serve_relay(int lfd, struct listen_opts *o)
 {
 	char peer[SK_ADDRSTRLEN];
@@ -218,8 +294,7 @@ static int serve_relay(int lfd, struct listen_opts *o)
 			close(lfd);
 		if (o->net.verbose)
 			cmd_error(name, "connection from %s", peer);
-		rc = cmd_relay(name, fd, peer, &o->net, &o->relay, &in_eof, sigfd, &sig);
-		close(fd);
+		rc = relay_client(o, fd, peer, &in_eof, sigfd, &sig);
 		if (sig && o->keep_open)
 			rc = 0;
 	} while (o->keep_open && !sig);
@@ -252,12 +327,15 @@ static int open_listener(const struct listen_opts *o)
 		cmd_error(name, "listening on %s",
 			  o->net.unix_path ? o->net.unix_path
 					   : sk_local_addr(fd, addr, sizeof(addr)));
+	if (o->net.verbose && o->tls_ctx)
+		cmd_error(name, "tls certificate %s", sk_tls_ctx_fingerprint(o->tls_ctx));
 	return fd;
 }
 
 int cmd_listen(int argc, char **argv)
 {
 	struct listen_opts o = {.max_conns = 256};
+	const char *names[2] = {NULL, NULL};
 	int lfd, rc;
 
 	net_opts_init(&o.net);
@@ -267,14 +345,21 @@ int cmd_listen(int argc, char **argv)
 		return cmd_parsed_exit(rc);
 	if ((rc = check_args(&o)))
 		return rc;
+	names[0] = o.host;
+	o.tls_ctx = cmd_tls_ctx(name, &o.tls, true, names, &rc);
+	if (rc)
+		return rc;
 	lfd = open_listener(&o);
-	if (lfd < 0)
+	if (lfd < 0) {
+		sk_tls_ctx_free(o.tls_ctx);
 		return EXIT_FAIL;
+	}
 	o.lfd = lfd;
 	rc = o.exec ? serve_exec(lfd, &o) : serve_relay(lfd, &o);
 	if (o.exec || o.keep_open)
 		close(lfd);
 	if (o.net.unix_path && o.net.unix_path[0] != '@')
 		unlink(o.net.unix_path);
+	sk_tls_ctx_free(o.tls_ctx);
 	return rc;
 }

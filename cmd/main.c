@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "tls.h"
 
 #ifndef SOCKCTL_VERSION
 #define SOCKCTL_VERSION "0.0.0"
@@ -130,6 +131,7 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const struct command *cmd;
+	char tls[64];
 	int c;
 
 	sanitize_std_fds();
@@ -140,6 +142,8 @@ int main(int argc, char **argv)
 		case 'h': print_usage(stdout); return finish_stdout("sockctl", 0);
 		case 'V':
 			printf("sockctl %s\n", SOCKCTL_VERSION);
+			sk_tls_library(tls, sizeof(tls));
+			printf("tls: %s\n", tls);
 			return finish_stdout("sockctl", 0);
 		default:
 			fprintf(stderr, "sockctl: unknown option '%s'\nsee 'sockctl --help'\n",

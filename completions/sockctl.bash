@@ -101,15 +101,20 @@ _sockctl()
 	local common_opts='-4 --ipv4 -6 --ipv6 -n --numeric -s --source
 		-U --unix -v --verbose -w --timeout -e --exec --crlf --send-only
 		--recv-only --no-shutdown -x --hexdump --progress -h --help'
-	local listen_opts="$common_opts -k --keep-open --max-conns"
-	local connect_opts="$common_opts --wait -z --scan"
+	# TLS: a client's options (connect) and a server's (listen, serve-http).
+	local tls_client_opts='--tls --ssl --tls-ca --tls-pin --tls-insecure
+		--sni --no-sni --alpn --tls-cert --tls-key --tls-min'
+	local tls_server_opts='--tls --ssl --tls-cert --tls-key --tls-client-ca
+		--alpn --tls-min'
+	local listen_opts="$common_opts -k --keep-open --max-conns $tls_server_opts"
+	local connect_opts="$common_opts --wait -z --scan $tls_client_opts"
 	local udp_send_opts='-4 --ipv4 -6 --ipv6 -n --numeric -s --source
 		-v --verbose -w --wait -b --broadcast --size -h --help'
 	local udp_recv_opts='-4 --ipv4 -6 --ipv6 -n --numeric -v --verbose
 		--json -c --count -w --timeout --echo -e --exec --join -h --help'
-	local serve_http_opts='-p --port -b --bind -4 --ipv4 -6 --ipv6
+	local serve_http_opts="-p --port -b --bind -4 --ipv4 -6 --ipv6
 		-n --numeric -q --quiet --no-listing -w --timeout --max-conns
-		--log --workers -h --help'
+		--log --workers -h --help $tls_server_opts"
 	local whois_port_opts='-a --all --all-netns --json -k --kill --grace
 		-s --signal -y --yes -h --help'
 
@@ -216,7 +221,20 @@ _sockctl()
 		_sockctl_hosts "$cur"
 		return 0
 		;;
-	-w | --timeout | --wait | --max-conns | -c | --count | --size | --join)
+	--tls-ca | --tls-cert | --tls-key | --tls-client-ca)
+		_sockctl_files "$cur"
+		return 0
+		;;
+	--tls-min)
+		COMPREPLY=($(compgen -W "1.2 1.3" -- "$cur"))
+		return 0
+		;;
+	--sni)
+		_sockctl_hosts "$cur"
+		return 0
+		;;
+	-w | --timeout | --wait | --max-conns | -c | --count | --size | --join | \
+		--tls-pin | --alpn)
 		return 0
 		;;
 	esac
@@ -252,7 +270,9 @@ _sockctl()
 			# Options whose argument is the next word.
 			case ${words[i]} in
 			-s | --source | -U | --unix | -w | --timeout | -e | --exec | \
-				--max-conns | --wait | -c | --count | --size | --join)
+				--max-conns | --wait | -c | --count | --size | --join | \
+				--tls-ca | --tls-pin | --sni | --alpn | --tls-cert | --tls-key | \
+				--tls-min | --tls-client-ca)
 				skip=true
 				continue
 				;;

@@ -23,7 +23,8 @@ function __sockctl_npos
         end
         switch $t
             case -s --source -U --unix -w --timeout -e --exec --max-conns --wait \
-                -c --count --size --join
+                -c --count --size --join --tls-ca --tls-pin --sni --alpn --tls-cert \
+                --tls-key --tls-min --tls-client-ca
                 set skip 1
             case -p --port -b --bind --log --workers
                 # Only serve-http's take an argument (udp-send's -b does not).
@@ -77,6 +78,7 @@ set -l recv_cond '__fish_seen_subcommand_from udp-recv; and not __fish_seen_subc
 set -l udp_cond '__fish_seen_subcommand_from udp-send udp-recv; and not __fish_seen_subcommand_from help'
 set -l http_cond '__fish_seen_subcommand_from serve-http; and not __fish_seen_subcommand_from help'
 set -l whois_cond '__fish_seen_subcommand_from whois-port; and not __fish_seen_subcommand_from help'
+set -l tls_server_cond '__fish_seen_subcommand_from listen serve-http; and not __fish_seen_subcommand_from help'
 
 # No file names unless asked for.
 complete -c sockctl -f
@@ -135,6 +137,30 @@ complete -c sockctl -n "$connect_cond; and not __sockctl_unix; and test (__sockc
     -a '(__fish_print_hostnames)'
 complete -c sockctl -n "$connect_cond; and not __sockctl_unix; and test (__sockctl_npos) -eq 1" \
     -a '(__sockctl_services)'
+
+# TLS, client side (connect).
+complete -c sockctl -n $connect_cond -l tls -d "Run TLS over the connection, verifying the server's certificate"
+complete -c sockctl -n $connect_cond -l ssl -d 'Same as --tls'
+complete -c sockctl -n $connect_cond -l tls-ca -r -F -d "Trust the PEM certificates in FILE, not the system's"
+complete -c sockctl -n $connect_cond -l tls-pin -x -d 'Accept only the certificate with this SHA-256 fingerprint'
+complete -c sockctl -n $connect_cond -l tls-insecure -d 'Verify nothing (says so on stderr)'
+complete -c sockctl -n $connect_cond -l sni -x -a '(__fish_print_hostnames)' \
+    -d 'Send NAME as SNI and check the certificate against it'
+complete -c sockctl -n $connect_cond -l no-sni -d 'Send no SNI (the name is still checked)'
+complete -c sockctl -n $connect_cond -l alpn -x -d 'Offer these ALPN protocols (comma list)'
+complete -c sockctl -n $connect_cond -l tls-cert -r -F -d 'Present this client certificate (PEM)'
+complete -c sockctl -n $connect_cond -l tls-key -r -F -d "The client certificate's key (PEM; default: in --tls-cert)"
+complete -c sockctl -n $connect_cond -l tls-min -x -a '1.2 1.3' -d 'Lowest TLS version (default 1.2)'
+
+# TLS, server side (listen, serve-http).
+complete -c sockctl -n $tls_server_cond -l tls -d 'Serve TLS; without --tls-cert, a fresh self-signed certificate'
+complete -c sockctl -n $tls_server_cond -l ssl -d 'Same as --tls'
+complete -c sockctl -n $tls_server_cond -l tls-cert -r -F -d 'The server certificate, with its chain (PEM)'
+complete -c sockctl -n $tls_server_cond -l tls-key -r -F -d 'Its key (PEM; default: in --tls-cert)'
+complete -c sockctl -n $tls_server_cond -l tls-client-ca -r -F \
+    -d 'Require a client certificate issued by a CA in FILE'
+complete -c sockctl -n $tls_server_cond -l alpn -x -d 'Accept these ALPN protocols (comma list)'
+complete -c sockctl -n $tls_server_cond -l tls-min -x -a '1.2 1.3' -d 'Lowest TLS version (default 1.2)'
 
 # Options of both udp-send and udp-recv.
 complete -c sockctl -n $udp_cond -s 4 -l ipv4 -d 'IPv4 only'

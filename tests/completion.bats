@@ -148,7 +148,7 @@ check_bash() {
 		fish --no-config -c 'source $argv[1]; complete -C $argv[2]' "$FISH_COMP" "$1" | cut -f1
 	}
 
-	run fish_complete "sockctl connect --no-"
+	run fish_complete "sockctl connect --no-sh"
 	[ "$status" -eq 0 ]
 	[ "$output" = "--no-shutdown" ]
 
@@ -281,7 +281,7 @@ check_bash() {
 	[ "$(stat -c %a "$dest/usr/bin/sockctl")" = 755 ]
 	[ "$(stat -c %a "$dest/usr/share/man/man1/sockctl.1")" = 644 ]
 	run "$dest/usr/bin/sockctl" --version
-	[ "$output" = "sockctl $(sed -n 's/^VERSION *= *//p' "$ROOT/Makefile")" ]
+	[ "${lines[0]}" = "sockctl $(sed -n 's/^VERSION *= *//p' "$ROOT/Makefile")" ]
 	cmp "$ROOT/completions/sockctl.bash" "$dest/usr/share/bash-completion/completions/sockctl"
 	run make -s -C "$ROOT" uninstall DESTDIR="$dest" PREFIX=/usr
 	[ "$status" -eq 0 ]

@@ -42,7 +42,7 @@ void sk_child_set_free(struct sk_child_set *s)
  * A child starts in a new process group, with no blocked signals and
  * default dispositions.
  */
-static void spawn_attrs(posix_spawnattr_t *attr)
+static void spawn_attrs(posix_spawnattr_t *attr, bool own_group)
 {
 	sigset_t none, dfl;
 
@@ -54,7 +54,7 @@ static void spawn_attrs(posix_spawnattr_t *attr)
 	sigaddset(&dfl, SIGTERM);
 	posix_spawnattr_init(attr);
 	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-					   POSIX_SPAWN_SETPGROUP);
+					   (own_group ? POSIX_SPAWN_SETPGROUP : 0));
 	posix_spawnattr_setsigmask(attr, &none);
 	posix_spawnattr_setsigdefault(attr, &dfl);
 	posix_spawnattr_setpgroup(attr, 0);
@@ -71,7 +71,8 @@ static void add_child(struct sk_child_set *s, pid_t pid)
 	s->pid[s->n++] = pid;
 }
 
-pid_t sk_child_spawn_io(struct sk_child_set *s, const char *cmd, int in, int out, char *err)
+/* Runs "/bin/sh -c cmd" on in and out. Returns its pid, or -1 with errno and err. */
+static pid_t spawn_sh(const char *cmd, int in, int out, bool own_group, char *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -79,12 +80,7 @@ pid_t sk_child_spawn_io(struct sk_child_set *s, const char *cmd, int in, int out
 	pid_t pid;
 	int rc;
 
-	if (s->n == s->cap) {
-		errno = ENOSPC;
-		sk_seterr(err, "spawn: too many children");
-		return -1;
-	}
-	spawn_attrs(&attr);
+	spawn_attrs(&attr, own_group);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in, STDIN_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, out, STDOUT_FILENO);
@@ -96,8 +92,31 @@ pid_t sk_child_spawn_io(struct sk_child_set *s, const char *cmd, int in, int out
 		sk_seterr(err, "run /bin/sh: %s", strerror(rc));
 		return -1;
 	}
-	add_child(s, pid);
 	return pid;
+}
+
+pid_t sk_child_spawn_io(struct sk_child_set *s, const char *cmd, int in, int out, char *err)
+{
+	pid_t pid;
+
+	if (s->n == s->cap) {
+		errno = ENOSPC;
+		sk_seterr(err, "spawn: too many children");
+		return -1;
+	}
+	pid = spawn_sh(cmd, in, out, true, err);
+	if (pid > 0)
+		add_child(s, pid);
+	return pid;
+}
+
+pid_t sk_spawn_sh_here(const char *cmd, int fd, char *err)
+{
+	if (sk_set_nonblock(fd, false) < 0) {
+		sk_seterr(err, "spawn: %s", strerror(errno));
+		return -1;
+	}
+	return spawn_sh(cmd, fd, fd, false, err);
 }
 
 pid_t sk_child_spawn_sh(struct sk_child_set *s, const char *cmd, int fd, char *err)
@@ -358,10 +377,28 @@ enum sk_supervise_result sk_child_supervise(struct sk_child_set *s, int sigfd, b
 	return SK_SUPERVISE_ALL_EXITED;
 }
 
+/* Supervises the one child of s until it ends or a stop signal comes; frees s. */
+static int run_one(struct sk_child_set *s, int sigfd, char *err)
+{
+	int sig, rc;
+
+	switch (sk_child_supervise(s, sigfd, false, &sig)) {
+	case SK_SUPERVISE_SIGNALLED: rc = 128 + sig; break;
+	case SK_SUPERVISE_ERROR:
+		sk_seterr(err, "wait: %s", strerror(errno));
+		rc = -1;
+		break;
+	default: rc = s->last_code;
+	}
+	sk_child_stop_all(s, sigfd); /* also what it left in its group */
+	sk_child_set_free(s);
+	return rc;
+}
+
 int sk_run_child(const char *cmd, int fd, int sigfd, char *err)
 {
 	struct sk_child_set s;
-	int sig, rc;
+	int rc;
 
 	if (sk_child_set_init(&s, 1, SK_CHILD_GRACE_MS) < 0) {
 		sk_seterr(err, "out of memory");
@@ -374,17 +411,26 @@ int sk_run_child(const char *cmd, int fd, int sigfd, char *err)
 		sk_child_set_free(&s);
 		return -1;
 	}
-	switch (sk_child_supervise(&s, sigfd, false, &sig)) {
-	case SK_SUPERVISE_SIGNALLED: rc = 128 + sig; break;
-	case SK_SUPERVISE_ERROR:
-		sk_seterr(err, "wait: %s", strerror(errno));
-		rc = -1;
-		break;
-	default: rc = s.last_code;
+	return run_one(&s, sigfd, err);
+}
+
+int sk_run_forked(int (*fn)(void *arg), void *arg, int sigfd, char *err)
+{
+	struct sk_child_set s;
+	pid_t pid;
+
+	if (sk_child_set_init(&s, 1, SK_CHILD_GRACE_MS) < 0) {
+		sk_seterr(err, "out of memory");
+		return -1;
 	}
-	sk_child_stop_all(&s, sigfd); /* also what it left in its group */
-	sk_child_set_free(&s);
-	return rc;
+	pid = sk_child_fork(&s, err);
+	if (pid == 0)
+		_exit(fn(arg));
+	if (pid < 0) {
+		sk_child_set_free(&s);
+		return -1;
+	}
+	return run_one(&s, sigfd, err);
 }
 
 int sk_exit_code(int status)

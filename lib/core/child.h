@@ -69,6 +69,14 @@ pid_t sk_child_spawn_io(struct sk_child_set *s, const char *cmd, int in, int out
 pid_t sk_child_spawn_sh(struct sk_child_set *s, const char *cmd, int fd, char *err);
 
 /*
+ * Runs "/bin/sh -c cmd" like sk_child_spawn_sh, but in the caller's
+ * process group and outside any set: for a process that leads the group
+ * and carries the command's connection for it (TLS). Returns the pid,
+ * or -1 with errno and err.
+ */
+pid_t sk_spawn_sh_here(const char *cmd, int fd, char *err);
+
+/*
  * fork(2) into a new process group that the set supervises. The child
  * gets SIGTERM should sockctl die without stopping it. Returns 0 in the
  * child, its pid in the parent, or -1 with errno and err.
@@ -145,6 +153,12 @@ int sk_exit_code(int status);
  */
 int sk_run_child(const char *cmd, int fd, int sigfd, char *err);
 
+/*
+ * Like sk_run_child, for a forked process (in a group of its own) that
+ * runs fn(arg) and exits with what it returns.
+ */
+int sk_run_forked(int (*fn)(void *arg), void *arg, int sigfd, char *err);
+
 struct sk_exec_server {
 	int lfd;     /* listening, non-blocking */
 	int idle_ms; /* no child and no client for this long: ETIMEDOUT (-1: never) */
@@ -154,6 +168,12 @@ struct sk_exec_server {
 	int sigfd;	  /* from sk_child_signals */
 	/* A connection was accepted and pid serves it. */
 	void (*on_accept)(void *ctx, const char *peer, pid_t pid);
+	/*
+	 * Set: each connection is served by a forked process (a group of its
+	 * own) that runs serve(ctx, fd, peer) and exits with its return,
+	 * instead of cmd getting the socket.
+	 */
+	int (*serve)(void *ctx, int fd, const char *peer);
 	/* A connection could not be served; msg says why. */
 	void (*on_error)(void *ctx, const char *msg);
 	void *ctx;

@@ -10,6 +10,20 @@
 #include "clock.h"
 #include "net.h"
 
+/* Forks the process that serves fd. */
+static pid_t fork_serve(const struct sk_exec_server *s, struct sk_child_set *set, int fd,
+			const char *peer, char *err)
+{
+	pid_t pid = sk_child_fork(set, err);
+
+	if (pid == 0) {
+		close(s->lfd);
+		close(s->sigfd);
+		_exit(s->serve(s->ctx, fd, peer));
+	}
+	return pid;
+}
+
 /* Accepts one connection and starts its child. */
 static void serve_one(const struct sk_exec_server *s, struct sk_child_set *set)
 {
@@ -24,7 +38,8 @@ static void serve_one(const struct sk_exec_server *s, struct sk_child_set *set)
 		}
 		return;
 	}
-	pid = sk_child_spawn_sh(set, s->cmd, fd, err);
+	pid =
+	    s->serve ? fork_serve(s, set, fd, peer, err) : sk_child_spawn_sh(set, s->cmd, fd, err);
 	close(fd);
 	if (pid < 0) {
 		if (s->on_error)

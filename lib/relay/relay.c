@@ -396,6 +396,14 @@ static bool pump_drained(const struct pump *p)
 	return p->dst_gone || (p->src_eof && p->len == 0 && p->pending == 0);
 }
 
+/* local_socket: whether the other end of in is closed for good. */
+static bool in_hung_up(const struct sk_relay_opts *o)
+{
+	struct pollfd p = {.fd = o->in->fd, .events = POLLIN};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
+
 /* Closes finished directions. Returns true when the relay is over. */
 static bool settle(struct pump *send, struct pump *recv, const struct sk_relay_opts *o)
 {
@@ -406,8 +414,13 @@ static bool settle(struct pump *send, struct pump *recv, const struct sk_relay_o
 		if (o->in_eof && send->src_eof)
 			*o->in_eof = true;
 	}
-	if (!recv->done && pump_drained(recv))
+	if (!recv->done && pump_drained(recv)) {
 		recv->done = true;
+		if (o->local_socket && !recv->dst_gone && recv->src_eof)
+			recv->dst->ops->shutdown_write(recv->dst);
+	}
+	if (o->local_socket && send->done && !send->shut_wait && send->src_eof && in_hung_up(o))
+		return true;
 	return recv->done && ((send->done && !send->shut_wait) || o->stop_on_peer_eof);
 }
 

@@ -43,9 +43,16 @@ struct sk_relay_opts {
 	bool crlf;		 /* LF -> CRLF on the way out */
 	bool stop_on_peer_eof;	 /* end when the peer does, even if in is open */
 	bool no_splice;		 /* plain read/write only */
-	int idle_ms;		 /* -1: no idle timeout */
-	int stop_fd;		 /* -1: none */
-	int tick_ms;		 /* period of on_tick */
+	/*
+	 * in and out are one local socket, a connection in its own right
+	 * (a -e command's, carried over TLS): the peer's EOF half-closes it,
+	 * and once in has hit EOF and its other end is closed for good
+	 * (POLLHUP), the relay is over, as a close(2) would end it.
+	 */
+	bool local_socket;
+	int idle_ms; /* -1: no idle timeout */
+	int stop_fd; /* -1: none */
+	int tick_ms; /* period of on_tick */
 	/* Sees each chunk as it passes; forces the read/write path. */
 	void (*on_data)(void *ctx, enum sk_dir dir, const unsigned char *p, size_t n,
 			uint64_t offset);

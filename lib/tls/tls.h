@@ -26,24 +26,25 @@
 /* True when TLS is built in. */
 bool sk_tls_built_in(void);
 
-/* "OpenSSL 3.0.19" (the library in use), or "not built in". */
-const char *sk_tls_library(void);
+/* Writes "OpenSSL 3.0.19" (the library in use), or "not built in", into buf. */
+void sk_tls_library(char *buf, size_t len);
 
 enum sk_tls_role { SK_TLS_CLIENT, SK_TLS_SERVER };
 
 struct sk_tls_config {
 	enum sk_tls_role role;
-	const char *cert_file;	    /* PEM certificate (and chain); NULL: none (server: made up) */
-	const char *key_file;	    /* PEM key; NULL: in cert_file */
-	const char *alpn;	    /* comma list, "h2,http/1.1"; NULL: none */
-	int min_version;	    /* 12 or 13 (TLS 1.2 / 1.3) */
+	const char *cert_file; /* PEM certificate (and chain); NULL: none (server: made up) */
+	const char *key_file;  /* PEM key; NULL: in cert_file */
+	const char *alpn;      /* comma list, "h2,http/1.1"; NULL: none */
+	int min_version;       /* 12 or 13 (TLS 1.2 / 1.3) */
 	/* Client. */
-	const char *ca_file;	    /* trusted PEM certificates; NULL: the system's store */
-	const char *pin;	    /* a fingerprint (sk_tls_parse_pin's forms); NULL: none */
-	bool insecure;		    /* verify nothing */
+	const char *ca_file; /* trusted PEM certificates; NULL: the system's store */
+	const char *pin;     /* a fingerprint (sk_tls_parse_pin's forms); NULL: none */
+	bool insecure;	     /* verify nothing */
 	/* Server. */
 	const char *client_ca_file; /* require a client certificate issued by these */
 	const char *const *names;   /* made-up certificate: extra DNS names or IPs, NULL-ended */
+	bool release_buffers;	    /* idle sessions give their buffers back (many idle clients) */
 };
 
 struct sk_tls_ctx;
@@ -90,12 +91,18 @@ struct sk_tls *sk_tls_new(struct sk_tls_ctx *ctx, int fd, const char *verify_nam
 
 void sk_tls_free(struct sk_tls *t);
 
+/* Names the peer ("127.0.0.1:5555") in t's messages; "the peer" until then. */
+void sk_tls_set_peer(struct sk_tls *t, const char *peer);
+
+/* The socket t runs over. */
+int sk_tls_fd(const struct sk_tls *t);
+
 enum sk_tls_step {
-	SK_TLS_DONE = 0,	/* the handshake is over (and the peer verified) */
-	SK_TLS_WANT_READ = 1,	/* call again once fd is readable */
-	SK_TLS_WANT_WRITE = 2,	/* call again once fd is writable */
-	SK_TLS_FAILED = -1,	/* err says why; the session is dead */
-	SK_TLS_PLAINTEXT = -2,	/* server: the client spoke plain text (an HTTP request?) */
+	SK_TLS_DONE = 0,       /* the handshake is over (and the peer verified) */
+	SK_TLS_WANT_READ = 1,  /* call again once fd is readable */
+	SK_TLS_WANT_WRITE = 2, /* call again once fd is writable */
+	SK_TLS_FAILED = -1,    /* err says why; the session is dead */
+	SK_TLS_PLAINTEXT = -2, /* server: the client spoke plain text (an HTTP request?) */
 };
 
 /*
@@ -155,5 +162,16 @@ const char *sk_tls_strerror(const struct sk_tls *t, int e);
  * copy). t stays the caller's to free, after ep.
  */
 void sk_tls_endpoint(struct sk_endpoint *ep, struct sk_tls *t);
+
+/*
+ * Runs "/bin/sh -c cmd" in this process's group with a socketpair as its
+ * stdin and stdout, and relays between it and the handshaken session t
+ * until the command has closed its end and the peer's data is delivered
+ * (or the peer has gone). stop_fd (from sk_stop_signals, or -1) stops it.
+ * Returns the command's exit code (128 + the signal when stopped), with
+ * err set when the relay failed (a truncated or reset connection), or -1
+ * with err when the command could not start.
+ */
+int sk_tls_carry(struct sk_tls *t, const char *cmd, int stop_fd, char *err);
 
 #endif
