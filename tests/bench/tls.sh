@@ -107,6 +107,8 @@ transfer() {
 	local -a SRV CLI
 	PORT=0
 	[[ $tool == sockctl ]] || PORT=$(free_port)
+	# The last run's log would show the last run's port.
+	rm -f "$TMP/srv.err" "$TMP/cli.err"
 	srv_cmd "$tool"
 	if [[ $kind == pipe ]]; then
 		# Same producer for every tool; the FIFO keeps cat and the sender
@@ -126,7 +128,8 @@ transfer() {
 	srv_pid=$BG
 	if [[ $tool == sockctl ]]; then
 		for ((i = 0; i < 250; i++)); do   # sockctl prints the real port
-			PORT=$(sed -n 's/.*listening on .*:\([0-9]\{1,5\}\)$/\1/p' "$TMP/srv.err" | head -n 1)
+			# (the shell may not have created srv.err yet)
+			PORT=$({ sed -n 's/.*listening on .*:\([0-9]\{1,5\}\)$/\1/p' "$TMP/srv.err" 2>/dev/null || true; } | head -n 1)
 			[[ -n $PORT ]] && break
 			kill -0 "$srv_pid" 2>/dev/null || break
 			sleep 0.02
