@@ -3,10 +3,12 @@
 
 load helpers
 
-@test "--version prints 'sockctl X.Y.Z' and exits 0" {
+@test "--version prints 'sockctl X.Y.Z', then the TLS library, and exits 0" {
 	run "$SK" --version
 	[ "$status" -eq 0 ]
-	[[ "$output" =~ ^sockctl\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[0]}" =~ ^sockctl\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	[[ "${lines[1]}" =~ ^tls:\ (OpenSSL\ 3\.[0-9]+\.[0-9]+|not\ built\ in)$ ]]
 	run "$SK" -V
 	[ "$status" -eq 0 ]
 }

@@ -11,6 +11,8 @@
 #include "tls.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
@@ -73,7 +75,9 @@ int sk_tls_parse_pin(const char *s, unsigned char out[32], char *err)
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#define ALPN_MAX 256
+#define ALPN_MAX   256
+#define READ_BUF   (64 * 1024)
+#define RECORD_MAX (16 * 1024) /* the most plaintext one record carries */
 
 struct sk_tls_ctx {
 	SSL_CTX *ssl;
@@ -421,7 +425,9 @@ struct sk_tls_ctx *sk_tls_ctx_new(const struct sk_tls_config *cf, char *err)
 	SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
 				     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 				     (cf->release_buffers ? SSL_MODE_RELEASE_BUFFERS : 0));
+	/* Several records per read(2) of the socket. */
 	SSL_CTX_set_read_ahead(c->ssl, 1);
+	SSL_CTX_set_default_read_buffer_len(c->ssl, READ_BUF);
 	rc = cf->alpn ? alpn_wire(c, cf->alpn, err) : 0;
 	if (rc == 0)
 		rc = c->role == SK_TLS_SERVER ? setup_server(c, cf, err) : setup_client(c, cf, err);
@@ -768,19 +774,45 @@ ssize_t sk_tls_read(struct sk_tls *t, void *buf, size_t n)
 
 ssize_t sk_tls_write(struct sk_tls *t, const void *buf, size_t n)
 {
-	size_t done = 0;
-	int rc;
+	size_t total = 0, done;
+	bool corked = n > RECORD_MAX;
+	int rc, on = 1, off = 0;
 
-	if (n == 0)
-		return 0;
-	ERR_clear_error();
-	errno = 0;
-	rc = SSL_write_ex(t->ssl, buf, n, &done);
-	if (rc == 1) {
-		t->write_wants = POLLOUT;
-		return (ssize_t)done;
+	/*
+	 * Record after record while the socket takes them (a partial write
+	 * returns one), corked so that they leave as full segments rather
+	 * than a packet per record (TCP_NODELAY is on); a unix socket just
+	 * refuses the option.
+	 */
+	if (corked)
+		corked = setsockopt(t->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0;
+	while (total < n) {
+		ERR_clear_error();
+		errno = 0;
+		rc = SSL_write_ex(t->ssl, (const char *)buf + total, n - total, &done);
+		if (rc == 1) {
+			total += done;
+			t->write_wants = POLLOUT;
+			continue;
+		}
+		if (total > 0 && SSL_get_error(t->ssl, rc) == SSL_ERROR_WANT_WRITE) {
+			/* The rest once the socket is writable; OpenSSL keeps the record it began.
+			 */
+			ERR_clear_error();
+			t->write_wants = POLLOUT;
+			break;
+		}
+		if (total > 0) {
+			ERR_clear_error();
+			break; /* the error again on the next call */
+		}
+		if (corked)
+			setsockopt(t->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+		return io_failed(t, rc, &t->write_wants);
 	}
-	return io_failed(t, rc, &t->write_wants);
+	if (corked)
+		setsockopt(t->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+	return (ssize_t)total;
 }
 
 int sk_tls_shutdown_write(struct sk_tls *t)
