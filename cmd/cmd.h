@@ -177,7 +177,8 @@ struct tls_cli {
 	bool insecure; /* --tls-insecure */
 	bool no_sni;   /* --no-sni */
 	const char *ca, *pin, *cert, *key, *client_ca, *sni, *alpn;
-	int min_version; /* 12 or 13; 0: not given (12) */
+	int min_version;      /* 12 or 13; 0: not given (12) */
+	bool release_buffers; /* not an option: servers of many idle clients set it */
 };
 
 /* Handles one TLS option. */

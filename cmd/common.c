@@ -191,6 +191,7 @@ struct sk_tls_ctx *cmd_tls_ctx(const char *cmd, const struct tls_cli *t, bool se
 	    .insecure = t->insecure,
 	    .client_ca_file = t->client_ca,
 	    .names = names,
+	    .release_buffers = t->release_buffers,
 	};
 	char err[SK_ERRLEN];
 	struct sk_tls_ctx *ctx;

@@ -20,6 +20,7 @@
 #include "net.h"
 #include "parse.h"
 #include "child.h"
+#include "tls.h"
 
 #ifndef SOCKCTL_VERSION
 #define SOCKCTL_VERSION "0.0.0"
@@ -31,7 +32,8 @@ static const char usage[] =
     "Serve the files of DIR (default: the current directory) over HTTP/1.1:\n"
     "GET and HEAD, keep-alive and pipelining, ranges, conditional requests,\n"
     "index.html or an HTML listing. Nothing outside DIR is ever served: not\n"
-    "through '..', its encodings, or symlinks that lead out.\n"
+    "through '..', its encodings, or symlinks that lead out. With --tls, the\n"
+    "same over HTTPS (ALPN http/1.1 always offered, whatever --alpn says).\n"
     "\n"
     "Options:\n"
     "  -p, --port PORT        the port (default 8080; 0 lets the kernel choose)\n"
@@ -48,7 +50,7 @@ static const char usage[] =
     "                         limit a new client replaces the oldest idle one\n"
     "      --log FILE         append the access log (Common Log Format) to FILE\n"
     "      --workers N        N processes share the port (SO_REUSEPORT), each with\n"
-    "                         its own --max-conns (default 1)\n"
+    "                         its own --max-conns (default 1)\n" TLS_SERVER_USAGE
     "  -h, --help             show this help\n"
     "\n"
     "SIGINT and SIGTERM stop it after the responses in flight, with exit status 0.\n"
@@ -66,6 +68,7 @@ static const struct option longopts[] = {
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
     {"log", required_argument, NULL, OPT_LOG},
     {"workers", required_argument, NULL, OPT_WORKERS},
+    TLS_SERVER_LONGOPTS,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -81,6 +84,9 @@ struct http_opts {
 	bool quiet, no_listing, max_conns_given;
 	long long max_conns, workers;
 	int log_fd;
+	struct tls_cli tls;
+	struct sk_tls_ctx *tls_ctx; /* NULL: plain HTTP */
+	char alpn[256];		    /* --alpn with http/1.1 added */
 };
 
 static enum cmd_parsed parse_args(int argc, char **argv, struct http_opts *o)
@@ -90,6 +96,8 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct http_opts *o)
 
 	while ((c = getopt_long(argc, argv, ":p:b:46nqw:h", longopts, NULL)) != -1) {
 		opt = cmd_common_option(name, c, optarg, &o->net, NULL);
+		if (opt == CMD_OPTION_NOT_MINE)
+			opt = cmd_tls_option(name, c, optarg, &o->tls);
 		if (opt == CMD_OPTION_BAD)
 			return CMD_USAGE_ERROR;
 		if (opt == CMD_OPTION_TAKEN)
@@ -118,7 +126,7 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct http_opts *o)
 		default: return cmd_bad_option(name, c, argv);
 		}
 	}
-	if ((rc = cmd_check_common(name, &o->net, NULL)))
+	if ((rc = cmd_check_common(name, &o->net, NULL)) || (rc = cmd_check_tls(name, &o->tls)))
 		return rc;
 	if (o->net.timeout_ms == 0)
 		return cmd_usage(name, "bad timeout '0': the timeout must be more than 0 s");
@@ -158,6 +166,46 @@ static void fit_fd_limit(struct http_opts *o, bool max_conns_given)
 		o->max_conns = fit > 16 ? fit : 16;
 }
 
+/* True when the comma list has the protocol p. */
+static bool alpn_has(const char *list, const char *p)
+{
+	size_t n = strlen(p);
+
+	for (;;) {
+		if (strncmp(list, p, n) == 0 && (list[n] == ',' || list[n] == '\0'))
+			return true;
+		if (!(list = strchr(list, ',')))
+			return false;
+		list++;
+	}
+}
+
+/*
+ * Makes the TLS context (before any worker forks, so that all serve the
+ * same certificate), offering http/1.1 whatever --alpn says: it is the
+ * only protocol served. Returns 0 (o->tls_ctx NULL without TLS) or the
+ * exit status, reported.
+ */
+static int make_tls(struct http_opts *o)
+{
+	const char *names[2] = {o->bind, NULL};
+	int rc = 0, n;
+
+	if (!o->tls.on)
+		return 0;
+	o->tls.release_buffers = true; /* idle keep-alive clients hold no TLS buffers */
+	if (!o->tls.alpn)
+		o->tls.alpn = "http/1.1";
+	else if (!alpn_has(o->tls.alpn, "http/1.1")) {
+		n = snprintf(o->alpn, sizeof(o->alpn), "%s,http/1.1", o->tls.alpn);
+		if (n < 0 || (size_t)n >= sizeof(o->alpn))
+			return cmd_usage(name, "--alpn list too long");
+		o->tls.alpn = o->alpn;
+	}
+	o->tls_ctx = cmd_tls_ctx(name, &o->tls, true, names, &rc);
+	return rc;
+}
+
 static int open_listener(const struct http_opts *o)
 {
 	struct sk_listen_opts lo = {.host = o->bind,
@@ -169,7 +217,7 @@ static int open_listener(const struct http_opts *o)
 				    .reuseport = o->workers > 1};
 	char err[SK_ERRLEN], addr[SK_ADDRSTRLEN];
 	int fd = sk_listen(&lo, err);
-	const char *colon;
+	const char *colon, *scheme = o->tls_ctx ? "https" : "http";
 
 	if (fd < 0) {
 		cmd_listen_error(name, err, errno, o->port, "tcp");
@@ -178,11 +226,13 @@ static int open_listener(const struct http_opts *o)
 	if (!o->quiet) {
 		sk_local_addr(fd, addr, sizeof(addr));
 		cmd_error(name, "listening on %s", addr);
+		if (o->tls_ctx)
+			cmd_error(name, "tls certificate %s", sk_tls_ctx_fingerprint(o->tls_ctx));
 		colon = strrchr(addr, ':');
 		if (!o->bind || strcmp(o->bind, "::") == 0 || strcmp(o->bind, "0.0.0.0") == 0)
-			cmd_error(name, "serving %s at http://localhost%s/", o->dir, colon);
+			cmd_error(name, "serving %s at %s://localhost%s/", o->dir, scheme, colon);
 		else
-			cmd_error(name, "serving %s at http://%s/", o->dir, addr);
+			cmd_error(name, "serving %s at %s://%s/", o->dir, scheme, addr);
 	}
 	return fd;
 }
@@ -197,7 +247,8 @@ static int serve(struct http_opts *o, struct sk_root *root, struct sk_mime *mime
 				   .timeout_ms = o->net.timeout_ms,
 				   .max_conns = (size_t)o->max_conns,
 				   .on_log = o->log_fd >= 0 ? write_log : NULL,
-				   .ctx = o};
+				   .ctx = o,
+				   .tls = o->tls_ctx};
 	char err[SK_ERRLEN];
 	int rc;
 
@@ -296,12 +347,25 @@ static int serve_workers(struct http_opts *o, struct sk_root *root, struct sk_mi
 	return rc;
 }
 
+static int listen_and_serve(struct http_opts *o, struct sk_root *root, struct sk_mime *mime)
+{
+	int rc, lfd = open_listener(o);
+
+	if (lfd < 0)
+		return EXIT_FAIL;
+	if (o->workers > 1)
+		return serve_workers(o, root, mime, lfd); /* it closes lfd */
+	rc = serve(o, root, mime, lfd);
+	close(lfd);
+	return rc;
+}
+
 int cmd_serve_http(int argc, char **argv)
 {
 	struct http_opts o = {.port = 8080, .max_conns = 10000, .log_fd = -1, .workers = 1};
 	struct sk_root root = {.dirfd = -1};
 	struct sk_mime mime = {0};
-	int rc, lfd;
+	int rc;
 
 	net_opts_init(&o.net);
 	o.net.timeout_ms = 30000;
@@ -328,18 +392,12 @@ int cmd_serve_http(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	fit_fd_limit(&o, o.max_conns_given);
-	lfd = open_listener(&o);
-	if (lfd < 0)
-		rc = EXIT_FAIL;
-	else if (o.workers > 1) {
-		rc = serve_workers(&o, &root, &mime, lfd);
-		lfd = -1;
-	} else
-		rc = serve(&o, &root, &mime, lfd);
-	if (lfd >= 0)
-		close(lfd);
+	if ((rc = make_tls(&o)) == 0)
+		rc = listen_and_serve(&o, &root, &mime);
 	if (o.log)
 		close(o.log_fd);
+	if (o.tls_ctx)
+		sk_tls_ctx_free(o.tls_ctx);
 	sk_mime_free(&mime);
 	sk_root_close(&root);
 	return rc;

@@ -187,6 +187,33 @@ verify_fails() {
 	done
 }
 
+@test "tls: make TLS=0 builds without TLS, says so, and that build refuses TLS options (exit 2)" {
+	local src="$BATS_TEST_DIRNAME/.."
+	mkdir -p "$TMP/src"
+	cp -r "$src/Makefile" "$src/cmd" "$src/lib" "$TMP/src/"
+	run timeout 300 make -C "$TMP/src" -j2 TLS=0 CFLAGS=-O0 sockctl
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"building without TLS"* ]]
+	! grep -q -- '-lssl' <<<"$output"
+	run "$TMP/src/sockctl" --version
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "tls: not built in" ]
+	closed_port
+	run --separate-stderr "$TMP/src/sockctl" connect --tls 127.0.0.1 "$closed"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"TLS is not built in"* ]]
+	run --separate-stderr "$TMP/src/sockctl" serve-http --tls -p 0 "$TMP"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"TLS is not built in"* ]]
+	# The rest works as ever.
+	bg srv "$TMP/src/sockctl" listen -v 127.0.0.1 0
+	port=$(port_of "$TMP/srv.err")
+	run "$TMP/src/sockctl" connect 127.0.0.1 "$port" <<<"plain still works"
+	[ "$status" -eq 0 ]
+	wait_exit "$srv_pid"
+	[ "$(cat "$TMP/srv.out")" = "plain still works" ]
+}
+
 # ---------------------------------------------------------------- client: trust
 
 @test "tls: connect --tls-ca verifies the chain and the name (localhost, 127.0.0.1), stderr clean" {
@@ -887,4 +914,16 @@ verify_fails() {
 	[ -z "$stderr" ]
 	wait_exit "$srv_pid"
 	[ "$(cat "$TMP/srv.out")" = six ]
+}
+
+@test "tls: connect --tls -U needs a name to verify (--sni), a pin or --tls-insecure" {
+	run --separate-stderr "$SK" connect --tls -U "$TMP/nothing"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"-U has no host name to verify"* ]]
+	bg srv "$SK" listen -v --tls --tls-cert "$C/good.pem" --tls-key "$C/good.key" -U "$TMP/s"
+	wait_for "$TMP/srv.err" 'tls certificate'
+	run --separate-stderr timeout 20 "$SK" connect --tls-ca "$C/ca.pem" --sni localhost -U "$TMP/s" <<<"over unix"
+	[ "$status" -eq 0 ]
+	wait_exit "$srv_pid"
+	[ "$(cat "$TMP/srv.out")" = "over unix" ]
 }

@@ -4,12 +4,19 @@
  * draining after the last one), pipelined requests answered in order,
  * bodies sent with sendfile(2), and responses that fit sent header and
  * body in one call. What a request gets is route.c's business.
+ *
+ * With a TLS context, a connection starts with the handshake (a state of
+ * its own, under the same deadline as the request head), reads and writes
+ * through its sk_tls session, and sends file bodies with pread(2) into a
+ * buffer held only while a body is in flight. The plain path is left as
+ * it is; the differences sit in the tls_* functions.
  */
 #include "httpd.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +33,7 @@
 #include "net.h"
 #include "response.h"
 #include "route.h"
+#include "tls.h"
 
 #define IN_CAP	   (SK_HTTP_MAX_HEAD + 1024)
 #define MAX_EVENTS 256
@@ -40,11 +48,14 @@
  * each turn pushed, which body_turn() now avoids, not to the turns.
  */
 #define WRITE_QUANTUM (64 * 1024)
+/* TLS: a file body goes out through a buffer of this size, one per turn. */
+#define TLS_BODY_CAP WRITE_QUANTUM
 
-/* C_DRAIN: response sent, write side shut; unread input is discarded so
- * the kernel does not answer it with a reset that would destroy the
- * response in flight. */
-enum cstate { C_READ, C_WRITE, C_DRAIN };
+/* C_HANDSHAKE: TLS only, before the first request. C_SHUTDOWN: TLS only,
+ * close_notify waits for the socket. C_DRAIN: response sent, write side
+ * shut; unread input is discarded so the kernel does not answer it with
+ * a reset that would destroy the response in flight. */
+enum cstate { C_READ, C_WRITE, C_HANDSHAKE, C_SHUTDOWN, C_DRAIN };
 
 #define DRAIN_MS 2000
 
@@ -62,6 +73,11 @@ struct conn {
 	unsigned batch; /* the accept_all() call that accepted it */
 	size_t mss;	/* the segment size when the body in flight began, or 0 */
 	char line[512]; /* the request line, escaped for the log */
+	/* TLS only. */
+	struct sk_tls *tls;	   /* the session, or NULL: plain */
+	char *body;		   /* TLS_BODY_CAP bytes while a file body is sent, or NULL */
+	size_t body_off, body_len; /* what of body is sent, what it holds */
+	unsigned tls_want;	   /* the loop mask a TLS write that said EAGAIN waits for */
 };
 
 struct server {
@@ -166,12 +182,15 @@ static void conn_close(struct conn *c)
 
 	/* A failed delete needs nothing more: closing the fd drops it from epoll. */
 	sk_loop_del(s->loop, c->fd);
+	if (c->tls)
+		sk_tls_free(c->tls);
 	close(c->fd);
 	s->conns[c->fd] = NULL;
 	s->nconns--;
 	s->fd_starved = false;
 	sk_hresp_free(&c->resp);
 	free(c->in);
+	free(c->body);
 	free(c);
 }
 
@@ -220,12 +239,111 @@ enum flushed {
 	FLUSH_FAILED,	/* the connection is broken: close it */
 };
 
+/* The loop events that let a TLS call that said EAGAIN go on (want: POLLIN or POLLOUT). */
+static unsigned tls_mask(const struct conn *c, short want)
+{
+	short ev = sk_tls_poll_events(c->tls, want);
+	unsigned mask = (ev & POLLIN ? SK_LOOP_READ : 0) | (ev & POLLOUT ? SK_LOOP_WRITE : 0);
+
+	return mask ? mask : want == POLLIN ? SK_LOOP_READ : SK_LOOP_WRITE;
+}
+
+/* A TLS write said -1 with errno e: wait for what the session needs, or fail. */
+static enum flushed tls_write_failed(struct conn *c, int e)
+{
+	if (e != EAGAIN && e != EINTR)
+		return FLUSH_FAILED;
+	c->tls_want = tls_mask(c, POLLOUT);
+	return FLUSH_WAIT;
+}
+
+/*
+ * Refills the body buffer: what is left of the head first (so that head
+ * and body share records), then the file. Returns 0, or -1 when the file
+ * cannot be read or shrank under us.
+ */
+static int tls_fill(struct conn *c)
+{
+	struct sk_hresp *r = &c->resp;
+	size_t n = r->out.len - r->out_off, room;
+	ssize_t got;
+
+	if (n > TLS_BODY_CAP)
+		n = TLS_BODY_CAP;
+	memcpy(c->body, r->out.p + r->out_off, n);
+	r->out_off += n;
+	room = TLS_BODY_CAP - n;
+	if (room > (size_t)(r->file_end - r->file_off))
+		room = (size_t)(r->file_end - r->file_off);
+	if (room > 0) {
+		got = pread(r->file, c->body + n, room, r->file_off);
+		if (got <= 0)
+			return -1;
+		r->file_off += got;
+		n += (size_t)got;
+	}
+	c->body_off = 0;
+	c->body_len = n;
+	return 0;
+}
+
+/*
+ * conn_flush over TLS. A write that said EAGAIN is retried with the same
+ * bytes: they stay in out or in the body buffer until taken. A file body
+ * gets one buffer-full per turn of the loop (as WRITE_QUANTUM), and the
+ * buffer is freed as soon as the body is sent.
+ */
+static enum flushed tls_flush(struct conn *c)
+{
+	struct sk_hresp *r = &c->resp;
+	bool filled = false;
+	ssize_t n;
+
+	if (r->file < 0) {
+		while (r->out_off < r->out.len) {
+			n = sk_tls_write(c->tls, r->out.p + r->out_off, r->out.len - r->out_off);
+			if (n < 0)
+				return tls_write_failed(c, errno);
+			r->out_off += (size_t)n;
+		}
+		return FLUSH_COMPLETE;
+	}
+	if (!c->body && !(c->body = malloc(TLS_BODY_CAP)))
+		return FLUSH_FAILED;
+	for (;;) {
+		if (c->body_off == c->body_len) {
+			if (r->out_off == r->out.len && r->file_off == r->file_end)
+				break;
+			if (filled) {
+				c->tls_want = SK_LOOP_WRITE; /* the rest on a later turn */
+				return FLUSH_WAIT;
+			}
+			if (tls_fill(c) < 0)
+				return FLUSH_FAILED;
+			filled = true;
+		}
+		n = sk_tls_write(c->tls, c->body + c->body_off, c->body_len - c->body_off);
+		if (n < 0)
+			return tls_write_failed(c, errno);
+		c->body_off += (size_t)n;
+	}
+	close(r->file);
+	r->file = -1;
+	free(c->body); /* a connection between bodies holds no buffer */
+	c->body = NULL;
+	c->body_off = c->body_len = 0;
+	return FLUSH_COMPLETE;
+}
+
 /* Writes what is pending. */
 static enum flushed conn_flush(struct conn *c)
 {
 	struct sk_hresp *r = &c->resp;
 	int more = r->file >= 0 ? MSG_MORE : 0;
 	ssize_t n;
+
+	if (c->tls)
+		return tls_flush(c);
 
 	while (r->out_off < r->out.len) {
 		n = send(c->fd, r->out.p + r->out_off, r->out.len - r->out_off,
@@ -250,7 +368,29 @@ static enum flushed conn_flush(struct conn *c)
 	return FLUSH_COMPLETE;
 }
 
-static void conn_process(struct conn *c);
+static bool conn_process(struct conn *c);
+static void conn_read(struct conn *c);
+
+/*
+ * Ends the writing direction (TLS: close_notify, then the FIN) and goes
+ * on to drain; over TLS, again in C_SHUTDOWN while the socket is full.
+ */
+static void conn_shut(struct conn *c)
+{
+	if (!c->tls)
+		shutdown(c->fd, SHUT_WR);
+	else if (sk_tls_shutdown_write(c->tls) < 0) {
+		if (errno != EAGAIN && errno != EINTR) {
+			conn_close(c);
+			return;
+		}
+		c->state = C_SHUTDOWN;
+		watch(c, tls_mask(c, POLLOUT));
+		return;
+	}
+	c->state = C_DRAIN;
+	watch(c, SK_LOOP_READ);
+}
 
 /* After a response: log it, then close or go on with the next request. */
 static void conn_done(struct conn *c)
@@ -259,10 +399,8 @@ static void conn_done(struct conn *c)
 
 	log_response(c, s);
 	if (!c->resp.keep_alive || s->stopping) {
-		shutdown(c->fd, SHUT_WR);
-		c->state = C_DRAIN;
 		c->deadline = sk_deadline(DRAIN_MS);
-		watch(c, SK_LOOP_READ);
+		conn_shut(c);
 		return;
 	}
 	memmove(c->in, c->in + c->consumed, c->in_len - c->consumed);
@@ -274,7 +412,12 @@ static void conn_done(struct conn *c)
 	}
 	c->state = C_READ;
 	c->deadline = sk_deadline(s->o->timeout_ms);
-	if (watch(c, SK_LOOP_READ) == 0 && c->in_len > 0)
+	if (watch(c, SK_LOOP_READ) < 0)
+		return;
+	/* Decrypted bytes may wait inside the session, where epoll cannot see them. */
+	if (c->tls && sk_tls_pending(c->tls))
+		conn_read(c);
+	else if (c->in_len > 0)
 		conn_process(c); /* a pipelined request is already here */
 }
 
@@ -291,21 +434,95 @@ static void conn_write(struct conn *c)
 	} else {
 		/* Only now that a send would block is writability worth watching. */
 		c->deadline = sk_deadline(c->s->o->timeout_ms);
-		if (sk_loop_mod(c->s->loop, c->fd, SK_LOOP_WRITE) < 0) {
+		if (sk_loop_mod(c->s->loop, c->fd, c->tls ? c->tls_want : SK_LOOP_WRITE) < 0) {
 			log_response(c, c->s); /* cut short, as when a send fails */
 			conn_close(c);
 		}
 	}
 }
 
-static void conn_process(struct conn *c)
+/*
+ * Answers the head in c->in, if it is complete. Returns true when it is
+ * not (c waits in C_READ for more), false when c went on (or was closed).
+ */
+static bool conn_process(struct conn *c)
 {
 	enum handled rc = handle(c, c->s);
 
 	if (rc == HANDLED_WAIT)
-		return;
+		return true;
 	if (rc == HANDLED_FAILED) {
 		conn_close(c); /* out of memory: nothing true to answer */
+		return false;
+	}
+	c->state = C_WRITE;
+	c->deadline = sk_deadline(c->s->o->timeout_ms);
+	conn_write(c);
+	return false;
+}
+
+/* A TLS read said EAGAIN: an idle connection gives its buffer back, and waits. */
+static void tls_read_wait(struct conn *c)
+{
+	if (c->in_len == 0) {
+		free(c->in);
+		c->in = NULL;
+	}
+	watch(c, tls_mask(c, POLLIN));
+}
+
+static void conn_read(struct conn *c)
+{
+	ssize_t n;
+
+	do {
+		if (!c->in && !(c->in = malloc(IN_CAP))) {
+			conn_close(c);
+			return;
+		}
+		n = c->tls ? sk_tls_read(c->tls, c->in + c->in_len, IN_CAP - c->in_len)
+			   : recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
+		/* TLS: 0 is the client's close_notify. */
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			conn_close(c);
+			return;
+		}
+		if (n < 0) {
+			if (c->tls)
+				tls_read_wait(c);
+			return;
+		}
+		c->in_len += (size_t)n;
+		/* A partial head may go on in bytes the session already holds. */
+	} while (conn_process(c) && c->tls && sk_tls_pending(c->tls) && c->in_len < IN_CAP);
+}
+
+static const char https_hint[] = "This port speaks HTTPS: use an https:// URL.\n";
+
+/* A client spoke plain HTTP to the TLS port: a plain 400 that says so, then a close. */
+static void tls_plaintext(struct conn *c)
+{
+	struct sk_hresp *resp = &c->resp;
+	ssize_t n;
+
+	sk_tls_free(c->tls);
+	c->tls = NULL; /* plain from here on */
+	if (!c->in && !(c->in = malloc(IN_CAP))) {
+		conn_close(c);
+		return;
+	}
+	/* What has come of the request, for the log line; the rest is drained. */
+	n = recv(c->fd, c->in, IN_CAP, 0);
+	c->in_len = n > 0 ? (size_t)n : 0;
+	c->consumed = c->in_len;
+	sk_hresp_reset(resp);
+	resp->server = c->s->o->server;
+	resp->date = date_now(c->s);
+	resp->keep_alive = false;
+	log_line(c, NULL);
+	if (sk_hresp_body(resp, 400, "text/plain; charset=utf-8", NULL, https_hint,
+			  sizeof(https_hint) - 1, false) < 0) {
+		conn_close(c);
 		return;
 	}
 	c->state = C_WRITE;
@@ -313,22 +530,22 @@ static void conn_process(struct conn *c)
 	conn_write(c);
 }
 
-static void conn_read(struct conn *c)
+/* Takes the TLS handshake a step; a failed one is closed and never logged. */
+static void tls_handshake(struct conn *c)
 {
-	ssize_t n;
+	char err[SK_ERRLEN];
 
-	if (!c->in && !(c->in = malloc(IN_CAP))) {
-		conn_close(c);
-		return;
-	}
-	n = recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		conn_close(c);
-		return;
-	}
-	if (n > 0) {
-		c->in_len += (size_t)n;
-		conn_process(c);
+	switch (sk_tls_handshake(c->tls, err)) {
+	case SK_TLS_DONE:
+		c->state = C_READ;
+		/* The request may have come right behind the client's Finished. */
+		if (watch(c, SK_LOOP_READ) == 0)
+			conn_read(c);
+		break;
+	case SK_TLS_WANT_READ: watch(c, SK_LOOP_READ); break;
+	case SK_TLS_WANT_WRITE: watch(c, SK_LOOP_WRITE); break;
+	case SK_TLS_PLAINTEXT: tls_plaintext(c); break;
+	default: conn_close(c); break;
 	}
 }
 
@@ -348,12 +565,13 @@ static void conn_event(struct sk_loop *l, int fd, unsigned events, void *ctx)
 	(void)l;
 	(void)fd;
 	(void)events; /* what the state waits for, or an error its next call finds */
-	if (c->state == C_READ)
-		conn_read(c);
-	else if (c->state == C_WRITE)
-		conn_write(c);
-	else
-		conn_drain(c);
+	switch (c->state) {
+	case C_READ: conn_read(c); break;
+	case C_WRITE: conn_write(c); break;
+	case C_HANDSHAKE: tls_handshake(c); break;
+	case C_SHUTDOWN: conn_shut(c); break;
+	case C_DRAIN: conn_drain(c); break;
+	}
 }
 
 /*
@@ -397,7 +615,12 @@ static int conns_fit(struct server *s, int fd)
 /* Takes an accepted fd into the loop as c. Returns 0, or -1 (fd closed, c freed). */
 static int conn_start(struct server *s, struct conn *c, int fd)
 {
-	if (conns_fit(s, fd) < 0 || sk_loop_add(s->loop, fd, SK_LOOP_READ, conn_event, c) < 0) {
+	char err[SK_ERRLEN];
+
+	if ((s->o->tls && !(c->tls = sk_tls_new(s->o->tls, fd, NULL, NULL, err))) ||
+	    conns_fit(s, fd) < 0 || sk_loop_add(s->loop, fd, SK_LOOP_READ, conn_event, c) < 0) {
+		if (c->tls)
+			sk_tls_free(c->tls);
 		close(fd);
 		free(c);
 		return -1;
@@ -406,6 +629,7 @@ static int conn_start(struct server *s, struct conn *c, int fd)
 	*strrchr(c->host, ':') = '\0';
 	c->s = s;
 	c->fd = fd;
+	c->state = c->tls ? C_HANDSHAKE : C_READ;
 	c->resp.file = -1;
 	c->batch = s->batch;
 	c->deadline = sk_deadline(s->o->timeout_ms);
@@ -482,7 +706,8 @@ static void sweep(struct server *s)
 
 		if (!c)
 			continue;
-		if ((c->deadline >= 0 && now >= c->deadline) || (s->stopping && c->state == C_READ))
+		if ((c->deadline >= 0 && now >= c->deadline) ||
+		    (s->stopping && (c->state == C_READ || c->state == C_HANDSHAKE)))
 			conn_close(c);
 	}
 }

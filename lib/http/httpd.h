@@ -9,6 +9,8 @@
 #include "fsafe.h"
 #include "mime.h"
 
+struct sk_tls_ctx;
+
 struct sk_httpd_opts {
 	int lfd;		    /* listening, non-blocking */
 	const struct sk_root *root; /* the served directory */
@@ -18,6 +20,10 @@ struct sk_httpd_opts {
 	int timeout_ms;	    /* request head and keep-alive idle limit */
 	size_t max_conns;   /* connections at once */
 	int stop_fd;	    /* readable: stop accepting, finish, return */
+	/* Serve TLS with this server context (NULL: plain HTTP). The
+	 * handshake counts against timeout_ms; a client that speaks plain
+	 * HTTP gets a plain 400 that says to use https://. */
+	struct sk_tls_ctx *tls;
 	/* One Common Log Format line per response, newline included. */
 	void (*on_log)(void *ctx, const char *line, size_t len);
 	void *ctx;
