@@ -57,6 +57,9 @@ start_rx() {
 	socat) cmd=(socat -b 131072 -u "TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr" STDOUT) ;;
 	ncat) cmd=(ncat -l --recv-only 127.0.0.1 "$PORT") ;;
 	esac
+	# Emptied here: the background job may open it only after the loop
+	# below has read the last round's port from it.
+	: >"$TMP/rx.err"
 	# timeout outermost: on expiry it signals its whole process group.
 	timeout "$TIMEOUT" /usr/bin/time -f %M -o "$TMP/rx.rss" "${cmd[@]}" \
 		</dev/null >"$out" 2>"$TMP/rx.err" &
