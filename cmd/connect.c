@@ -135,8 +135,9 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct connect_opts *o)
 	if (o->tls.client_ca)
 		return cmd_usage(name, "--tls-client-ca is for servers");
 	if (o->tls.on && o->net.unix_path && !o->tls.sni && !o->tls.pin && !o->tls.insecure)
-		return cmd_usage(name, "-U has no host name to verify: give --sni NAME, --tls-pin FP "
-				       "or --tls-insecure");
+		return cmd_usage(name,
+				 "-U has no host name to verify: give --sni NAME, --tls-pin FP "
+				 "or --tls-insecure");
 	if (o->scan && (o->exec || relay_cli_any(&o->relay)))
 		return cmd_usage(name, "-z moves no data: -e and relay options do not apply");
 	if (o->scan && o->net.unix_path)
