@@ -11,6 +11,7 @@ int cmd_connect(int argc, char **argv);
 int cmd_udp_send(int argc, char **argv);
 int cmd_udp_recv(int argc, char **argv);
 int cmd_serve_http(int argc, char **argv);
+int cmd_forward(int argc, char **argv);
 int cmd_whois_port(int argc, char **argv);
 
 #define EXIT_FAIL  1
@@ -236,5 +237,21 @@ struct sk_tls;
 int cmd_relay(const char *cmd, int fd, struct sk_tls *tls, const char *peer,
 	      const struct net_opts *o, const struct relay_cli *r, bool *in_eof, int stop_fd,
 	      int *stopped);
+
+#define CMD_MAX_WORKERS 64 /* --workers N at most */
+
+/*
+ * --workers N: N processes, each with its own listening socket on the
+ * same port (SO_REUSEPORT, so the kernel spreads new connections), each
+ * in a process group of its own under lib's child supervisor, running
+ * serve(ctx, lfd). first is the socket already open; open_more(ctx,
+ * first) opens each of the others (quietly, on first's port) or returns
+ * -1 after reporting why. SIGINT or SIGTERM is passed on; grace_ms later
+ * what is left gets SIGKILL. A worker that fails stops the rest. Closes
+ * every socket; returns 0 once all have finished, or EXIT_FAIL.
+ */
+int cmd_run_workers(const char *cmd, int first, int n, int grace_ms,
+		    int (*serve)(void *ctx, int lfd), int (*open_more)(void *ctx, int first),
+		    void *ctx);
 
 #endif

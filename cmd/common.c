@@ -411,3 +411,71 @@ int cmd_parsed_exit(enum cmd_parsed p)
 {
 	return p == CMD_HELP_SHOWN ? 0 : (int)p;
 }
+
+/* The one message of a worker that ended on its own with a failure. */
+static void on_worker_exit(void *ctx, pid_t pid, int code)
+{
+	if (code != 0)
+		cmd_error(ctx, "a worker (PID %d) failed; stopping the others", (int)pid);
+}
+
+/* Forks the n workers, worker i serving fds[i]. Returns 0 or EXIT_FAIL (reported). */
+static int fork_workers(const char *cmd, struct sk_child_set *set, const int *fds, int n, int sigfd,
+			int (*serve)(void *ctx, int lfd), void *ctx)
+{
+	char err[SK_ERRLEN];
+	int i, k;
+	pid_t pid;
+
+	for (i = 0; i < n; i++) {
+		if ((pid = sk_child_fork(set, err)) == 0) {
+			for (k = 0; k < n; k++)
+				if (k != i)
+					close(fds[k]);
+			close(sigfd);
+			_exit(serve(ctx, fds[i]));
+		}
+		if (pid < 0) {
+			cmd_error(cmd, "%s", err);
+			return EXIT_FAIL;
+		}
+	}
+	return 0;
+}
+
+int cmd_run_workers(const char *cmd, int first, int n, int grace_ms,
+		    int (*serve)(void *ctx, int lfd), int (*open_more)(void *ctx, int first),
+		    void *ctx)
+{
+	struct sk_child_set set;
+	int fds[CMD_MAX_WORKERS], sigfd = -1, sig, rc = EXIT_FAIL, i, opened;
+
+	fds[0] = first;
+	for (opened = 1; opened < n && opened < CMD_MAX_WORKERS; opened++)
+		if ((fds[opened] = open_more(ctx, first)) < 0)
+			break;
+	if (opened == n && sk_child_set_init(&set, (size_t)n, grace_ms) == 0) {
+		set.on_exit = on_worker_exit;
+		set.ctx = (void *)cmd;
+		if ((sigfd = cmd_signalfd(cmd, true)) >= 0)
+			rc = fork_workers(cmd, &set, fds, n, sigfd, serve, ctx);
+		for (i = 0; i < opened; i++)
+			close(fds[i]); /* the workers have them; the port is theirs */
+		opened = 0;
+		if (rc == 0) {
+			enum sk_supervise_result sr = sk_child_supervise(&set, sigfd, true, &sig);
+
+			if (sr == SK_SUPERVISE_ERROR)
+				cmd_error(cmd, "waiting for the workers: %s", strerror(errno));
+			if (sr == SK_SUPERVISE_ERROR || sr == SK_SUPERVISE_FAILED)
+				rc = EXIT_FAIL;
+		}
+		sk_child_stop_all(&set, sigfd);
+		sk_child_set_free(&set);
+		if (sigfd >= 0)
+			close(sigfd);
+	}
+	for (i = 0; i < opened; i++)
+		close(fds[i]);
+	return rc;
+}

@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"connect", cmd_connect, "TCP or unix-socket client relayed to stdin/stdout"},
     {"udp-send", cmd_udp_send, "send datagrams, print the replies"},
     {"udp-recv", cmd_udp_recv, "receive datagrams; echo or answer them"},
+    {"forward", cmd_forward, "relay every client of a port to a target"},
     {"serve-http", cmd_serve_http, "static HTTP/1.1 file server"},
     {"whois-port", cmd_whois_port, "who holds a port; stop it safely"},
 };

@@ -217,8 +217,7 @@ int sk_listen(const struct sk_listen_opts *o, char *err)
 	return fd;
 }
 
-/* Fills sun from path. Returns the address length, or -1 (ENAMETOOLONG). */
-static socklen_t unix_addr(const char *path, struct sockaddr_un *sun, char *err)
+socklen_t sk_unix_addr(const char *path, struct sockaddr_un *sun, char *err)
 {
 	size_t n = strlen(path);
 
@@ -257,7 +256,7 @@ static bool stale_socket(const struct sockaddr_un *sun, socklen_t len)
 int sk_unix_listen(const char *path, int socktype, int backlog, char *err)
 {
 	struct sockaddr_un sun;
-	socklen_t len = unix_addr(path, &sun, err);
+	socklen_t len = sk_unix_addr(path, &sun, err);
 	int fd;
 
 	if (len == (socklen_t)-1)
@@ -285,7 +284,7 @@ int sk_unix_listen(const char *path, int socktype, int backlog, char *err)
 int sk_unix_connect(const char *path, int socktype, int timeout_ms, char *err)
 {
 	struct sockaddr_un sun;
-	socklen_t len = unix_addr(path, &sun, err);
+	socklen_t len = sk_unix_addr(path, &sun, err);
 	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
 	int fd, rc;
 

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "addr.h"
 #include "err.h"
@@ -51,6 +52,12 @@ int sk_listen(const struct sk_listen_opts *opts, char *err);
  * gives EADDRINUSE. Returns the socket or -1 with errno and err.
  */
 int sk_unix_listen(const char *path, int socktype, int backlog, char *err);
+
+/*
+ * Fills sun from path ("@name": abstract). Returns the address length,
+ * or (socklen_t)-1 with errno ENAMETOOLONG and err.
+ */
+socklen_t sk_unix_addr(const char *path, struct sockaddr_un *sun, char *err);
 
 /*
  * Connects to the unix socket at path ("@name": abstract) within
