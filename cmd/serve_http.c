@@ -75,8 +75,6 @@ static const struct option longopts[] = {
 
 static const char *const name = "serve-http";
 
-#define MAX_WORKERS 64 /* --workers N at most */
-
 struct http_opts {
 	struct net_opts net;
 	unsigned port;
@@ -112,8 +110,8 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct http_opts *o)
 		case OPT_NO_LISTING: o->no_listing = true; break;
 		case OPT_LOG: o->log = optarg; break;
 		case OPT_WORKERS:
-			if ((rc =
-				 cmd_count(name, "--workers", optarg, 1, MAX_WORKERS, &o->workers)))
+			if ((rc = cmd_count(name, "--workers", optarg, 1, CMD_MAX_WORKERS,
+					    &o->workers)))
 				return rc;
 			break;
 		case OPT_MAX_CONNS:
@@ -264,87 +262,32 @@ static int serve(struct http_opts *o, struct sk_root *root, struct sk_mime *mime
 	return 0;
 }
 
-static void on_worker_exit(void *ctx, pid_t pid, int code)
+/* What a worker needs to serve. */
+struct worker_ctx {
+	struct http_opts *o;
+	struct sk_root *root;
+	struct sk_mime *mime;
+};
+
+static int serve_worker(void *ctx, int lfd)
 {
-	(void)ctx;
-	if (code != 0)
-		cmd_error(name, "a worker (PID %d) failed; stopping the others", (int)pid);
+	struct worker_ctx *w = ctx;
+
+	return serve(w->o, w->root, w->mime, lfd);
 }
 
-/* Opens the listening sockets of workers 1..n-1 beside fds[0]. Returns 0 or -1. */
-static int open_more_listeners(struct http_opts *o, int *fds, long long n)
+/* --workers: another listening socket on first's port, quietly. */
+static int open_more(void *ctx, int first)
 {
-	bool quiet = o->quiet;
-	long long i;
+	struct worker_ctx *w = ctx;
+	bool quiet = w->o->quiet;
+	int fd;
 
-	o->port = sk_local_port(fds[0]); /* the port the kernel chose for port 0 */
-	o->quiet = true;
-	for (i = 1; i < n; i++) {
-		fds[i] = open_listener(o);
-		if (fds[i] < 0) {
-			while (--i >= 0)
-				close(fds[i]);
-			break;
-		}
-	}
-	o->quiet = quiet;
-	return i == n ? 0 : -1;
-}
-
-/*
- * --workers N: N processes, each with its own listening socket on the same
- * port (SO_REUSEPORT, so the kernel spreads new connections), each in a
- * process group of its own under lib's child supervisor. SIGINT or SIGTERM
- * is passed on, and the parent exits 0 once all have finished their
- * responses; a worker that fails stops the rest, exit 1.
- */
-static int serve_workers(struct http_opts *o, struct sk_root *root, struct sk_mime *mime, int first)
-{
-	struct sk_child_set set;
-	char err[SK_ERRLEN];
-	int fds[MAX_WORKERS], sigfd, sig, rc = 0;
-	long long i, k, n = o->workers;
-	pid_t pid;
-
-	fds[0] = first;
-	if (open_more_listeners(o, fds, n) < 0)
-		return EXIT_FAIL;
-	/* The workers get the time to finish their responses, then SIGKILL. */
-	if (sk_child_set_init(&set, (size_t)n, o->net.timeout_ms + SK_CHILD_GRACE_MS) < 0 ||
-	    (sigfd = cmd_signalfd(name, true)) < 0) {
-		for (i = 0; i < n; i++)
-			close(fds[i]);
-		sk_child_set_free(&set);
-		return EXIT_FAIL;
-	}
-	set.on_exit = on_worker_exit;
-	for (i = 0; rc == 0 && i < n; i++) {
-		if ((pid = sk_child_fork(&set, err)) == 0) {
-			for (k = 0; k < n; k++)
-				if (k != i)
-					close(fds[k]);
-			close(sigfd);
-			_exit(serve(o, root, mime, fds[i]));
-		}
-		if (pid < 0) {
-			cmd_error(name, "%s", err);
-			rc = EXIT_FAIL;
-		}
-	}
-	for (i = 0; i < n; i++)
-		close(fds[i]); /* the workers have them; the port is theirs */
-	if (rc == 0) {
-		enum sk_supervise_result sr = sk_child_supervise(&set, sigfd, true, &sig);
-
-		if (sr == SK_SUPERVISE_ERROR)
-			cmd_error(name, "waiting for the workers: %s", strerror(errno));
-		if (sr == SK_SUPERVISE_ERROR || sr == SK_SUPERVISE_FAILED)
-			rc = EXIT_FAIL;
-	}
-	sk_child_stop_all(&set, sigfd);
-	sk_child_set_free(&set);
-	close(sigfd);
-	return rc;
+	w->o->port = sk_local_port(first); /* the port the kernel chose for port 0 */
+	w->o->quiet = true;
+	fd = open_listener(w->o);
+	w->o->quiet = quiet;
+	return fd;
 }
 
 static int listen_and_serve(struct http_opts *o, struct sk_root *root, struct sk_mime *mime)
@@ -353,8 +296,14 @@ static int listen_and_serve(struct http_opts *o, struct sk_root *root, struct sk
 
 	if (lfd < 0)
 		return EXIT_FAIL;
-	if (o->workers > 1)
-		return serve_workers(o, root, mime, lfd); /* it closes lfd */
+	if (o->workers > 1) {
+		struct worker_ctx w = {.o = o, .root = root, .mime = mime};
+
+		/* The workers get the time to finish their responses, then SIGKILL. */
+		return cmd_run_workers(name, lfd, (int)o->workers,
+				       o->net.timeout_ms + SK_CHILD_GRACE_MS, serve_worker,
+				       open_more, &w); /* it closes lfd */
+	}
 	rc = serve(o, root, mime, lfd);
 	close(lfd);
 	return rc;
