@@ -19,7 +19,8 @@
 # most the best peer's, RSS with 10,000 idle pairs at most half haproxy's.
 # Every forwarder gets the connection limits it needs (haproxy maxconn,
 # nginx worker_connections, sockctl --max-conns); socat is given -b 131072
-# as in tcp.sh and tls.sh. socat (a process per connection) and rinetd
+# as in tcp.sh and tls.sh, and a listen backlog of 1024 (its default, 5,
+# drops SYNs under wrk: 1 s retransmits). socat (a process per connection) and rinetd
 # (select(2): no descriptor above 1023) cannot hold the idle pairs and sit
 # out (c). The pairs need two descriptors each in the forwarder: where the
 # hard fd limit (ulimit -Hn) cannot be raised to fit them, fewer pairs are
@@ -220,7 +221,7 @@ start_fwd() {
 		} >"$d/nginx.conf"
 		cmd=(nginx -e stderr -p "$d/" -c "$d/nginx.conf")
 		;;
-	socat) cmd=(socat -b 131072 "TCP-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr" "TCP:127.0.0.1:$tport") ;;
+	socat) cmd=(socat -b 131072 "TCP-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr,backlog=1024" "TCP:127.0.0.1:$tport") ;;
 	rinetd)
 		# pidlogfile: its default is /var/run/rinetd.pid.
 		printf 'pidlogfile %s\n127.0.0.1 %s 127.0.0.1 %s\n' "$d/rinetd.pid" "$port" "$tport" >"$d/rinetd.conf"
