@@ -556,8 +556,7 @@ static void try_connect(struct pair *p)
 				pair_fail(p, SK_FWD_RESET, "watch: %s", strerror(errno));
 			return;
 		}
-		snprintf(p->why, sizeof(p->why), "connect to %s: %s", p->f->o->target.name,
-			 strerror(errno));
+		snprintf(p->why, sizeof(p->why), "connect: %s", strerror(errno));
 		side_close(&p->t, false);
 		if (!p->f->o->target.ai || !p->next) {
 			pair_end(p, SK_FWD_UNREACHED, true, false);
@@ -578,7 +577,7 @@ static void connect_done(struct pair *p)
 		target_ready(p);
 		return;
 	}
-	snprintf(p->why, sizeof(p->why), "connect to %s: %s", p->f->o->target.name, strerror(e));
+	snprintf(p->why, sizeof(p->why), "connect: %s", strerror(e));
 	side_close(&p->t, false);
 	if (p->f->o->target.ai && p->next)
 		try_connect(p);
