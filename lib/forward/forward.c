@@ -280,15 +280,19 @@ static int move_failed(struct flow *fl, bool at_dst, int e)
 	return -1;
 }
 
-/* splice(2) through the flow's pipe. Returns true when bytes moved, or -1 on failure. */
+static int copy_turn(struct flow *fl);
+
+/* splice(2) through the flow's pipe. Returns 1 when bytes moved, 0 when none could, -1 on failure.
+ */
 static int splice_turn(struct fwd *f, struct flow *fl)
 {
 	int moved = 0;
 	ssize_t n;
 
 	if (!fl->eof && fl->in_pipe < PIPE_CAP) {
+		/* No pipe to be had (a full fd table): this turn goes through a buffer. */
 		if (fl->pipe[0] < 0 && pipe_get(f, fl->pipe) < 0)
-			return move_failed(fl, false, errno);
+			return copy_turn(fl);
 		n = splice(fl->src->fd, NULL, fl->pipe[1], NULL, PIPE_CAP - fl->in_pipe,
 			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n > 0) {
@@ -371,7 +375,8 @@ static int flow_pump(struct pair *p, struct flow *fl)
 	}
 	fl->again = false;
 	for (i = 0; i < TURNS && rc > 0; i++) {
-		rc = splice_ok ? splice_turn(p->f, fl) : copy_turn(fl);
+		/* Bytes a buffer holds go first, whatever the path. */
+		rc = splice_ok && fl->len == 0 ? splice_turn(p->f, fl) : copy_turn(fl);
 		if (rc < 0)
 			return -1;
 		if (rc > 0)
