@@ -250,7 +250,7 @@ static void pair_fail(struct pair *p, enum sk_fwd_end end, const char *fmt, ...)
 	pair_end(p, end, true, true);
 }
 
-static void pair_relay(struct pair *p);
+static void pair_relay(struct pair *p, const struct side *s, unsigned events);
 static void pair_update(struct pair *p);
 
 /* ---------------------------------------------------------------- flows */
@@ -424,9 +424,21 @@ static void pair_relay_watch(struct pair *p)
 		pair_fail(p, SK_FWD_RESET, "watch: %s", strerror(errno));
 }
 
-static void pair_relay(struct pair *p)
+/*
+ * Pumps the flows that the event on side s (NULL: both, as at the start)
+ * can move: s's incoming flow when it is readable, its outgoing one when
+ * it is writable; both on an error, or when either end is TLS (a read
+ * may have needed the socket writable, or the reverse). A flow cut short
+ * for fairness is pumped again whatever the event.
+ */
+static void pair_relay(struct pair *p, const struct side *s, unsigned events)
 {
-	if (flow_pump(p, &p->up) < 0 || flow_pump(p, &p->down) < 0) {
+	bool any = !s || (events & SK_LOOP_ERR) || p->c.tls || p->t.tls;
+	bool rd = events & SK_LOOP_READ, wr = events & SK_LOOP_WRITE;
+	bool up = any || p->up.again || (s == &p->c ? rd : wr);
+	bool down = any || p->down.again || (s == &p->t ? rd : wr);
+
+	if ((up && flow_pump(p, &p->up) < 0) || (down && flow_pump(p, &p->down) < 0)) {
 		pair_end(p, SK_FWD_RESET, true, true);
 		return;
 	}
@@ -440,7 +452,7 @@ static void start_relay(struct pair *p)
 	p->state = P_RELAY;
 	p->deadline = -1;
 	p->last_active = sk_now_ms();
-	pair_relay(p);
+	pair_relay(p, NULL, 0);
 }
 
 static void tls_step(struct pair *p, struct side *s)
@@ -605,7 +617,6 @@ static void side_event(struct sk_loop *l, int fd, unsigned events, void *ctx)
 
 	(void)l;
 	(void)fd;
-	(void)events;
 	switch (p->state) {
 	case P_TLS_IN: tls_step(p, &p->c); break;
 	case P_CONNECTING:
@@ -615,7 +626,7 @@ static void side_event(struct sk_loop *l, int fd, unsigned events, void *ctx)
 			connect_done(p);
 		break;
 	case P_TLS_OUT: tls_step(p, &p->t); break;
-	case P_RELAY: pair_relay(p); break;
+	case P_RELAY: pair_relay(p, s, events); break;
 	}
 }
 
