@@ -308,6 +308,10 @@ static void on_end(void *ctx, const struct sk_fwd_record *r)
 	cmd_error(name, "%s -> %s: %" PRIu64 " up, %" PRIu64 " down, %.3f s, %s%s%s%s", r->client,
 		  r->target, r->up, r->down, (double)r->ms / 1000.0, sk_fwd_end_name(r->end),
 		  r->why[0] ? " (" : "", r->why, r->why[0] ? ")" : "");
+	/* SOCKCTL_DEBUG=forward: how the bytes went, so tests see the path taken. */
+	if (cmd_debug("forward"))
+		cmd_error(name, "%s: %" PRIu64 " bytes by splice, %" PRIu64 " by read/write",
+			  r->client, r->spliced, r->up + r->down - r->spliced);
 }
 
 static int open_listener(const struct forward_opts *o, bool quiet)

@@ -42,3 +42,29 @@ print("closed", flush=True)' "$fport"
 	[ "$output" = "after the storm" ]
 	kill -0 "$fwd_pid"
 }
+
+@test "forward: plain pairs move their bytes by splice, SOCKCTL_NO_SPLICE=1 by read/write (SOCKCTL_DEBUG=forward)" {
+	make_data "$TMP/in" 4
+	for path in splice copy; do
+		bg target "$SK" listen -v 127.0.0.1 0
+		tport=$(port_of "$TMP/target.err")
+		if [ "$path" = copy ]; then
+			bg fwd env SOCKCTL_DEBUG=forward SOCKCTL_NO_SPLICE=1 "$SK" forward 127.0.0.1:0 127.0.0.1:"$tport"
+		else
+			bg fwd env SOCKCTL_DEBUG=forward "$SK" forward 127.0.0.1:0 127.0.0.1:"$tport"
+		fi
+		fport=$(port_of "$TMP/fwd.err")
+		run timeout 20 "$SK" connect 127.0.0.1 "$fport" <"$TMP/in"
+		[ "$status" -eq 0 ]
+		wait_exit "$target_pid"
+		cmp "$TMP/in" "$TMP/target.out"
+		wait_for "$TMP/fwd.err" 'bytes by splice'
+		if [ "$path" = copy ]; then
+			grep -q ': 0 bytes by splice, 4194304 by read/write$' "$TMP/fwd.err"
+		else
+			grep -q ': 4194304 bytes by splice, 0 by read/write$' "$TMP/fwd.err"
+		fi
+		kill "$fwd_pid"
+		wait_exit "$fwd_pid"
+	done
+}

@@ -71,6 +71,7 @@ struct flow {
 	bool done;	/* eof, everything out, dst half-closed */
 	bool again;	/* stopped for fairness with more to do */
 	uint64_t bytes;
+	uint64_t spliced; /* of bytes, those moved by splice(2) */
 };
 
 struct fwd;
@@ -215,6 +216,7 @@ static void pair_end(struct pair *p, enum sk_fwd_end end, bool reset_client, boo
 	    .ms = sk_now_ms() - p->started,
 	    .end = end,
 	    .why = p->why,
+	    .spliced = p->up.spliced + p->down.spliced,
 	};
 
 	if (f->o->on_end)
@@ -312,6 +314,7 @@ static int splice_turn(struct fwd *f, struct flow *fl)
 		if (n > 0) {
 			fl->in_pipe -= (size_t)n;
 			fl->bytes += (uint64_t)n;
+			fl->spliced += (uint64_t)n;
 			fl->pipe_full = false;
 			moved = 1;
 		} else if (n < 0 && move_failed(fl, true, errno) < 0) {
