@@ -52,6 +52,22 @@ s.sendto(text.encode(), (host, port))
 ' "$@"
 }
 
+# bound_port PID t|u: waits for PID's listening TCP (t) or UDP (u) socket
+# and prints its port (for a run without -v and its 'listening on' line).
+bound_port() {
+	local i line
+	for ((i = 0; i < 500; i++)); do
+		line=$(ss -Hln"$2"p 2>/dev/null | grep -F "pid=$1," | head -n 1)
+		if [ -n "$line" ]; then
+			awk '{print $4}' <<<"$line" | sed 's/.*://'
+			return 0
+		fi
+		sleep 0.02
+	done
+	echo "no listening socket of pid $1" >&2
+	return 1
+}
+
 # refused FILE COUNT: FILE has COUNT "refused by the access list" lines (waits).
 refused() {
 	wait_until 10 lines_at_least "$1" "$2" 'refused by the access list'
@@ -77,9 +93,7 @@ refused() {
 
 @test "listen: without -v a refusal is silent" {
 	bg srv "$SK" listen --deny 127.0.0.1 127.0.0.1 0
-	# No 'listening on' line without -v: wait for the port to be bound.
-	wait_until 10 test -n "$(ss -Hltnp 2>/dev/null | grep "pid=$srv_pid," || true)"
-	port=$(ss -Hltnp | grep "pid=$srv_pid," | awk '{print $4}' | sed 's/.*://')
+	port=$(bound_port "$srv_pid" t)
 	[ -z "$(probe 127.0.0.1 "$port")" ]
 	probe 127.0.0.1 "$port" 127.0.0.2 >/dev/null
 	wait_exit "$srv_pid"
@@ -259,8 +273,7 @@ refuse_until_gone() {
 
 @test "udp-recv: refused datagrams get no --echo and no -e; silent without -v" {
 	bg srv "$SK" udp-recv --deny 127.0.0.1 -c 1 -e "touch '$TMP/ran'; cat" 127.0.0.1 0
-	wait_until 10 test -n "$(ss -Hlunp 2>/dev/null | grep "pid=$srv_pid," || true)"
-	port=$(ss -Hlunp | grep "pid=$srv_pid," | awk '{print $4}' | sed 's/.*://')
+	port=$(bound_port "$srv_pid" u)
 	send_dgram 127.0.0.1 "$port" 127.0.0.1 bad
 	send_dgram 127.0.0.1 "$port" 127.0.0.2 good
 	wait_exit "$srv_pid"

@@ -106,7 +106,9 @@ static enum sk_udp_recv_result show(struct receiver *r, size_t n)
 	return write_out(r, iov, n);
 }
 
-/* Sends the n kept datagrams back to their senders; a failure goes to on_error and ends the echo.
+/*
+ * Sends the n kept datagrams back to their senders; a failure goes to
+ * on_error and ends the echo.
  */
 static void echo_back(const struct receiver *r, size_t n)
 {
