@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "clock.h"
 #include "hexdump.h"
 #include "io.h"
@@ -156,6 +157,21 @@ enum cmd_option cmd_tls_option(const char *cmd, int c, const char *arg, struct t
 	}
 	t->on = true; /* any --tls-* option implies --tls */
 	return CMD_OPTION_TAKEN;
+}
+
+enum cmd_option cmd_acl_option(const char *cmd, int c, const char *arg, struct sk_acl *acl)
+{
+	char err[SK_ERRLEN];
+
+	if (c != OPT_ACL_ALLOW && c != OPT_ACL_DENY)
+		return CMD_OPTION_NOT_MINE;
+	if (sk_acl_add(acl, arg, c == OPT_ACL_ALLOW, err) == 0)
+		return CMD_OPTION_TAKEN;
+	if (errno == EINVAL)
+		cmd_usage(cmd, "%s", err);
+	else
+		cmd_error(cmd, "%s", err);
+	return CMD_OPTION_BAD;
 }
 
 int cmd_check_tls(const char *cmd, const struct tls_cli *t)
