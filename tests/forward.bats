@@ -284,6 +284,42 @@ both() {
 	kill -0 "$fwd_pid"
 }
 
+# crowd_check N: the settled crowd has some connections served and the rest
+# waiting in the backlog, none reset; once the served ones leave, all N are
+# served, none reset.
+crowd_check() {
+	local last
+	last=$(tail -n 1 "$TMP/crowd.out")
+	echo "crowd: $last; forward: $(grep -v ', closed$' "$TMP/fwd.err" | tail -n 3)" >&2
+	[[ $last =~ ^greeted\ ([0-9]+)\ waiting\ ([0-9]+)\ reset\ 0$ ]]
+	[ "${BASH_REMATCH[1]}" -gt 0 ] && [ "${BASH_REMATCH[2]}" -gt 0 ]
+	touch "$TMP/leave"
+	wait_for "$TMP/crowd.out" '^done ' 20
+	[ "$(tail -n 1 "$TMP/crowd.out")" = "done greeted $1 reset 0" ]
+	! grep -q 'Too many open files' "$TMP/fwd.err"
+}
+
+@test "the default --max-conns fits the fd limit: 150 clients at once with 256 fds, the excess waits in the backlog" {
+	target tgt --count 150 greet
+	bg fwd bash -c 'ulimit -n 256 && exec "$0" forward 127.0.0.1:0 "$1"' "$SK" "127.0.0.1:$tport"
+	fport=$(port_of "$TMP/fwd.err")
+	bg crowd python3 "$FPEER" client 127.0.0.1 "$fport" crowd 150 "$TMP/leave"
+	wait_until 15 crowd_settled "$fport"
+	crowd_check 150
+}
+
+@test "a full fd table pauses accepting: 60 clients, 64 fds, --max-conns 1000: no reset, no spinning" {
+	target tgt --count 60 greet
+	bg fwd bash -c 'ulimit -n 64 && exec "$0" forward --max-conns 1000 127.0.0.1:0 "$1"' "$SK" "127.0.0.1:$tport"
+	fport=$(port_of "$TMP/fwd.err")
+	bg crowd python3 "$FPEER" client 127.0.0.1 "$fport" crowd 60 "$TMP/leave"
+	wait_until 15 crowd_settled "$fport"
+	ticks=$(cpu_ticks "$fwd_pid")
+	sleep 1 # a window to measure forward's CPU time in, not a synchronisation
+	[ $(($(cpu_ticks "$fwd_pid") - ticks)) -lt 30 ]
+	crowd_check 60
+}
+
 @test "SIGTERM: new clients are refused, the transfer in flight finishes intact, exit 0" {
 	make_data "$TMP/up" 1
 	target tgt sink
@@ -326,7 +362,27 @@ not_connectable() {
 	wait_exit "$fwd_pid" 3 || st=$?
 	[ "$st" -eq 0 ]
 	grep -qE ' -> .*: [0-9]+ up, 0 down, [0-9.]+ s, stopped$' "$TMP/fwd.err"
-	# Both ends are told: the target sees the connection end at once.
+	# Both ends are told: the target sees the connection end at once, and the
+	# client's sending fails.
+	wait_exit "$tgt_pid" 3
+	grep -qE '^(reset after|[0-9]+ )' "$TMP/tgt.out"
+	wait_exit "$cli_pid" 3 || [ $? -ne 124 ]
+}
+
+@test "--grace 1: a transfer still going 1 s after SIGTERM is cut, logged stopped, exit 0" {
+	make_data "$TMP/up" 1
+	target tgt sink
+	fwd fwd --grace 1 127.0.0.1:0 "127.0.0.1:$tport"
+	bg cli python3 "$FPEER" client 127.0.0.1 "$fport" slow "$TMP/up" 32
+	wait_for "$TMP/cli.err" '^started$'
+	start=$(date +%s%N)
+	kill -TERM "$fwd_pid"
+	st=0
+	wait_exit "$fwd_pid" 5 || st=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	[ "$st" -eq 0 ]
+	[ "$ms" -ge 900 ] && [ "$ms" -lt 3500 ]
+	grep -qE ' -> 127\.0\.0\.1:[0-9]+: [0-9]+ up, 0 down, [0-9.]+ s, stopped$' "$TMP/fwd.err"
 	wait_exit "$tgt_pid" 3
 	grep -qE '^(reset after|[0-9]+ )' "$TMP/tgt.out"
 }
@@ -489,6 +545,19 @@ tls_fp_of() {
 	[ "$(cat "$TMP/tgt.out")" = "echoed 3" ]
 }
 
+@test "--deny 127.0.0.1 also refuses the v4-mapped ::ffff:127.0.0.1 of a dual-stack [::] LISTEN" {
+	have_ipv6 || skip "no IPv6"
+	target tgt echo
+	fwd fwd -v --deny 127.0.0.1 '[::]:0' "127.0.0.1:$tport"
+	run peer 127.0.0.1 "$fport" wait-end $'hello\n'
+	[[ "$output" == "eof after 0" || "$output" == "reset after 0" ]]
+	wait_for "$TMP/fwd.err" 'refused by the access list$'
+	# ::1 is not denied: served.
+	printf 'six\n' >"$TMP/q"
+	run peer ::1 "$fport" send "$TMP/q"
+	[ "$output" = "4 $(sha "$TMP/q")" ]
+}
+
 @test "bad LISTEN and TARGET syntax are usage errors (exit 2), nothing listens" {
 	for args in "8080" "8080 host" "abc example:80" "8080 ::1:80" "8080 host:0" \
 		"8080 unix:" "unix: host:80" "--proxy-protocol v3 8080 host:80" \
@@ -525,15 +594,24 @@ tls_fp_of() {
 	[ ! -s "$TMP/fwd.err" ]
 }
 
-@test "--workers 2: clients served by both processes' ports; they stop together, no child left" {
+@test "--workers 2: both processes serve clients; they stop together, no child left" {
 	target tgt --count 40 echo
 	fwd fwd --workers 2 127.0.0.1:0 "127.0.0.1:$tport"
 	wait_until 5 test "$(children_of "$fwd_pid" | wc -w)" -eq 2
 	kids=$(children_of "$fwd_pid")
+	for k in $kids; do
+		wait_until 5 tcp_listen_port "$k" >/dev/null
+		pipes[k]=$(pipe_fds "$k")
+	done
 	run peer 127.0.0.1 "$fport" swarm 40 16
 	[ "$status" -eq 0 ]
 	[ "$output" = "ok 40" ]
 	wait_until 10 lines_at_least "$TMP/fwd.err" 40 ' 16384 up, 16384 down, .*, closed$'
+	# Each worker spliced some of them: its pipe pool grew (40 clients
+	# hashed over two SO_REUSEPORT sockets all land on one 1 time in 2^39).
+	for k in $kids; do
+		[ "$(pipe_fds "$k")" -gt "${pipes[k]}" ]
+	done
 	kill -TERM "$fwd_pid"
 	st=0
 	wait_exit "$fwd_pid" 15 || st=$?

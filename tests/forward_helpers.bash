@@ -179,6 +179,11 @@ Client modes (they print on stdout):
     slow FILE KIBPS  send FILE at about KIBPS KiB/s in 8 KiB pieces (printing
                   'started' after the first), half-close, read to the end:
                   'sent N, got M'
+    crowd N FILE  N connections from one process, each waiting for its greeting
+                  line (a 'greet' target); prints 'greeted G waiting W reset R'
+                  whenever that changes (W: not greeted yet, R: ended before
+                  their greeting); once FILE exists, closes every greeted one;
+                  ends when all N are greeted and closed, or R > 0
     swarm N KIB   N clients at once (all connected before any sends) each send
                   KIB KiB of its own random bytes to an echo target and check
                   the sha256 of what comes back: 'ok N', or the failures
@@ -376,9 +381,53 @@ def swarm(host, port, n, kib):
     out("ok %d" % n)
 
 
+def crowd(host, port, n, leave):
+    socks, reset_n = [], 0
+    for _ in range(n):
+        try:
+            socks.append(connect(host, port))
+        except ConnectionResetError:  # reset before connect() returned
+            reset_n += 1
+    for c in socks:
+        c.setblocking(False)
+    got = {c: b"" for c in socks}
+    greeted, open_ = set(), set(socks)
+    last, deadline = None, time.time() + TIMEOUT
+    while open_ and time.time() < deadline:
+        state = "greeted %d waiting %d reset %d" % (len(greeted), n - len(greeted) - reset_n, reset_n)
+        if state != last:
+            out(state)
+            last = state
+        if reset_n:
+            break
+        if os.path.exists(leave):
+            for c in list(open_ & greeted):
+                c.close()
+                open_.discard(c)
+        r, _, _ = select.select(list(open_ - greeted), [], [], 0.02)
+        for c in r:
+            try:
+                b = c.recv(100)
+            except BlockingIOError:
+                continue
+            except ConnectionResetError:
+                b = b""
+            if not b:  # ended, by EOF or a reset, before its greeting
+                reset_n += 1
+                open_.discard(c)
+                c.close()
+                continue
+            got[c] += b
+            if got[c].endswith(b"\n"):
+                greeted.add(c)
+    out("done greeted %d reset %d" % (len(greeted), reset_n))
+
+
 def client(host, port, mode, args):
     if mode == "swarm":
         return swarm(host, port, int(args[0]), int(args[1]))
+    if mode == "crowd":
+        return crowd(host, port, int(args[0]), args[1])
     try:
         s = connect(host, port)
     except ConnectionResetError:
@@ -480,4 +529,22 @@ def main(argv):
 if __name__ == "__main__":
     main(sys.argv)
 EOF
+}
+
+# crowd_settled PORT: a 'crowd' client ($TMP/crowd.out) has as many
+# connections waiting as forward's listener on PORT has in its backlog (all
+# that forward took were greeted), or has seen a reset, or is done.
+crowd_settled() {
+	local last w
+	last=$(tail -n 1 "$TMP/crowd.out" 2>/dev/null)
+	[[ $last == done* ]] && return 0
+	kill -0 "$crowd_pid" 2>/dev/null || return 0
+	[[ $last =~ ^greeted\ [0-9]+\ waiting\ ([0-9]+)\ reset\ ([0-9]+)$ ]] || return 1
+	w=${BASH_REMATCH[1]}
+	[ "${BASH_REMATCH[2]}" -gt 0 ] || [ "$(backlog_of "$1")" = "$w" ]
+}
+
+# cpu_ticks PID: user plus system time of PID, in clock ticks.
+cpu_ticks() {
+	awk '{print $14 + $15}' "/proc/$1/stat"
 }
