@@ -199,6 +199,9 @@ struct sk_tls_ctx;
 struct sk_tls_ctx *cmd_tls_ctx(const char *cmd, const struct tls_cli *t, bool server,
 			       const char *const *names, int *rc);
 
+/* True when SOCKCTL_DEBUG (a comma list) names topic: what tests look at. */
+bool cmd_debug(const char *topic);
+
 /* Checks conflicts between shared options; returns 0 or EXIT_USAGE. */
 int cmd_check_common(const char *cmd, const struct net_opts *o, const struct relay_cli *r);
 

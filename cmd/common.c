@@ -234,7 +234,7 @@ struct relay_ui {
 };
 
 /* True when the comma (or space) separated list in SOCKCTL_DEBUG names topic. */
-static bool debug_topic(const char *topic)
+bool cmd_debug(const char *topic)
 {
 	const char *v = getenv("SOCKCTL_DEBUG");
 	size_t len, n = strlen(topic);
@@ -368,7 +368,7 @@ int cmd_relay(const char *cmd, int fd, struct sk_tls *tls, const char *peer,
 	    .tick_ms = ui.tty ? 250 : 1000,
 	    .on_data = r->hexdump ? show_data : NULL,
 	    .on_tick = r->progress ? tick : NULL,
-	    .on_mode = debug_topic("relay") ? show_mode : NULL,
+	    .on_mode = cmd_debug("relay") ? show_mode : NULL,
 	    .ctx = &ui,
 	};
 	struct sk_relay_stats st;

@@ -120,6 +120,7 @@ struct forward_opts {
 	struct tls_cli in, out; /* the TLS options, split by side */
 	struct where listen, target;
 	struct sk_tls_ctx *in_ctx, *out_ctx;
+	char target_name[300]; /* HOST:PORT or the path, for the log */
 };
 
 static const char *const name = "forward";
@@ -226,6 +227,8 @@ static int check_args(struct forward_opts *o)
 				 "--tls-out");
 	if ((o->in.alpn || o->in.min_version) && !o->tls_in && !o->tls_out)
 		return cmd_usage(name, "--alpn and --tls-min need --tls-in or --tls-out");
+	if (o->workers > 1 && o->listen.unix_path)
+		return cmd_usage(name, "--workers share a TCP port; a unix LISTEN has one socket");
 	o->in.on = o->tls_in;
 	o->out.on = o->tls_out;
 	if (o->tls_in && cmd_check_tls(name, &o->in))
@@ -244,8 +247,6 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct forward_opts *o)
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, ":46nvqw:h", longopts, NULL)) != -1) {
-		if (c == 's' || c == 'U')
-			return cmd_bad_option(name, c, argv);
 		opt = cmd_common_option(name, c, optarg, &o->net, NULL);
 		if (opt == CMD_OPTION_NOT_MINE)
 			opt = tls_side_option(c, optarg, o);
@@ -307,6 +308,10 @@ static void on_end(void *ctx, const struct sk_fwd_record *r)
 	cmd_error(name, "%s -> %s: %" PRIu64 " up, %" PRIu64 " down, %.3f s, %s%s%s%s", r->client,
 		  r->target, r->up, r->down, (double)r->ms / 1000.0, sk_fwd_end_name(r->end),
 		  r->why[0] ? " (" : "", r->why, r->why[0] ? ")" : "");
+	/* SOCKCTL_DEBUG=forward: how the bytes went, so tests see the path taken. */
+	if (cmd_debug("forward"))
+		cmd_error(name, "%s: %" PRIu64 " bytes by splice, %" PRIu64 " by read/write",
+			  r->client, r->spliced, r->up + r->down - r->spliced);
 }
 
 static int open_listener(const struct forward_opts *o, bool quiet)
@@ -345,12 +350,7 @@ static int open_more(void *ctx, int first)
 {
 	struct forward_opts *o = ctx;
 
-	if (!o->listen.unix_path)
-		o->listen.port = sk_local_port(first);
-	else {
-		cmd_usage(name, "--workers cannot share a unix socket");
-		return -1;
-	}
+	o->listen.port = sk_local_port(first); /* the port the kernel chose for port 0 */
 	return open_listener(o, true);
 }
 
@@ -388,7 +388,10 @@ static int serve(void *ctx, int lfd)
 			cmd_error(name, "%s", err);
 			return EXIT_FAIL;
 		}
-		fo.target = (struct sk_fwd_target){.ai = ai, .name = o->target.host};
+		snprintf(o->target_name, sizeof(o->target_name),
+			 strchr(o->target.host, ':') ? "[%s]:%u" : "%s:%u", o->target.host,
+			 o->target.port);
+		fo.target = (struct sk_fwd_target){.ai = ai, .name = o->target_name};
 	}
 	fo.tls_name = o->out.sni ? o->out.sni : o->target.host;
 	fo.sni = o->out.no_sni ? NULL : fo.tls_name;

@@ -71,6 +71,7 @@ struct flow {
 	bool done;	/* eof, everything out, dst half-closed */
 	bool again;	/* stopped for fairness with more to do */
 	uint64_t bytes;
+	uint64_t spliced; /* of bytes, those moved by splice(2) */
 };
 
 struct fwd;
@@ -215,6 +216,7 @@ static void pair_end(struct pair *p, enum sk_fwd_end end, bool reset_client, boo
 	    .ms = sk_now_ms() - p->started,
 	    .end = end,
 	    .why = p->why,
+	    .spliced = p->up.spliced + p->down.spliced,
 	};
 
 	if (f->o->on_end)
@@ -250,7 +252,7 @@ static void pair_fail(struct pair *p, enum sk_fwd_end end, const char *fmt, ...)
 	pair_end(p, end, true, true);
 }
 
-static void pair_relay(struct pair *p);
+static void pair_relay(struct pair *p, const struct side *s, unsigned events);
 static void pair_update(struct pair *p);
 
 /* ---------------------------------------------------------------- flows */
@@ -280,15 +282,19 @@ static int move_failed(struct flow *fl, bool at_dst, int e)
 	return -1;
 }
 
-/* splice(2) through the flow's pipe. Returns true when bytes moved, or -1 on failure. */
+static int copy_turn(struct flow *fl);
+
+/* splice(2) through the flow's pipe. Returns 1 when bytes moved, 0 when none could, -1 on failure.
+ */
 static int splice_turn(struct fwd *f, struct flow *fl)
 {
 	int moved = 0;
 	ssize_t n;
 
 	if (!fl->eof && fl->in_pipe < PIPE_CAP) {
+		/* No pipe to be had (a full fd table): this turn goes through a buffer. */
 		if (fl->pipe[0] < 0 && pipe_get(f, fl->pipe) < 0)
-			return move_failed(fl, false, errno);
+			return copy_turn(fl);
 		n = splice(fl->src->fd, NULL, fl->pipe[1], NULL, PIPE_CAP - fl->in_pipe,
 			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n > 0) {
@@ -308,6 +314,7 @@ static int splice_turn(struct fwd *f, struct flow *fl)
 		if (n > 0) {
 			fl->in_pipe -= (size_t)n;
 			fl->bytes += (uint64_t)n;
+			fl->spliced += (uint64_t)n;
 			fl->pipe_full = false;
 			moved = 1;
 		} else if (n < 0 && move_failed(fl, true, errno) < 0) {
@@ -371,7 +378,8 @@ static int flow_pump(struct pair *p, struct flow *fl)
 	}
 	fl->again = false;
 	for (i = 0; i < TURNS && rc > 0; i++) {
-		rc = splice_ok ? splice_turn(p->f, fl) : copy_turn(fl);
+		/* Bytes a buffer holds go first, whatever the path. */
+		rc = splice_ok && fl->len == 0 ? splice_turn(p->f, fl) : copy_turn(fl);
 		if (rc < 0)
 			return -1;
 		if (rc > 0)
@@ -419,9 +427,21 @@ static void pair_relay_watch(struct pair *p)
 		pair_fail(p, SK_FWD_RESET, "watch: %s", strerror(errno));
 }
 
-static void pair_relay(struct pair *p)
+/*
+ * Pumps the flows that the event on side s (NULL: both, as at the start)
+ * can move: s's incoming flow when it is readable, its outgoing one when
+ * it is writable; both on an error, or when either end is TLS (a read
+ * may have needed the socket writable, or the reverse). A flow cut short
+ * for fairness is pumped again whatever the event.
+ */
+static void pair_relay(struct pair *p, const struct side *s, unsigned events)
 {
-	if (flow_pump(p, &p->up) < 0 || flow_pump(p, &p->down) < 0) {
+	bool any = !s || (events & SK_LOOP_ERR) || p->c.tls || p->t.tls;
+	bool rd = events & SK_LOOP_READ, wr = events & SK_LOOP_WRITE;
+	bool up = any || p->up.again || (s == &p->c ? rd : wr);
+	bool down = any || p->down.again || (s == &p->t ? rd : wr);
+
+	if ((up && flow_pump(p, &p->up) < 0) || (down && flow_pump(p, &p->down) < 0)) {
 		pair_end(p, SK_FWD_RESET, true, true);
 		return;
 	}
@@ -435,7 +455,7 @@ static void start_relay(struct pair *p)
 	p->state = P_RELAY;
 	p->deadline = -1;
 	p->last_active = sk_now_ms();
-	pair_relay(p);
+	pair_relay(p, NULL, 0);
 }
 
 static void tls_step(struct pair *p, struct side *s)
@@ -556,8 +576,7 @@ static void try_connect(struct pair *p)
 				pair_fail(p, SK_FWD_RESET, "watch: %s", strerror(errno));
 			return;
 		}
-		snprintf(p->why, sizeof(p->why), "connect to %s: %s", p->f->o->target.name,
-			 strerror(errno));
+		snprintf(p->why, sizeof(p->why), "connect: %s", strerror(errno));
 		side_close(&p->t, false);
 		if (!p->f->o->target.ai || !p->next) {
 			pair_end(p, SK_FWD_UNREACHED, true, false);
@@ -578,7 +597,7 @@ static void connect_done(struct pair *p)
 		target_ready(p);
 		return;
 	}
-	snprintf(p->why, sizeof(p->why), "connect to %s: %s", p->f->o->target.name, strerror(e));
+	snprintf(p->why, sizeof(p->why), "connect: %s", strerror(e));
 	side_close(&p->t, false);
 	if (p->f->o->target.ai && p->next)
 		try_connect(p);
@@ -601,7 +620,6 @@ static void side_event(struct sk_loop *l, int fd, unsigned events, void *ctx)
 
 	(void)l;
 	(void)fd;
-	(void)events;
 	switch (p->state) {
 	case P_TLS_IN: tls_step(p, &p->c); break;
 	case P_CONNECTING:
@@ -611,7 +629,7 @@ static void side_event(struct sk_loop *l, int fd, unsigned events, void *ctx)
 			connect_done(p);
 		break;
 	case P_TLS_OUT: tls_step(p, &p->t); break;
-	case P_RELAY: pair_relay(p); break;
+	case P_RELAY: pair_relay(p, s, events); break;
 	}
 }
 
