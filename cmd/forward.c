@@ -40,9 +40,7 @@ static const char usage[] =
     "      --grace SECS       on SIGINT/SIGTERM, let open connections finish for\n"
     "                         at most SECS (default 10)\n"
     "      --workers N        N processes share the port (SO_REUSEPORT)\n"
-    "      --proxy-protocol v1|v2  send TARGET a PROXY protocol header first\n"
-    "      --allow CIDR       serve only clients in CIDR (repeatable)\n"
-    "      --deny CIDR        refuse clients in CIDR (repeatable; wins over --allow)\n"
+    "      --proxy-protocol v1|v2  send TARGET a PROXY protocol header first\n" ACL_USAGE
     "      --tls-in           serve TLS to clients (--tls-cert, --tls-key,\n"
     "                         --tls-client-ca apply; without a certificate, a\n"
     "                         made-up one whose fingerprint is printed)\n"
@@ -66,8 +64,6 @@ enum {
 	OPT_IDLE = 512,
 	OPT_GRACE,
 	OPT_PROXY_PROTOCOL,
-	OPT_ALLOW,
-	OPT_DENY,
 	OPT_TLS_IN,
 	OPT_TLS_OUT,
 };
@@ -85,8 +81,7 @@ static const struct option longopts[] = {
     {"grace", required_argument, NULL, OPT_GRACE},
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"proxy-protocol", required_argument, NULL, OPT_PROXY_PROTOCOL},
-    {"allow", required_argument, NULL, OPT_ALLOW},
-    {"deny", required_argument, NULL, OPT_DENY},
+    ACL_LONGOPTS,
     {"tls-in", no_argument, NULL, OPT_TLS_IN},
     {"tls-out", no_argument, NULL, OPT_TLS_OUT},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
@@ -187,8 +182,6 @@ static int seconds_opt(const char *opt, const char *arg, int *ms)
 
 static int own_option(int c, const char *arg, struct forward_opts *o)
 {
-	char err[SK_ERRLEN];
-
 	switch (c) {
 	case 'q': o->quiet = true; return 0;
 	case OPT_MAX_CONNS:
@@ -201,11 +194,6 @@ static int own_option(int c, const char *arg, struct forward_opts *o)
 		if (strcmp(arg, "v1") && strcmp(arg, "v2") && strcmp(arg, "1") && strcmp(arg, "2"))
 			return cmd_usage(name, "bad --proxy-protocol '%s': must be v1 or v2", arg);
 		o->proxy_protocol = arg[strlen(arg) - 1] - '0';
-		return 0;
-	case OPT_ALLOW:
-	case OPT_DENY:
-		if (sk_acl_add(&o->acl, arg, c == OPT_ALLOW, err) < 0)
-			return errno == EINVAL ? cmd_usage(name, "%s", err) : EXIT_FAIL;
 		return 0;
 	case OPT_TLS_IN: o->tls_in = true; return 0;
 	case OPT_TLS_OUT: o->tls_out = true; return 0;
@@ -250,6 +238,8 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct forward_opts *o)
 		opt = cmd_common_option(name, c, optarg, &o->net, NULL);
 		if (opt == CMD_OPTION_NOT_MINE)
 			opt = tls_side_option(c, optarg, o);
+		if (opt == CMD_OPTION_NOT_MINE)
+			opt = cmd_acl_option(name, c, optarg, &o->acl);
 		if (opt == CMD_OPTION_BAD)
 			return CMD_USAGE_ERROR;
 		if (opt == CMD_OPTION_TAKEN)
@@ -429,12 +419,12 @@ int cmd_forward(int argc, char **argv)
 
 	net_opts_init(&o.net);
 	rc = parse_args(argc, argv, &o);
-	if (rc == CMD_RUN) {
-		fit_fd_limit(&o);
-		rc = make_tls(&o);
-	} else {
-		rc = cmd_parsed_exit(rc);
+	if (rc != CMD_RUN) {
+		sk_acl_free(&o.acl);
+		return cmd_parsed_exit(rc);
 	}
+	fit_fd_limit(&o);
+	rc = make_tls(&o);
 	if (rc == 0 && (lfd = open_listener(&o, o.quiet)) < 0)
 		rc = EXIT_FAIL;
 	if (rc == 0 && o.workers > 1)

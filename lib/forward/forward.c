@@ -81,11 +81,13 @@ struct pair {
 	enum pstate state;
 	struct side c, t;
 	struct flow up, down;
-	const struct addrinfo *next; /* the next target address to try */
+	const struct addrinfo *next;  /* the next target address to try */
+	const struct addrinfo *retry; /* the one being tried */
 	unsigned char hdr[SK_PROXY_HDR_MAX];
 	size_t hdr_len, hdr_off;
 	int64_t started, last_active, deadline;
 	struct sockaddr_storage peer_sa, local_sa;
+	bool fd_wait; /* connecting waits for a free fd (the table was full) */
 	char why[SK_ERRLEN];
 	struct pair *prev, *nxt;
 };
@@ -98,6 +100,7 @@ struct fwd {
 	int pool[POOL_MAX][2];
 	size_t npool;
 	bool accepting, stopping, fd_starved;
+	int reserve; /* an fd held so that a client accepted can have its target's socket */
 	int64_t stop_by;
 	int fail;
 };
@@ -204,6 +207,22 @@ static void side_close(struct side *s, bool reset)
 }
 
 /* ---------------------------------------------------------------- pairs */
+
+static void try_connect(struct pair *p);
+
+/* fds were freed: the pairs that waited for one to reach the target try again. */
+static void retry_fd_waiters(struct fwd *f)
+{
+	struct pair *p = f->pairs, *next;
+
+	for (; p && !f->fd_starved; p = next) {
+		next = p->nxt;
+		if (p->fd_wait) {
+			p->fd_wait = false;
+			try_connect(p); /* may end p, or starve again */
+		}
+	}
+}
 
 static void pair_end(struct pair *p, enum sk_fwd_end end, bool reset_client, bool reset_target)
 {
@@ -484,8 +503,6 @@ static void tls_step(struct pair *p, struct side *s)
 	}
 }
 
-static void try_connect(struct pair *p);
-
 /* The target answered: the PROXY header, then TLS or the relay. */
 static void target_ready(struct pair *p)
 {
@@ -539,6 +556,7 @@ static int open_target(struct pair *p, bool *now)
 	int fd, family, one = 1;
 
 	if (o->target.ai) {
+		p->retry = p->next;
 		sa = p->next->ai_addr;
 		len = p->next->ai_addrlen;
 		family = p->next->ai_family;
@@ -551,8 +569,18 @@ static int open_target(struct pair *p, bool *now)
 		family = AF_UNIX;
 	}
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && p->f->reserve >= 0) {
+		/* The table is full: the reserve is for this; no more clients until fds free up. */
+		close(p->f->reserve);
+		p->f->reserve = -1;
+		p->f->fd_starved = true;
+		fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	if (fd < 0) {
+		if (o->target.ai && (errno == EMFILE || errno == ENFILE))
+			p->next = p->retry; /* the same address, once there is an fd */
 		return -1;
+	}
 	if (family != AF_UNIX)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	p->t.fd = fd;
@@ -574,6 +602,15 @@ static void try_connect(struct pair *p)
 				target_ready(p);
 			else if (side_watch(&p->t, SK_LOOP_WRITE) < 0)
 				pair_fail(p, SK_FWD_RESET, "watch: %s", strerror(errno));
+			return;
+		}
+		if (errno == EMFILE || errno == ENFILE) {
+			/* No fd for the target now: wait for a pair to close, under the deadline.
+			 */
+			p->fd_wait = true;
+			p->f->fd_starved = true;
+			if (p->f->o->target.ai && !p->next)
+				p->next = p->f->o->target.ai;
 			return;
 		}
 		snprintf(p->why, sizeof(p->why), "connect: %s", strerror(errno));
@@ -718,6 +755,11 @@ static void accept_all(struct fwd *f)
 	int fd, one = 1;
 
 	while (f->n < f->o->max_conns && !f->stopping) {
+		/* A client is taken only with an fd in reserve for its target. */
+		if (f->reserve < 0 && (f->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+			f->fd_starved = true;
+			return;
+		}
 		plen = sizeof(peer);
 		fd = accept4(f->o->lfd, (struct sockaddr *)&peer, &plen,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -815,6 +857,8 @@ static void before_sleep(struct sk_loop *l, void *ctx)
 {
 	struct fwd *f = ctx;
 
+	if (!f->fd_starved)
+		retry_fd_waiters(f); /* outside any pair's event: they may end here */
 	pace_accept(f);
 	if (!f->stopping)
 		return;
@@ -826,7 +870,7 @@ static void before_sleep(struct sk_loop *l, void *ctx)
 
 int sk_fwd_run(const struct sk_fwd_opts *o, char *err)
 {
-	struct fwd f = {.o = o, .stop_by = -1};
+	struct fwd f = {.o = o, .stop_by = -1, .reserve = -1};
 	size_t i;
 
 	f.loop = sk_loop_new(MAX_EVENTS);
@@ -845,6 +889,8 @@ int sk_fwd_run(const struct sk_fwd_opts *o, char *err)
 		close(f.pool[i][0]);
 		close(f.pool[i][1]);
 	}
+	if (f.reserve >= 0)
+		close(f.reserve);
 	sk_loop_free(f.loop);
 	if (f.fail) {
 		errno = f.fail;
