@@ -83,12 +83,11 @@ struct pair {
 	struct flow up, down;
 	const struct addrinfo *next;  /* the next target address to try */
 	const struct addrinfo *retry; /* the one being tried */
-	unsigned char hdr[SK_PROXY_HDR_MAX];
+	unsigned char *hdr;	      /* the PROXY header, until it is sent */
 	size_t hdr_len, hdr_off;
 	int64_t started, last_active, deadline;
-	struct sockaddr_storage peer_sa, local_sa;
 	bool fd_wait; /* connecting waits for a free fd (the table was full) */
-	char why[SK_ERRLEN];
+	char why[128];
 	struct pair *prev, *nxt;
 };
 
@@ -246,6 +245,7 @@ static void pair_end(struct pair *p, enum sk_fwd_end end, bool reset_client, boo
 	pipe_put(f, p->down.pipe);
 	free(p->up.buf);
 	free(p->down.buf);
+	free(p->hdr);
 	if (p->prev)
 		p->prev->nxt = p->nxt;
 	else
@@ -532,6 +532,9 @@ static void target_ready(struct pair *p)
 		}
 		p->hdr_off += (size_t)n;
 	}
+	free(p->hdr); /* sent: a pair keeps nothing it no longer needs */
+	p->hdr = NULL;
+	p->hdr_len = p->hdr_off = 0;
 	if (o->tls_out && !p->t.tls) {
 		p->t.tls = sk_tls_new(o->tls_out, p->t.fd, o->tls_name, o->sni, err);
 		if (!p->t.tls) {
@@ -672,16 +675,36 @@ static void side_event(struct sk_loop *l, int fd, unsigned events, void *ctx)
 
 /* ---------------------------------------------------------------- accept */
 
+/* The PROXY header for the client at peer on fd, into p->hdr. Returns 0 or -1 (ENOMEM). */
+static int make_header(struct pair *p, int fd, const struct sockaddr_storage *peer)
+{
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	int n;
+
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0)
+		memset(&local, 0, sizeof(local));
+	if (!(p->hdr = malloc(SK_PROXY_HDR_MAX)))
+		return -1;
+	n = sk_proxy_header(p->f->o->proxy_protocol, (const struct sockaddr *)peer,
+			    (const struct sockaddr *)&local, p->hdr);
+	p->hdr_len = n > 0 ? (size_t)n : 0;
+	return 0;
+}
+
 static struct pair *pair_new(struct fwd *f, int fd, const struct sockaddr_storage *peer,
 			     socklen_t plen)
 {
 	const struct sk_fwd_opts *o = f->o;
 	struct pair *p = calloc(1, sizeof(*p));
-	socklen_t llen = sizeof(p->local_sa);
 
 	if (!p)
 		return NULL;
 	p->f = f;
+	if (o->proxy_protocol && make_header(p, fd, peer) < 0) {
+		free(p);
+		return NULL;
+	}
 	p->c = (struct side){.p = p, .fd = fd};
 	p->t = (struct side){.p = p, .fd = -1};
 	p->up = (struct flow){.src = &p->c, .dst = &p->t, .pipe = {-1, -1}};
@@ -689,15 +712,7 @@ static struct pair *pair_new(struct fwd *f, int fd, const struct sockaddr_storag
 	p->next = o->target.ai;
 	p->started = sk_now_ms();
 	p->deadline = sk_deadline(o->connect_ms);
-	memcpy(&p->peer_sa, peer, plen);
-	getsockname(fd, (struct sockaddr *)&p->local_sa, &llen);
 	sk_addr_format((const struct sockaddr *)peer, plen, p->c.addr, sizeof(p->c.addr));
-	if (o->proxy_protocol) {
-		int n = sk_proxy_header(o->proxy_protocol, (const struct sockaddr *)&p->peer_sa,
-					(const struct sockaddr *)&p->local_sa, p->hdr);
-
-		p->hdr_len = n > 0 ? (size_t)n : 0;
-	}
 	p->nxt = f->pairs;
 	if (f->pairs)
 		f->pairs->prev = p;
