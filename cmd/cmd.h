@@ -67,6 +67,8 @@ enum {
 	OPT_TLS_KEY,
 	OPT_TLS_MIN,
 	OPT_TLS_CLIENT_CA,
+	OPT_ACL_ALLOW,
+	OPT_ACL_DENY,
 };
 
 /* getopt_long entries of the stream socket options (listen, connect). */
@@ -143,6 +145,17 @@ enum {
 	"      --alpn LIST        accept these ALPN protocols (comma list)\n"                      \
 	"      --tls-min VER      lowest TLS version: 1.2 (default) or 1.3\n"
 
+/* getopt_long entries of the access list options, and their --help lines. */
+#define ACL_LONGOPTS                                                                               \
+	{"allow", required_argument, NULL, OPT_ACL_ALLOW},                                         \
+	{                                                                                          \
+		"deny", required_argument, NULL, OPT_ACL_DENY                                      \
+	}
+
+#define ACL_USAGE                                                                                  \
+	"      --allow CIDR       serve only clients in CIDR (repeatable; 10.0.0.0/8, ::1)\n"      \
+	"      --deny CIDR        refuse clients in CIDR (repeatable; wins over --allow)\n"
+
 /* Options every socket command shares. */
 struct net_opts {
 	int family;	       /* AF_UNSPEC, AF_INET, AF_INET6 */
@@ -185,6 +198,14 @@ struct tls_cli {
 /* Handles one TLS option. */
 enum cmd_option cmd_tls_option(const char *cmd, int c, const char *arg, struct tls_cli *t);
 
+struct sk_acl;
+
+/*
+ * Handles --allow or --deny: the rule is added to acl. A bad CIDR is a
+ * usage error, reported (as is running out of memory).
+ */
+enum cmd_option cmd_acl_option(const char *cmd, int c, const char *arg, struct sk_acl *acl);
+
 /* Checks the TLS options against each other and the build; returns 0 or EXIT_USAGE. */
 int cmd_check_tls(const char *cmd, const struct tls_cli *t);
 
@@ -198,6 +219,9 @@ struct sk_tls_ctx;
  */
 struct sk_tls_ctx *cmd_tls_ctx(const char *cmd, const struct tls_cli *t, bool server,
 			       const char *const *names, int *rc);
+
+/* True when SOCKCTL_DEBUG (a comma list) names topic: what tests look at. */
+bool cmd_debug(const char *topic);
 
 /* Checks conflicts between shared options; returns 0 or EXIT_USAGE. */
 int cmd_check_common(const char *cmd, const struct net_opts *o, const struct relay_cli *r);

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "clock.h"
 #include "hexdump.h"
 #include "io.h"
@@ -158,6 +159,21 @@ enum cmd_option cmd_tls_option(const char *cmd, int c, const char *arg, struct t
 	return CMD_OPTION_TAKEN;
 }
 
+enum cmd_option cmd_acl_option(const char *cmd, int c, const char *arg, struct sk_acl *acl)
+{
+	char err[SK_ERRLEN];
+
+	if (c != OPT_ACL_ALLOW && c != OPT_ACL_DENY)
+		return CMD_OPTION_NOT_MINE;
+	if (sk_acl_add(acl, arg, c == OPT_ACL_ALLOW, err) == 0)
+		return CMD_OPTION_TAKEN;
+	if (errno == EINVAL)
+		cmd_usage(cmd, "%s", err);
+	else
+		cmd_error(cmd, "%s", err);
+	return CMD_OPTION_BAD;
+}
+
 int cmd_check_tls(const char *cmd, const struct tls_cli *t)
 {
 	if ((t->on || t->sni || t->no_sni || t->alpn) && !sk_tls_built_in())
@@ -234,7 +250,7 @@ struct relay_ui {
 };
 
 /* True when the comma (or space) separated list in SOCKCTL_DEBUG names topic. */
-static bool debug_topic(const char *topic)
+bool cmd_debug(const char *topic)
 {
 	const char *v = getenv("SOCKCTL_DEBUG");
 	size_t len, n = strlen(topic);
@@ -368,7 +384,7 @@ int cmd_relay(const char *cmd, int fd, struct sk_tls *tls, const char *peer,
 	    .tick_ms = ui.tty ? 250 : 1000,
 	    .on_data = r->hexdump ? show_data : NULL,
 	    .on_tick = r->progress ? tick : NULL,
-	    .on_mode = debug_topic("relay") ? show_mode : NULL,
+	    .on_mode = cmd_debug("relay") ? show_mode : NULL,
 	    .ctx = &ui,
 	};
 	struct sk_relay_stats st;

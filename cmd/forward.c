@@ -40,9 +40,7 @@ static const char usage[] =
     "      --grace SECS       on SIGINT/SIGTERM, let open connections finish for\n"
     "                         at most SECS (default 10)\n"
     "      --workers N        N processes share the port (SO_REUSEPORT)\n"
-    "      --proxy-protocol v1|v2  send TARGET a PROXY protocol header first\n"
-    "      --allow CIDR       serve only clients in CIDR (repeatable)\n"
-    "      --deny CIDR        refuse clients in CIDR (repeatable; wins over --allow)\n"
+    "      --proxy-protocol v1|v2  send TARGET a PROXY protocol header first\n" ACL_USAGE
     "      --tls-in           serve TLS to clients (--tls-cert, --tls-key,\n"
     "                         --tls-client-ca apply; without a certificate, a\n"
     "                         made-up one whose fingerprint is printed)\n"
@@ -66,8 +64,6 @@ enum {
 	OPT_IDLE = 512,
 	OPT_GRACE,
 	OPT_PROXY_PROTOCOL,
-	OPT_ALLOW,
-	OPT_DENY,
 	OPT_TLS_IN,
 	OPT_TLS_OUT,
 };
@@ -85,8 +81,7 @@ static const struct option longopts[] = {
     {"grace", required_argument, NULL, OPT_GRACE},
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"proxy-protocol", required_argument, NULL, OPT_PROXY_PROTOCOL},
-    {"allow", required_argument, NULL, OPT_ALLOW},
-    {"deny", required_argument, NULL, OPT_DENY},
+    ACL_LONGOPTS,
     {"tls-in", no_argument, NULL, OPT_TLS_IN},
     {"tls-out", no_argument, NULL, OPT_TLS_OUT},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
@@ -120,6 +115,7 @@ struct forward_opts {
 	struct tls_cli in, out; /* the TLS options, split by side */
 	struct where listen, target;
 	struct sk_tls_ctx *in_ctx, *out_ctx;
+	char target_name[300]; /* HOST:PORT or the path, for the log */
 };
 
 static const char *const name = "forward";
@@ -186,8 +182,6 @@ static int seconds_opt(const char *opt, const char *arg, int *ms)
 
 static int own_option(int c, const char *arg, struct forward_opts *o)
 {
-	char err[SK_ERRLEN];
-
 	switch (c) {
 	case 'q': o->quiet = true; return 0;
 	case OPT_MAX_CONNS:
@@ -200,11 +194,6 @@ static int own_option(int c, const char *arg, struct forward_opts *o)
 		if (strcmp(arg, "v1") && strcmp(arg, "v2") && strcmp(arg, "1") && strcmp(arg, "2"))
 			return cmd_usage(name, "bad --proxy-protocol '%s': must be v1 or v2", arg);
 		o->proxy_protocol = arg[strlen(arg) - 1] - '0';
-		return 0;
-	case OPT_ALLOW:
-	case OPT_DENY:
-		if (sk_acl_add(&o->acl, arg, c == OPT_ALLOW, err) < 0)
-			return errno == EINVAL ? cmd_usage(name, "%s", err) : EXIT_FAIL;
 		return 0;
 	case OPT_TLS_IN: o->tls_in = true; return 0;
 	case OPT_TLS_OUT: o->tls_out = true; return 0;
@@ -226,6 +215,8 @@ static int check_args(struct forward_opts *o)
 				 "--tls-out");
 	if ((o->in.alpn || o->in.min_version) && !o->tls_in && !o->tls_out)
 		return cmd_usage(name, "--alpn and --tls-min need --tls-in or --tls-out");
+	if (o->workers > 1 && o->listen.unix_path)
+		return cmd_usage(name, "--workers share a TCP port; a unix LISTEN has one socket");
 	o->in.on = o->tls_in;
 	o->out.on = o->tls_out;
 	if (o->tls_in && cmd_check_tls(name, &o->in))
@@ -244,11 +235,11 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct forward_opts *o)
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, ":46nvqw:h", longopts, NULL)) != -1) {
-		if (c == 's' || c == 'U')
-			return cmd_bad_option(name, c, argv);
 		opt = cmd_common_option(name, c, optarg, &o->net, NULL);
 		if (opt == CMD_OPTION_NOT_MINE)
 			opt = tls_side_option(c, optarg, o);
+		if (opt == CMD_OPTION_NOT_MINE)
+			opt = cmd_acl_option(name, c, optarg, &o->acl);
 		if (opt == CMD_OPTION_BAD)
 			return CMD_USAGE_ERROR;
 		if (opt == CMD_OPTION_TAKEN)
@@ -307,6 +298,10 @@ static void on_end(void *ctx, const struct sk_fwd_record *r)
 	cmd_error(name, "%s -> %s: %" PRIu64 " up, %" PRIu64 " down, %.3f s, %s%s%s%s", r->client,
 		  r->target, r->up, r->down, (double)r->ms / 1000.0, sk_fwd_end_name(r->end),
 		  r->why[0] ? " (" : "", r->why, r->why[0] ? ")" : "");
+	/* SOCKCTL_DEBUG=forward: how the bytes went, so tests see the path taken. */
+	if (cmd_debug("forward"))
+		cmd_error(name, "%s: %" PRIu64 " bytes by splice, %" PRIu64 " by read/write",
+			  r->client, r->spliced, r->up + r->down - r->spliced);
 }
 
 static int open_listener(const struct forward_opts *o, bool quiet)
@@ -345,12 +340,7 @@ static int open_more(void *ctx, int first)
 {
 	struct forward_opts *o = ctx;
 
-	if (!o->listen.unix_path)
-		o->listen.port = sk_local_port(first);
-	else {
-		cmd_usage(name, "--workers cannot share a unix socket");
-		return -1;
-	}
+	o->listen.port = sk_local_port(first); /* the port the kernel chose for port 0 */
 	return open_listener(o, true);
 }
 
@@ -388,7 +378,10 @@ static int serve(void *ctx, int lfd)
 			cmd_error(name, "%s", err);
 			return EXIT_FAIL;
 		}
-		fo.target = (struct sk_fwd_target){.ai = ai, .name = o->target.host};
+		snprintf(o->target_name, sizeof(o->target_name),
+			 strchr(o->target.host, ':') ? "[%s]:%u" : "%s:%u", o->target.host,
+			 o->target.port);
+		fo.target = (struct sk_fwd_target){.ai = ai, .name = o->target_name};
 	}
 	fo.tls_name = o->out.sni ? o->out.sni : o->target.host;
 	fo.sni = o->out.no_sni ? NULL : fo.tls_name;
@@ -426,12 +419,12 @@ int cmd_forward(int argc, char **argv)
 
 	net_opts_init(&o.net);
 	rc = parse_args(argc, argv, &o);
-	if (rc == CMD_RUN) {
-		fit_fd_limit(&o);
-		rc = make_tls(&o);
-	} else {
-		rc = cmd_parsed_exit(rc);
+	if (rc != CMD_RUN) {
+		sk_acl_free(&o.acl);
+		return cmd_parsed_exit(rc);
 	}
+	fit_fd_limit(&o);
+	rc = make_tls(&o);
 	if (rc == 0 && (lfd = open_listener(&o, o.quiet)) < 0)
 		rc = EXIT_FAIL;
 	if (rc == 0 && o.workers > 1)

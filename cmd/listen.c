@@ -9,7 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "addr.h"
+#include "clock.h"
 #include "cmd.h"
 #include "net.h"
 #include "parse.h"
@@ -36,7 +38,8 @@ static const char usage[] =
     "  -e, --exec CMD         run '/bin/sh -c CMD' per connection, the\n"
     "                         connection as its stdin and stdout; with -k,\n"
     "                         connections are served concurrently\n"
-    "      --max-conns N      with -k -e: at most N children at once (default 256)\n" RELAY_USAGE
+    "      --max-conns N      with -k -e: at most N children at once (default 256)\n" ACL_USAGE
+    "                         (a refused client is closed at once; -v says so)\n" RELAY_USAGE
 	TLS_SERVER_USAGE "  -h, --help             show this help\n"
     "\n"
     "Exit status: 0 done, 1 runtime failure, 2 usage error; with -e and no -k,\n"
@@ -46,6 +49,7 @@ static const struct option longopts[] = {
     STREAM_LONGOPTS,
     RELAY_LONGOPTS,
     TLS_SERVER_LONGOPTS,
+    ACL_LONGOPTS,
     {"keep-open", no_argument, NULL, 'k'},
     {"exec", required_argument, NULL, 'e'},
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
@@ -57,6 +61,7 @@ struct listen_opts {
 	struct relay_cli relay;
 	struct tls_cli tls;
 	struct sk_tls_ctx *tls_ctx; /* NULL: plain */
+	struct sk_acl acl;	    /* --allow, --deny */
 	bool keep_open;
 	const char *exec;
 	long long max_conns;
@@ -80,6 +85,8 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct listen_opts *o)
 			return CMD_USAGE_ERROR;
 		if (opt == CMD_OPTION_NOT_MINE)
 			opt = cmd_tls_option(name, c, optarg, &o->tls);
+		if (opt == CMD_OPTION_NOT_MINE)
+			opt = cmd_acl_option(name, c, optarg, &o->acl);
 		if (opt == CMD_OPTION_BAD)
 			return CMD_USAGE_ERROR;
 		if (opt == CMD_OPTION_TAKEN)
@@ -137,6 +144,18 @@ static void on_accept(void *ctx, const char *peer, pid_t pid)
 		shutdown(o->lfd, SHUT_RD);
 	if (o->net.verbose)
 		cmd_error(name, "connection from %s (pid %ld)", peer, (long)pid);
+}
+
+/* A client the access list refused (and that was closed at once). */
+static void log_refused(const struct listen_opts *o, const char *peer)
+{
+	if (o->net.verbose)
+		cmd_error(name, "%s: refused by the access list", peer);
+}
+
+static void on_refuse(void *ctx, const char *peer)
+{
+	log_refused(ctx, peer);
 }
 
 static void on_error(void *ctx, const char *msg)
@@ -205,6 +224,8 @@ static int serve_exec(int lfd, struct listen_opts *o)
 	    .serve = o->tls_ctx ? serve_tls_exec : NULL,
 	    .on_accept = on_accept,
 	    .on_error = on_error,
+	    .acl = sk_acl_active(&o->acl) ? &o->acl : NULL,
+	    .on_refuse = on_refuse,
 	    .ctx = o,
 	};
 	char err[SK_ERRLEN];
@@ -222,17 +243,38 @@ static int serve_exec(int lfd, struct listen_opts *o)
 	return rc;
 }
 
-/* Waits for a client up to the timeout; returns its socket or -1 with rc set. */
+/*
+ * Accepts a waiting client. Returns its socket, or -1 with errno (EAGAIN
+ * also for a client the access list refused: it is closed at once).
+ */
+static int accept_client(int lfd, const struct listen_opts *o, char *peer)
+{
+	struct sockaddr_storage from;
+	int fd = sk_accept_from(lfd, &from, peer);
+
+	if (fd < 0 || sk_acl_allows(&o->acl, (const struct sockaddr *)&from))
+		return fd;
+	close(fd);
+	log_refused(o, peer);
+	errno = EAGAIN;
+	return -1;
+}
+
+/*
+ * Waits for a client up to the timeout (refused clients do not restart
+ * it); returns its socket or -1 with rc set.
+ */
 static int wait_client(int lfd, int sigfd, const struct listen_opts *o, char *peer, int *rc)
 {
 	struct pollfd pfd[2] = {
 	    {.fd = lfd, .events = POLLIN},
 	    {.fd = sigfd, .events = POLLIN},
 	};
+	int64_t deadline = sk_deadline(o->net.timeout_ms);
 	int fd, n;
 
 	for (;;) {
-		n = poll(pfd, 2, o->net.timeout_ms);
+		n = poll(pfd, 2, sk_ms_left(deadline));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n == 0) {
@@ -248,7 +290,7 @@ static int wait_client(int lfd, int sigfd, const struct listen_opts *o, char *pe
 			*rc = o->keep_open ? 0 : 128 + sig;
 			return -1;
 		}
-		fd = sk_accept(lfd, peer);
+		fd = accept_client(lfd, o, peer);
 		if (fd >= 0)
 			return fd;
 		if (errno != EAGAIN && errno != ECONNABORTED && errno != EINTR) {
@@ -332,34 +374,41 @@ static int open_listener(const struct listen_opts *o)
 	return fd;
 }
 
+/* Checks the parsed options, then listens and serves. Returns the exit status. */
+static int run(struct listen_opts *o)
+{
+	const char *names[2] = {o->host, NULL};
+	int lfd, rc;
+
+	if ((rc = check_args(o)))
+		return rc;
+	o->tls_ctx = cmd_tls_ctx(name, &o->tls, true, names, &rc);
+	if (rc)
+		return rc;
+	lfd = open_listener(o);
+	if (lfd < 0) {
+		sk_tls_ctx_free(o->tls_ctx);
+		return EXIT_FAIL;
+	}
+	o->lfd = lfd;
+	rc = o->exec ? serve_exec(lfd, o) : serve_relay(lfd, o);
+	if (o->exec || o->keep_open)
+		close(lfd);
+	if (o->net.unix_path && o->net.unix_path[0] != '@')
+		unlink(o->net.unix_path);
+	sk_tls_ctx_free(o->tls_ctx);
+	return rc;
+}
+
 int cmd_listen(int argc, char **argv)
 {
 	struct listen_opts o = {.max_conns = 256};
-	const char *names[2] = {NULL, NULL};
-	int lfd, rc;
+	int rc;
 
 	net_opts_init(&o.net);
 	o.relay.no_splice = getenv("SOCKCTL_NO_SPLICE") != NULL;
 	rc = parse_args(argc, argv, &o);
-	if (rc != CMD_RUN)
-		return cmd_parsed_exit(rc);
-	if ((rc = check_args(&o)))
-		return rc;
-	names[0] = o.host;
-	o.tls_ctx = cmd_tls_ctx(name, &o.tls, true, names, &rc);
-	if (rc)
-		return rc;
-	lfd = open_listener(&o);
-	if (lfd < 0) {
-		sk_tls_ctx_free(o.tls_ctx);
-		return EXIT_FAIL;
-	}
-	o.lfd = lfd;
-	rc = o.exec ? serve_exec(lfd, &o) : serve_relay(lfd, &o);
-	if (o.exec || o.keep_open)
-		close(lfd);
-	if (o.net.unix_path && o.net.unix_path[0] != '@')
-		unlink(o.net.unix_path);
-	sk_tls_ctx_free(o.tls_ctx);
+	rc = rc == CMD_RUN ? run(&o) : cmd_parsed_exit(rc);
+	sk_acl_free(&o.acl);
 	return rc;
 }

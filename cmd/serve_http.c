@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "addr.h"
 #include "cmd.h"
 #include "fsafe.h"
@@ -50,7 +51,9 @@ static const char usage[] =
     "                         limit a new client replaces the oldest idle one\n"
     "      --log FILE         append the access log (Common Log Format) to FILE\n"
     "      --workers N        N processes share the port (SO_REUSEPORT), each with\n"
-    "                         its own --max-conns (default 1)\n" TLS_SERVER_USAGE
+    "                         its own --max-conns (default 1)\n" ACL_USAGE
+    "                         (a refused client is closed at once and logged\n"
+    "                         with the request \"-\" and the status -)\n" TLS_SERVER_USAGE
     "  -h, --help             show this help\n"
     "\n"
     "SIGINT and SIGTERM stop it after the responses in flight, with exit status 0.\n"
@@ -69,6 +72,7 @@ static const struct option longopts[] = {
     {"log", required_argument, NULL, OPT_LOG},
     {"workers", required_argument, NULL, OPT_WORKERS},
     TLS_SERVER_LONGOPTS,
+    ACL_LONGOPTS,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -84,6 +88,7 @@ struct http_opts {
 	int log_fd;
 	struct tls_cli tls;
 	struct sk_tls_ctx *tls_ctx; /* NULL: plain HTTP */
+	struct sk_acl acl;	    /* --allow, --deny */
 	char alpn[256];		    /* --alpn with http/1.1 added */
 };
 
@@ -96,6 +101,8 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct http_opts *o)
 		opt = cmd_common_option(name, c, optarg, &o->net, NULL);
 		if (opt == CMD_OPTION_NOT_MINE)
 			opt = cmd_tls_option(name, c, optarg, &o->tls);
+		if (opt == CMD_OPTION_NOT_MINE)
+			opt = cmd_acl_option(name, c, optarg, &o->acl);
 		if (opt == CMD_OPTION_BAD)
 			return CMD_USAGE_ERROR;
 		if (opt == CMD_OPTION_TAKEN)
@@ -246,7 +253,8 @@ static int serve(struct http_opts *o, struct sk_root *root, struct sk_mime *mime
 				   .max_conns = (size_t)o->max_conns,
 				   .on_log = o->log_fd >= 0 ? write_log : NULL,
 				   .ctx = o,
-				   .tls = o->tls_ctx};
+				   .tls = o->tls_ctx,
+				   .acl = sk_acl_active(&o->acl) ? &o->acl : NULL};
 	char err[SK_ERRLEN];
 	int rc;
 
@@ -309,45 +317,53 @@ static int listen_and_serve(struct http_opts *o, struct sk_root *root, struct sk
 	return rc;
 }
 
-int cmd_serve_http(int argc, char **argv)
+/* Opens DIR, the log and the MIME types, then serves. Returns the exit status. */
+static int run(struct http_opts *o)
 {
-	struct http_opts o = {.port = 8080, .max_conns = 10000, .log_fd = -1, .workers = 1};
 	struct sk_root root = {.dirfd = -1};
 	struct sk_mime mime = {0};
 	int rc;
 
-	net_opts_init(&o.net);
-	o.net.timeout_ms = 30000;
-	rc = parse_args(argc, argv, &o);
-	if (rc != CMD_RUN)
-		return cmd_parsed_exit(rc);
-	if (sk_root_open(&root, o.dir, getenv("SOCKCTL_NO_OPENAT2") != NULL) < 0) {
-		cmd_error(name, "%s: %s", o.dir, strerror(errno));
+	if (sk_root_open(&root, o->dir, getenv("SOCKCTL_NO_OPENAT2") != NULL) < 0) {
+		cmd_error(name, "%s: %s", o->dir, strerror(errno));
 		return EXIT_FAIL;
 	}
-	o.log_fd = o.log ? open(o.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
-			 : (o.quiet ? -1 : STDERR_FILENO);
-	if (o.log && o.log_fd < 0) {
-		cmd_error(name, "%s: %s", o.log, strerror(errno));
+	o->log_fd = o->log ? open(o->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
+			   : (o->quiet ? -1 : STDERR_FILENO);
+	if (o->log && o->log_fd < 0) {
+		cmd_error(name, "%s: %s", o->log, strerror(errno));
 		sk_root_close(&root);
 		return EXIT_FAIL;
 	}
 	if (sk_mime_load(&mime, "/etc/mime.types") < 0) {
 		cmd_error(name, "/etc/mime.types: %s", strerror(errno));
 		sk_mime_free(&mime);
-		if (o.log)
-			close(o.log_fd);
+		if (o->log)
+			close(o->log_fd);
 		sk_root_close(&root);
 		return EXIT_FAIL;
 	}
-	fit_fd_limit(&o, o.max_conns_given);
-	if ((rc = make_tls(&o)) == 0)
-		rc = listen_and_serve(&o, &root, &mime);
-	if (o.log)
-		close(o.log_fd);
-	if (o.tls_ctx)
-		sk_tls_ctx_free(o.tls_ctx);
+	fit_fd_limit(o, o->max_conns_given);
+	if ((rc = make_tls(o)) == 0)
+		rc = listen_and_serve(o, &root, &mime);
+	if (o->log)
+		close(o->log_fd);
+	if (o->tls_ctx)
+		sk_tls_ctx_free(o->tls_ctx);
 	sk_mime_free(&mime);
 	sk_root_close(&root);
+	return rc;
+}
+
+int cmd_serve_http(int argc, char **argv)
+{
+	struct http_opts o = {.port = 8080, .max_conns = 10000, .log_fd = -1, .workers = 1};
+	int rc;
+
+	net_opts_init(&o.net);
+	o.net.timeout_ms = 30000;
+	rc = parse_args(argc, argv, &o);
+	rc = rc == CMD_RUN ? run(&o) : cmd_parsed_exit(rc);
+	sk_acl_free(&o.acl);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "addr.h"
 #include "cmd.h"
 #include "net.h"
@@ -36,19 +37,27 @@ static const char usage[] =
     "      --echo             send each datagram back to its sender\n"
     "  -e, --exec CMD         run '/bin/sh -c CMD' per datagram, the payload on its\n"
     "                         stdin; its stdout goes back to the sender as the reply\n"
-    "      --join GROUP       join the IPv4 or IPv6 multicast group GROUP\n"
+    "      --join GROUP       join the IPv4 or IPv6 multicast group GROUP\n" ACL_USAGE
+    "                         (a refused datagram is dropped; -v says so)\n"
     "  -h, --help             show this help\n"
     "\n"
     "SIGINT and SIGTERM end it with exit status 0.\n"
     "Exit status: 0 done, 1 runtime failure, 2 usage error.\n";
 
 static const struct option longopts[] = {
-    {"ipv4", no_argument, NULL, '4'},	       {"ipv6", no_argument, NULL, '6'},
-    {"numeric", no_argument, NULL, 'n'},       {"verbose", no_argument, NULL, 'v'},
-    {"json", no_argument, NULL, OPT_JSON},     {"count", required_argument, NULL, 'c'},
-    {"timeout", required_argument, NULL, 'w'}, {"echo", no_argument, NULL, OPT_ECHO},
-    {"exec", required_argument, NULL, 'e'},    {"join", required_argument, NULL, OPT_JOIN},
-    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
+    {"ipv4", no_argument, NULL, '4'},
+    {"ipv6", no_argument, NULL, '6'},
+    {"numeric", no_argument, NULL, 'n'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"count", required_argument, NULL, 'c'},
+    {"timeout", required_argument, NULL, 'w'},
+    {"echo", no_argument, NULL, OPT_ECHO},
+    {"exec", required_argument, NULL, 'e'},
+    {"join", required_argument, NULL, OPT_JOIN},
+    {"help", no_argument, NULL, 'h'},
+    ACL_LONGOPTS,
+    {NULL, 0, NULL, 0},
 };
 
 static const char *const name = "udp-recv";
@@ -62,6 +71,7 @@ struct recv_opts {
 	long long count; /* 0: no limit */
 	const char *exec, *join, *host;
 	unsigned port;
+	struct sk_acl acl; /* --allow, --deny */
 };
 
 /* The bound socket and the stop signalfd, closed by the handler. */
@@ -89,6 +99,8 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct recv_opts *o)
 
 	while ((c = getopt_long(argc, argv, ":46nvc:w:e:h", longopts, NULL)) != -1) {
 		opt = cmd_common_option(name, c, optarg, &o->net, NULL);
+		if (opt == CMD_OPTION_NOT_MINE)
+			opt = cmd_acl_option(name, c, optarg, &o->acl);
 		if (opt == CMD_OPTION_BAD)
 			return CMD_USAGE_ERROR;
 		if (opt == CMD_OPTION_TAKEN)
@@ -169,6 +181,12 @@ static void show_datagram(void *ctx, const char *from, size_t len)
 	cmd_error(name, "%zu bytes from %s", len, from);
 }
 
+static void show_refused(void *ctx, const char *from)
+{
+	(void)ctx;
+	cmd_error(name, "refused datagram from %s", from);
+}
+
 static void show_answer(void *ctx, const char *from, int code)
 {
 	(void)ctx;
@@ -197,6 +215,8 @@ static int serve(const struct receiver *r)
 	    .on_datagram = o->net.verbose ? show_datagram : NULL,
 	    .on_answer = o->net.verbose ? show_answer : NULL,
 	    .on_error = show_error,
+	    .acl = sk_acl_active(&o->acl) ? &o->acl : NULL,
+	    .on_refused = o->net.verbose ? show_refused : NULL,
 	};
 	char err[SK_ERRLEN];
 
@@ -234,12 +254,11 @@ int cmd_udp_recv(int argc, char **argv)
 	rc = parse_args(argc, argv, &o);
 	if (rc == CMD_RUN)
 		rc = join_family(&o);
-	if (rc != CMD_RUN)
-		return cmd_parsed_exit(rc);
-	rc = run(&r);
+	rc = rc == CMD_RUN ? run(&r) : cmd_parsed_exit(rc);
 	if (r.fd >= 0)
 		close(r.fd);
 	if (r.sigfd >= 0)
 		close(r.sigfd);
+	sk_acl_free(&o.acl);
 	return rc;
 }

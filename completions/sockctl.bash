@@ -68,6 +68,83 @@ _sockctl_dirs()
 	COMPREPLY+=($(compgen -d -- "$1"))
 }
 
+# forward's LISTEN and TARGET. They hold colons (ADDRESS:PORT, unix:PATH),
+# which bash may have split into words of their own, so they are counted
+# and completed from the command line itself: LISTEN a port or service,
+# TARGET a host, either one unix:PATH (a new socket for LISTEN, an
+# existing one for TARGET), and after HOST: a service.
+_sockctl_forward_args()
+{
+	local line=${COMP_LINE:0:COMP_POINT} w word= n=0 found=false skip=false
+	local -a lw r=()
+	read -ra lw <<<"$line"
+	# The word being completed, whole (empty after a space).
+	if [[ $line == *[![:space:]] ]] && ((${#lw[@]})); then
+		word=${lw[${#lw[@]} - 1]}
+		unset 'lw[${#lw[@]}-1]'
+	fi
+	for w in "${lw[@]:1}"; do
+		if ! $found; then
+			[[ $w == forward ]] && found=true
+			continue
+		fi
+		if $skip; then
+			skip=false
+			continue
+		fi
+		case $w in
+		-w | --timeout | --max-conns | --idle | --grace | --workers | \
+			--proxy-protocol | --allow | --deny | --tls-cert | --tls-key | \
+			--tls-client-ca | --tls-ca | --tls-pin | --sni | --alpn | --tls-min)
+			skip=true
+			continue
+			;;
+		-?*) continue ;;
+		esac
+		((n++))
+	done
+	((n > 1)) && return 0
+
+	local IFS=$'\n' f
+	case $word in
+	unix:*)
+		for f in $(compgen -f -- "${word#unix:}"); do
+			# LISTEN names a new socket; TARGET must exist.
+			((n == 0)) || [[ -S $f || -d $f ]] || continue
+			[[ -d $f ]] && f+=/
+			r+=("unix:$f")
+		done
+		compopt -o nospace 2>/dev/null
+		;;
+	*:*)
+		# HOST:PORT or ADDRESS:PORT: the port, a service name.
+		for f in $(_sockctl_services); do
+			[[ $f == "${word##*:}"* ]] && r+=("${word%:*}:$f")
+		done
+		;;
+	*)
+		if ((n == 0)); then
+			r=($(compgen -W "$(_sockctl_services)" -- "$word"))
+		else
+			COMPREPLY=()
+			_sockctl_hosts "$word"
+			r=("${COMPREPLY[@]}")
+			# The port follows: no space after a single host.
+			((${#r[@]} == 1)) && r=("${r[0]}:") && compopt -o nospace 2>/dev/null
+		fi
+		[[ -n $word && unix: == "$word"* ]] && r+=(unix:) &&
+			compopt -o nospace 2>/dev/null
+		;;
+	esac
+	# bash replaces only what follows the last colon when colons break
+	# words (as __ltrim_colon_completions does).
+	if [[ $word == *:* && $COMP_WORDBREAKS == *:* ]]; then
+		local pre=${word%"${word##*:}"}
+		r=("${r[@]#"$pre"}")
+	fi
+	COMPREPLY=("${r[@]}")
+}
+
 _sockctl()
 {
 	local cur prev words cword split=false
@@ -97,7 +174,7 @@ _sockctl()
 	COMPREPLY=()
 
 	local global_opts='-h --help -V --version'
-	local commands='listen connect udp-send udp-recv serve-http whois-port help'
+	local commands='listen connect udp-send udp-recv forward serve-http whois-port help'
 	local common_opts='-4 --ipv4 -6 --ipv6 -n --numeric -s --source
 		-U --unix -v --verbose -w --timeout -e --exec --crlf --send-only
 		--recv-only --no-shutdown -x --hexdump --progress -h --help'
@@ -106,15 +183,24 @@ _sockctl()
 		--sni --no-sni --alpn --tls-cert --tls-key --tls-min'
 	local tls_server_opts='--tls --ssl --tls-cert --tls-key --tls-client-ca
 		--alpn --tls-min'
-	local listen_opts="$common_opts -k --keep-open --max-conns $tls_server_opts"
+	# Access lists (listen, forward, serve-http, udp-recv).
+	local acl_opts='--allow --deny'
+	local listen_opts="$common_opts -k --keep-open --max-conns $acl_opts $tls_server_opts"
 	local connect_opts="$common_opts --wait -z --scan $tls_client_opts"
 	local udp_send_opts='-4 --ipv4 -6 --ipv6 -n --numeric -s --source
 		-v --verbose -w --wait -b --broadcast --size -h --help'
-	local udp_recv_opts='-4 --ipv4 -6 --ipv6 -n --numeric -v --verbose
-		--json -c --count -w --timeout --echo -e --exec --join -h --help'
+	local udp_recv_opts="-4 --ipv4 -6 --ipv6 -n --numeric -v --verbose
+		--json -c --count -w --timeout --echo -e --exec --join -h --help
+		$acl_opts"
+	# forward: --tls-in and --tls-out, and each side's TLS options.
+	local forward_opts="-4 --ipv4 -6 --ipv6 -n --numeric -v --verbose
+		-q --quiet -w --timeout --max-conns --idle --grace --workers
+		--proxy-protocol $acl_opts --tls-in --tls-out --tls-cert --tls-key
+		--tls-client-ca --tls-ca --tls-pin --tls-insecure --sni --no-sni
+		--alpn --tls-min -h --help"
 	local serve_http_opts="-p --port -b --bind -4 --ipv4 -6 --ipv6
 		-n --numeric -q --quiet --no-listing -w --timeout --max-conns
-		--log --workers -h --help $tls_server_opts"
+		--log --workers -h --help $acl_opts $tls_server_opts"
 	local whois_port_opts='-a --all --all-netns --json -k --kill --grace
 		-s --signal -y --yes -h --help'
 
@@ -144,13 +230,14 @@ _sockctl()
 	case $cmd in
 	help)
 		((cword == cmd_at + 1)) &&
-			COMPREPLY=($(compgen -W "listen connect udp-send udp-recv serve-http whois-port" -- "$cur"))
+			COMPREPLY=($(compgen -W "listen connect udp-send udp-recv forward serve-http whois-port" -- "$cur"))
 		return 0
 		;;
 	listen) opts=$listen_opts ;;
 	connect) opts=$connect_opts ;;
 	udp-send) opts=$udp_send_opts ;;
 	udp-recv) opts=$udp_recv_opts ;;
+	forward) opts=$forward_opts ;;
 	serve-http) opts=$serve_http_opts ;;
 	whois-port) opts=$whois_port_opts ;;
 	*) return 0 ;;
@@ -229,12 +316,16 @@ _sockctl()
 		COMPREPLY=($(compgen -W "1.2 1.3" -- "$cur"))
 		return 0
 		;;
+	--proxy-protocol)
+		COMPREPLY=($(compgen -W "v1 v2" -- "$cur"))
+		return 0
+		;;
 	--sni)
 		_sockctl_hosts "$cur"
 		return 0
 		;;
 	-w | --timeout | --wait | --max-conns | -c | --count | --size | --join | \
-		--tls-pin | --alpn)
+		--tls-pin | --alpn | --idle | --grace | --workers | --allow | --deny)
 		return 0
 		;;
 	esac
@@ -242,6 +333,11 @@ _sockctl()
 
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+		return 0
+	fi
+
+	if [[ $cmd == forward ]]; then
+		_sockctl_forward_args
 		return 0
 	fi
 
@@ -272,7 +368,7 @@ _sockctl()
 			-s | --source | -U | --unix | -w | --timeout | -e | --exec | \
 				--max-conns | --wait | -c | --count | --size | --join | \
 				--tls-ca | --tls-pin | --sni | --alpn | --tls-cert | --tls-key | \
-				--tls-min | --tls-client-ca)
+				--tls-min | --tls-client-ca | --allow | --deny)
 				skip=true
 				continue
 				;;

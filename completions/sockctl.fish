@@ -24,9 +24,10 @@ function __sockctl_npos
         switch $t
             case -s --source -U --unix -w --timeout -e --exec --max-conns --wait \
                 -c --count --size --join --tls-ca --tls-pin --sni --alpn --tls-cert \
-                --tls-key --tls-min --tls-client-ca
+                --tls-key --tls-min --tls-client-ca --allow --deny --workers --idle \
+                --grace --proxy-protocol
                 set skip 1
-            case -p --port -b --bind --log --workers
+            case -p --port -b --bind --log
                 # Only serve-http's take an argument (udp-send's -b does not).
                 test "$cmd" = serve-http; and set skip 1
             case '-?*'
@@ -64,6 +65,36 @@ function __sockctl_sockets
     end
 end
 
+# forward's LISTEN (a port or service, ADDRESS:PORT, unix:PATH for a new
+# socket) and TARGET (HOST:PORT, unix:PATH of an existing socket).
+function __sockctl_forward_arg
+    set -l cur (commandline -ct)
+    set -l n (__sockctl_npos)
+    if string match -q -- 'unix:*' $cur
+        set -l p (string sub -s 6 -- $cur)
+        for f in $p*
+            if test -d $f
+                echo unix:$f/
+            else if test $n = 0; or test -S $f
+                echo unix:$f
+            end
+        end
+    else if string match -q -- '*:*' $cur
+        # HOST:PORT or ADDRESS:PORT: the port, a service name.
+        set -l host (string replace -r ':[^:]*$' '' -- $cur)
+        for s in (__sockctl_services)
+            echo $host:$s
+        end
+    else if test $n = 0
+        __sockctl_services
+        echo unix:
+    else
+        # The port follows; an IPv6 address goes in brackets.
+        __fish_print_hostnames | string replace -r '^(.*:.*)$' '[$1]' | string replace -r '$' ':'
+        echo unix:
+    end
+end
+
 # The ports something listens on or is bound to, as sockctl itself reports them.
 function __sockctl_listening
     set -l sk (commandline -opc)[1]
@@ -77,6 +108,8 @@ set -l send_cond '__fish_seen_subcommand_from udp-send; and not __fish_seen_subc
 set -l recv_cond '__fish_seen_subcommand_from udp-recv; and not __fish_seen_subcommand_from help'
 set -l udp_cond '__fish_seen_subcommand_from udp-send udp-recv; and not __fish_seen_subcommand_from help'
 set -l http_cond '__fish_seen_subcommand_from serve-http; and not __fish_seen_subcommand_from help'
+set -l fwd_cond '__fish_seen_subcommand_from forward; and not __fish_seen_subcommand_from help'
+set -l acl_cond '__fish_seen_subcommand_from listen forward serve-http; and not __fish_seen_subcommand_from help'
 set -l whois_cond '__fish_seen_subcommand_from whois-port; and not __fish_seen_subcommand_from help'
 set -l tls_server_cond '__fish_seen_subcommand_from listen serve-http; and not __fish_seen_subcommand_from help'
 
@@ -90,13 +123,14 @@ complete -c sockctl -n __fish_use_subcommand -a listen -d 'TCP or unix-socket se
 complete -c sockctl -n __fish_use_subcommand -a connect -d 'TCP or unix-socket client relayed to stdin/stdout'
 complete -c sockctl -n __fish_use_subcommand -a udp-send -d 'Send datagrams, print the replies'
 complete -c sockctl -n __fish_use_subcommand -a udp-recv -d 'Receive datagrams; echo or answer them'
+complete -c sockctl -n __fish_use_subcommand -a forward -d 'Relay every client of a port to a target'
 complete -c sockctl -n __fish_use_subcommand -a serve-http -d 'Static HTTP/1.1 file server'
 complete -c sockctl -n __fish_use_subcommand -a whois-port -d 'Who holds a port; stop it safely'
 complete -c sockctl -n __fish_use_subcommand -a help -d 'Show the help of a command'
 
 # help COMMAND
-complete -c sockctl -n '__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from listen connect udp-send udp-recv serve-http whois-port' \
-    -a 'listen connect udp-send udp-recv serve-http whois-port'
+complete -c sockctl -n '__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from listen connect udp-send udp-recv forward serve-http whois-port' \
+    -a 'listen connect udp-send udp-recv forward serve-http whois-port'
 
 # Options of both listen and connect.
 complete -c sockctl -n $relay_cond -s 4 -l ipv4 -d 'IPv4 only'
@@ -189,10 +223,45 @@ complete -c sockctl -n $recv_cond -l echo -d 'Send each datagram back to its sen
 complete -c sockctl -n $recv_cond -s e -l exec -x -a '(__fish_complete_command)' \
     -d "Run '/bin/sh -c CMD' per datagram; its stdout is the reply"
 complete -c sockctl -n $recv_cond -l join -x -d 'Join the IPv4 or IPv6 multicast group GROUP'
+complete -c sockctl -n $recv_cond -l allow -x -d 'Accept datagrams only from CIDR (repeatable)'
+complete -c sockctl -n $recv_cond -l deny -x -d 'Drop datagrams from CIDR (repeatable; wins over --allow)'
 complete -c sockctl -n "$recv_cond; and test (__sockctl_npos) -eq 0" \
     -a '(__sockctl_services udp; __fish_print_hostnames)'
 complete -c sockctl -n "$recv_cond; and test (__sockctl_npos) -eq 1" \
     -a '(__sockctl_services udp)'
+
+# forward [OPTIONS] LISTEN TARGET
+complete -c sockctl -n $fwd_cond -s 4 -l ipv4 -d 'IPv4 only'
+complete -c sockctl -n $fwd_cond -s 6 -l ipv6 -d 'IPv6 only'
+complete -c sockctl -n $fwd_cond -s n -l numeric -d 'No DNS: addresses must be numeric'
+complete -c sockctl -n $fwd_cond -s v -l verbose -d 'Also log refused clients'
+complete -c sockctl -n $fwd_cond -s q -l quiet -d "No 'listening on' line and no log"
+complete -c sockctl -n $fwd_cond -s w -l timeout -x \
+    -d 'Connect timeout per client (default 10); also the limit of the TLS handshakes'
+complete -c sockctl -n $fwd_cond -l max-conns -x -d 'At most N clients at once; more wait in the backlog'
+complete -c sockctl -n $fwd_cond -l idle -x -d 'Close a pair that moved nothing either way for SECS'
+complete -c sockctl -n $fwd_cond -l grace -x \
+    -d 'On SIGINT/SIGTERM, let open connections finish for at most SECS (default 10)'
+complete -c sockctl -n $fwd_cond -l workers -x -d 'N processes share the port (SO_REUSEPORT)'
+complete -c sockctl -n $fwd_cond -l proxy-protocol -x -a 'v1 v2' -d 'Send TARGET a PROXY protocol header first'
+complete -c sockctl -n $fwd_cond -l tls-in -d 'Serve TLS to clients (without --tls-cert, a made-up certificate)'
+complete -c sockctl -n $fwd_cond -l tls-out -d 'Speak TLS to TARGET, verifying it'
+complete -c sockctl -n $fwd_cond -l tls-cert -r -F -d 'The certificate served to clients (PEM, with chain)'
+complete -c sockctl -n $fwd_cond -l tls-key -r -F -d 'Its key (PEM; default: in --tls-cert)'
+complete -c sockctl -n $fwd_cond -l tls-client-ca -r -F -d 'Require client certificates issued by a CA in FILE'
+complete -c sockctl -n $fwd_cond -l tls-ca -r -F -d 'Trust these PEM certificates for TARGET'
+complete -c sockctl -n $fwd_cond -l tls-pin -x -d "Accept only TARGET's certificate with this SHA-256"
+complete -c sockctl -n $fwd_cond -l tls-insecure -d 'Verify nothing on TARGET (says so on stderr)'
+complete -c sockctl -n $fwd_cond -l sni -x -a '(__fish_print_hostnames)' -d 'SNI sent to TARGET, and the name checked'
+complete -c sockctl -n $fwd_cond -l no-sni -d 'Send no SNI (the name is still checked)'
+complete -c sockctl -n $fwd_cond -l alpn -x -d 'ALPN protocols, both sides (comma list)'
+complete -c sockctl -n $fwd_cond -l tls-min -x -a '1.2 1.3' -d 'Lowest TLS version, both sides (default 1.2)'
+complete -c sockctl -n $fwd_cond -s h -l help -d 'Show this help'
+complete -c sockctl -n "$fwd_cond; and test (__sockctl_npos) -lt 2" -a '(__sockctl_forward_arg)'
+
+# Access lists (listen, forward, serve-http).
+complete -c sockctl -n $acl_cond -l allow -x -d 'Serve only clients in CIDR (repeatable)'
+complete -c sockctl -n $acl_cond -l deny -x -d 'Refuse clients in CIDR (repeatable; wins over --allow)'
 
 # serve-http [OPTIONS] [DIR]
 complete -c sockctl -n $http_cond -s p -l port -x -a '(__sockctl_services)' \

@@ -20,7 +20,7 @@ load helpers
 	[[ "$output" == *"listen "* ]]
 	[[ "$output" == *"connect "* ]]
 	commands=$(printf '%s\n' "$output" | sed -n '/^Commands:/,/^$/p' | awk 'NF>1 {print $1}' | sort | tr '\n' ' ')
-	[ "$commands" = "connect listen serve-http udp-recv udp-send whois-port " ]
+	[ "$commands" = "connect forward listen serve-http udp-recv udp-send whois-port " ]
 }
 
 @test "every listed command answers --help and help COMMAND with exit 0" {

@@ -69,7 +69,7 @@ check_bash() {
 
 	run bash_complete "$mode" sockctl ""
 	[ "$status" -eq 0 ]
-	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect help listen serve-http udp-recv udp-send whois-port " ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect forward help listen serve-http udp-recv udp-send whois-port " ]
 
 	run bash_complete "$mode" sockctl -
 	[ "$status" -eq 0 ]
@@ -77,7 +77,7 @@ check_bash() {
 
 	run bash_complete "$mode" sockctl help ""
 	[ "$status" -eq 0 ]
-	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect listen serve-http udp-recv udp-send whois-port " ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect forward listen serve-http udp-recv udp-send whois-port " ]
 
 	run bash_complete "$mode" sockctl connect --
 	[ "$status" -eq 0 ]
@@ -130,6 +130,35 @@ check_bash() {
 	run bash_complete "$mode" sockctl listen --max-conns -
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
+
+	# forward: its options and their words, files for the TLS files,
+	# LISTEN and TARGET (unix:PATH: any name, then existing sockets).
+	run bash_complete "$mode" sockctl forward --proxy-protocol ""
+	[ "$(printf '%s\n' "$output" | tr '\n' ' ')" = "v1 v2 " ]
+	run bash_complete "$mode" sockctl forward --tls-min ""
+	[ "$(printf '%s\n' "$output" | tr '\n' ' ')" = "1.2 1.3 " ]
+	run bash_complete "$mode" sockctl forward --tls-o
+	[ "$output" = "--tls-out" ]
+	run bash_complete "$mode" sockctl forward --idle ""
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run bash_complete "$mode" sockctl forward --tls-cert "$TMP/socks/n"
+	[ "$output" = "$TMP/socks/notes.txt" ]
+	for c in listen serve-http udp-recv forward; do
+		run bash_complete "$mode" sockctl "$c" --de
+		[ "$output" = "--deny" ]
+	done
+	# COMP_WORDS holds "unix:PATH" whole here; bash, with ':' among its
+	# word breaks, replaces only what follows the last colon.
+	run bash_complete "$mode" sockctl forward 8080 "unix:$TMP/socks/"
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "$TMP/socks/app.sock $TMP/socks/db.sock $TMP/socks/run/ " ]
+	run bash_complete "$mode" sockctl forward "unix:$TMP/socks/n"
+	[ "$output" = "$TMP/socks/notes.txt" ]
+	run bash_complete "$mode" sockctl forward 8080 localhost:http
+	[[ $'\n'"$output"$'\n' == *$'\n'http$'\n'* ]]
+	run bash_complete "$mode" sockctl forward -w 5 8080 localhost:80 ""
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 }
 
 @test "bash: commands, options and -U files, without bash-completion" {
@@ -154,7 +183,7 @@ check_bash() {
 
 	run fish_complete "sockctl "
 	[ "$status" -eq 0 ]
-	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect help listen serve-http udp-recv udp-send whois-port " ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect forward help listen serve-http udp-recv udp-send whois-port " ]
 
 	run fish_complete "sockctl listen --k"
 	[ "$status" -eq 0 ]
@@ -167,7 +196,7 @@ check_bash() {
 
 	run fish_complete "sockctl help "
 	[ "$status" -eq 0 ]
-	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect listen serve-http udp-recv udp-send whois-port " ]
+	[ "$(printf '%s\n' "$output" | LC_ALL=C sort | tr '\n' ' ')" = "connect forward listen serve-http udp-recv udp-send whois-port " ]
 
 	# An option's argument: sockets for connect -U, nothing for --wait.
 	make_sockets "$TMP/socks" app.sock
@@ -187,6 +216,22 @@ check_bash() {
 	run fish_complete "sockctl connect --wait "
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
+
+	# forward: option words, TLS files, unix:PATH, access lists.
+	run fish_complete "sockctl forward --proxy-protocol "
+	[ "$(printf '%s\n' "$output" | tr '\n' ' ')" = "v1 v2 " ]
+	run fish_complete "sockctl forward --tls-min "
+	[ "$(printf '%s\n' "$output" | tr '\n' ' ')" = "1.2 1.3 " ]
+	run fish_complete "sockctl forward --tls-key $TMP/socks/n"
+	[ "$output" = "$TMP/socks/notes.txt" ]
+	run fish_complete "sockctl forward 8080 unix:$TMP/socks/"
+	[ "$output" = "unix:$TMP/socks/app.sock" ]
+	run fish_complete "sockctl forward unix:$TMP/socks/n"
+	[ "$output" = "unix:$TMP/socks/notes.txt" ]
+	for c in listen serve-http udp-recv forward; do
+		run fish_complete "sockctl $c --de"
+		[ "$output" = "--deny" ]
+	done
 }
 
 @test "zsh: _sockctl parses and compinit registers it for sockctl" {

@@ -159,6 +159,8 @@ int sk_run_child(const char *cmd, int fd, int sigfd, char *err);
  */
 int sk_run_forked(int (*fn)(void *arg), void *arg, int sigfd, char *err);
 
+struct sk_acl;
+
 struct sk_exec_server {
 	int lfd;     /* listening, non-blocking */
 	int idle_ms; /* no child and no client for this long: ETIMEDOUT (-1: never) */
@@ -176,6 +178,13 @@ struct sk_exec_server {
 	int (*serve)(void *ctx, int fd, const char *peer);
 	/* A connection could not be served; msg says why. */
 	void (*on_error)(void *ctx, const char *msg);
+	/*
+	 * Set: a client the access list refuses is closed at once, before any
+	 * child starts, and told to on_refuse (may be NULL). It does not
+	 * count as the one connection of once.
+	 */
+	const struct sk_acl *acl;
+	void (*on_refuse)(void *ctx, const char *peer);
 	void *ctx;
 };
 

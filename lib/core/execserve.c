@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "addr.h"
 #include "clock.h"
 #include "net.h"
@@ -28,14 +29,21 @@ static pid_t fork_serve(const struct sk_exec_server *s, struct sk_child_set *set
 static void serve_one(const struct sk_exec_server *s, struct sk_child_set *set)
 {
 	char peer[SK_ADDRSTRLEN], err[SK_ERRLEN];
+	struct sockaddr_storage from;
 	pid_t pid;
-	int fd = sk_accept(s->lfd, peer);
+	int fd = sk_accept_from(s->lfd, &from, peer);
 
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != ECONNABORTED && s->on_error) {
 			sk_seterr(err, "accept: %s", strerror(errno));
 			s->on_error(s->ctx, err);
 		}
+		return;
+	}
+	if (s->acl && !sk_acl_allows(s->acl, (const struct sockaddr *)&from)) {
+		close(fd);
+		if (s->on_refuse)
+			s->on_refuse(s->ctx, peer);
 		return;
 	}
 	pid =

@@ -322,19 +322,25 @@ int sk_unix_connect(const char *path, int socktype, int timeout_ms, char *err)
 
 int sk_accept(int lfd, char *peer)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
+	return sk_accept_from(lfd, NULL, peer);
+}
+
+int sk_accept_from(int lfd, struct sockaddr_storage *from, char *peer)
+{
+	struct sockaddr_storage own;
+	struct sockaddr_storage *ss = from ? from : &own;
+	socklen_t len = sizeof(*ss);
 	int fd, one = 1;
 
 	do
-		fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(lfd, (struct sockaddr *)ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return -1;
 	/* Best effort: without it small writes are only slower. */
-	if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+	if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (peer)
-		sk_addr_format((struct sockaddr *)&ss, len, peer, SK_ADDRSTRLEN);
+		sk_addr_format((struct sockaddr *)ss, len, peer, SK_ADDRSTRLEN);
 	return fd;
 }

@@ -75,6 +75,12 @@ int sk_unix_connect(const char *path, int socktype, int timeout_ms, char *err);
 int sk_accept(int lfd, char *peer);
 
 /*
+ * sk_accept that also stores the client's address in from (when not
+ * NULL), for an access list. Returns the same.
+ */
+int sk_accept_from(int lfd, struct sockaddr_storage *from, char *peer);
+
+/*
  * Waits until fd reports one of events, up to timeout_ms (negative:
  * forever), restarting after signals. Returns the revents, 0 on timeout,
  * or -1 with errno.

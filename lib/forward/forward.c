@@ -71,6 +71,7 @@ struct flow {
 	bool done;	/* eof, everything out, dst half-closed */
 	bool again;	/* stopped for fairness with more to do */
 	uint64_t bytes;
+	uint64_t spliced; /* of bytes, those moved by splice(2) */
 };
 
 struct fwd;
@@ -80,12 +81,13 @@ struct pair {
 	enum pstate state;
 	struct side c, t;
 	struct flow up, down;
-	const struct addrinfo *next; /* the next target address to try */
-	unsigned char hdr[SK_PROXY_HDR_MAX];
+	const struct addrinfo *next;  /* the next target address to try */
+	const struct addrinfo *retry; /* the one being tried */
+	unsigned char *hdr;	      /* the PROXY header, until it is sent */
 	size_t hdr_len, hdr_off;
 	int64_t started, last_active, deadline;
-	struct sockaddr_storage peer_sa, local_sa;
-	char why[SK_ERRLEN];
+	bool fd_wait; /* connecting waits for a free fd (the table was full) */
+	char why[128];
 	struct pair *prev, *nxt;
 };
 
@@ -97,6 +99,7 @@ struct fwd {
 	int pool[POOL_MAX][2];
 	size_t npool;
 	bool accepting, stopping, fd_starved;
+	int reserve; /* an fd held so that a client accepted can have its target's socket */
 	int64_t stop_by;
 	int fail;
 };
@@ -204,6 +207,22 @@ static void side_close(struct side *s, bool reset)
 
 /* ---------------------------------------------------------------- pairs */
 
+static void try_connect(struct pair *p);
+
+/* fds were freed: the pairs that waited for one to reach the target try again. */
+static void retry_fd_waiters(struct fwd *f)
+{
+	struct pair *p = f->pairs, *next;
+
+	for (; p && !f->fd_starved; p = next) {
+		next = p->nxt;
+		if (p->fd_wait) {
+			p->fd_wait = false;
+			try_connect(p); /* may end p, or starve again */
+		}
+	}
+}
+
 static void pair_end(struct pair *p, enum sk_fwd_end end, bool reset_client, bool reset_target)
 {
 	struct fwd *f = p->f;
@@ -215,6 +234,7 @@ static void pair_end(struct pair *p, enum sk_fwd_end end, bool reset_client, boo
 	    .ms = sk_now_ms() - p->started,
 	    .end = end,
 	    .why = p->why,
+	    .spliced = p->up.spliced + p->down.spliced,
 	};
 
 	if (f->o->on_end)
@@ -225,6 +245,7 @@ static void pair_end(struct pair *p, enum sk_fwd_end end, bool reset_client, boo
 	pipe_put(f, p->down.pipe);
 	free(p->up.buf);
 	free(p->down.buf);
+	free(p->hdr);
 	if (p->prev)
 		p->prev->nxt = p->nxt;
 	else
@@ -250,7 +271,7 @@ static void pair_fail(struct pair *p, enum sk_fwd_end end, const char *fmt, ...)
 	pair_end(p, end, true, true);
 }
 
-static void pair_relay(struct pair *p);
+static void pair_relay(struct pair *p, const struct side *s, unsigned events);
 static void pair_update(struct pair *p);
 
 /* ---------------------------------------------------------------- flows */
@@ -280,15 +301,19 @@ static int move_failed(struct flow *fl, bool at_dst, int e)
 	return -1;
 }
 
-/* splice(2) through the flow's pipe. Returns true when bytes moved, or -1 on failure. */
+static int copy_turn(struct flow *fl);
+
+/* splice(2) through the flow's pipe. Returns 1 when bytes moved, 0 when none could, -1 on failure.
+ */
 static int splice_turn(struct fwd *f, struct flow *fl)
 {
 	int moved = 0;
 	ssize_t n;
 
 	if (!fl->eof && fl->in_pipe < PIPE_CAP) {
+		/* No pipe to be had (a full fd table): this turn goes through a buffer. */
 		if (fl->pipe[0] < 0 && pipe_get(f, fl->pipe) < 0)
-			return move_failed(fl, false, errno);
+			return copy_turn(fl);
 		n = splice(fl->src->fd, NULL, fl->pipe[1], NULL, PIPE_CAP - fl->in_pipe,
 			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n > 0) {
@@ -308,6 +333,7 @@ static int splice_turn(struct fwd *f, struct flow *fl)
 		if (n > 0) {
 			fl->in_pipe -= (size_t)n;
 			fl->bytes += (uint64_t)n;
+			fl->spliced += (uint64_t)n;
 			fl->pipe_full = false;
 			moved = 1;
 		} else if (n < 0 && move_failed(fl, true, errno) < 0) {
@@ -371,7 +397,8 @@ static int flow_pump(struct pair *p, struct flow *fl)
 	}
 	fl->again = false;
 	for (i = 0; i < TURNS && rc > 0; i++) {
-		rc = splice_ok ? splice_turn(p->f, fl) : copy_turn(fl);
+		/* Bytes a buffer holds go first, whatever the path. */
+		rc = splice_ok && fl->len == 0 ? splice_turn(p->f, fl) : copy_turn(fl);
 		if (rc < 0)
 			return -1;
 		if (rc > 0)
@@ -419,9 +446,21 @@ static void pair_relay_watch(struct pair *p)
 		pair_fail(p, SK_FWD_RESET, "watch: %s", strerror(errno));
 }
 
-static void pair_relay(struct pair *p)
+/*
+ * Pumps the flows that the event on side s (NULL: both, as at the start)
+ * can move: s's incoming flow when it is readable, its outgoing one when
+ * it is writable; both on an error, or when either end is TLS (a read
+ * may have needed the socket writable, or the reverse). A flow cut short
+ * for fairness is pumped again whatever the event.
+ */
+static void pair_relay(struct pair *p, const struct side *s, unsigned events)
 {
-	if (flow_pump(p, &p->up) < 0 || flow_pump(p, &p->down) < 0) {
+	bool any = !s || (events & SK_LOOP_ERR) || p->c.tls || p->t.tls;
+	bool rd = events & SK_LOOP_READ, wr = events & SK_LOOP_WRITE;
+	bool up = any || p->up.again || (s == &p->c ? rd : wr);
+	bool down = any || p->down.again || (s == &p->t ? rd : wr);
+
+	if ((up && flow_pump(p, &p->up) < 0) || (down && flow_pump(p, &p->down) < 0)) {
 		pair_end(p, SK_FWD_RESET, true, true);
 		return;
 	}
@@ -435,7 +474,7 @@ static void start_relay(struct pair *p)
 	p->state = P_RELAY;
 	p->deadline = -1;
 	p->last_active = sk_now_ms();
-	pair_relay(p);
+	pair_relay(p, NULL, 0);
 }
 
 static void tls_step(struct pair *p, struct side *s)
@@ -463,8 +502,6 @@ static void tls_step(struct pair *p, struct side *s)
 	default: pair_fail(p, SK_FWD_TLS_FAILED, "%s", err); return;
 	}
 }
-
-static void try_connect(struct pair *p);
 
 /* The target answered: the PROXY header, then TLS or the relay. */
 static void target_ready(struct pair *p)
@@ -495,6 +532,9 @@ static void target_ready(struct pair *p)
 		}
 		p->hdr_off += (size_t)n;
 	}
+	free(p->hdr); /* sent: a pair keeps nothing it no longer needs */
+	p->hdr = NULL;
+	p->hdr_len = p->hdr_off = 0;
 	if (o->tls_out && !p->t.tls) {
 		p->t.tls = sk_tls_new(o->tls_out, p->t.fd, o->tls_name, o->sni, err);
 		if (!p->t.tls) {
@@ -519,6 +559,7 @@ static int open_target(struct pair *p, bool *now)
 	int fd, family, one = 1;
 
 	if (o->target.ai) {
+		p->retry = p->next;
 		sa = p->next->ai_addr;
 		len = p->next->ai_addrlen;
 		family = p->next->ai_family;
@@ -531,8 +572,18 @@ static int open_target(struct pair *p, bool *now)
 		family = AF_UNIX;
 	}
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && p->f->reserve >= 0) {
+		/* The table is full: the reserve is for this; no more clients until fds free up. */
+		close(p->f->reserve);
+		p->f->reserve = -1;
+		p->f->fd_starved = true;
+		fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	if (fd < 0) {
+		if (o->target.ai && (errno == EMFILE || errno == ENFILE))
+			p->next = p->retry; /* the same address, once there is an fd */
 		return -1;
+	}
 	if (family != AF_UNIX)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	p->t.fd = fd;
@@ -556,8 +607,16 @@ static void try_connect(struct pair *p)
 				pair_fail(p, SK_FWD_RESET, "watch: %s", strerror(errno));
 			return;
 		}
-		snprintf(p->why, sizeof(p->why), "connect to %s: %s", p->f->o->target.name,
-			 strerror(errno));
+		if (errno == EMFILE || errno == ENFILE) {
+			/* No fd for the target now: wait for a pair to close, under the deadline.
+			 */
+			p->fd_wait = true;
+			p->f->fd_starved = true;
+			if (p->f->o->target.ai && !p->next)
+				p->next = p->f->o->target.ai;
+			return;
+		}
+		snprintf(p->why, sizeof(p->why), "connect: %s", strerror(errno));
 		side_close(&p->t, false);
 		if (!p->f->o->target.ai || !p->next) {
 			pair_end(p, SK_FWD_UNREACHED, true, false);
@@ -578,7 +637,7 @@ static void connect_done(struct pair *p)
 		target_ready(p);
 		return;
 	}
-	snprintf(p->why, sizeof(p->why), "connect to %s: %s", p->f->o->target.name, strerror(e));
+	snprintf(p->why, sizeof(p->why), "connect: %s", strerror(e));
 	side_close(&p->t, false);
 	if (p->f->o->target.ai && p->next)
 		try_connect(p);
@@ -601,7 +660,6 @@ static void side_event(struct sk_loop *l, int fd, unsigned events, void *ctx)
 
 	(void)l;
 	(void)fd;
-	(void)events;
 	switch (p->state) {
 	case P_TLS_IN: tls_step(p, &p->c); break;
 	case P_CONNECTING:
@@ -611,22 +669,42 @@ static void side_event(struct sk_loop *l, int fd, unsigned events, void *ctx)
 			connect_done(p);
 		break;
 	case P_TLS_OUT: tls_step(p, &p->t); break;
-	case P_RELAY: pair_relay(p); break;
+	case P_RELAY: pair_relay(p, s, events); break;
 	}
 }
 
 /* ---------------------------------------------------------------- accept */
+
+/* The PROXY header for the client at peer on fd, into p->hdr. Returns 0 or -1 (ENOMEM). */
+static int make_header(struct pair *p, int fd, const struct sockaddr_storage *peer)
+{
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	int n;
+
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0)
+		memset(&local, 0, sizeof(local));
+	if (!(p->hdr = malloc(SK_PROXY_HDR_MAX)))
+		return -1;
+	n = sk_proxy_header(p->f->o->proxy_protocol, (const struct sockaddr *)peer,
+			    (const struct sockaddr *)&local, p->hdr);
+	p->hdr_len = n > 0 ? (size_t)n : 0;
+	return 0;
+}
 
 static struct pair *pair_new(struct fwd *f, int fd, const struct sockaddr_storage *peer,
 			     socklen_t plen)
 {
 	const struct sk_fwd_opts *o = f->o;
 	struct pair *p = calloc(1, sizeof(*p));
-	socklen_t llen = sizeof(p->local_sa);
 
 	if (!p)
 		return NULL;
 	p->f = f;
+	if (o->proxy_protocol && make_header(p, fd, peer) < 0) {
+		free(p);
+		return NULL;
+	}
 	p->c = (struct side){.p = p, .fd = fd};
 	p->t = (struct side){.p = p, .fd = -1};
 	p->up = (struct flow){.src = &p->c, .dst = &p->t, .pipe = {-1, -1}};
@@ -634,15 +712,7 @@ static struct pair *pair_new(struct fwd *f, int fd, const struct sockaddr_storag
 	p->next = o->target.ai;
 	p->started = sk_now_ms();
 	p->deadline = sk_deadline(o->connect_ms);
-	memcpy(&p->peer_sa, peer, plen);
-	getsockname(fd, (struct sockaddr *)&p->local_sa, &llen);
 	sk_addr_format((const struct sockaddr *)peer, plen, p->c.addr, sizeof(p->c.addr));
-	if (o->proxy_protocol) {
-		int n = sk_proxy_header(o->proxy_protocol, (const struct sockaddr *)&p->peer_sa,
-					(const struct sockaddr *)&p->local_sa, p->hdr);
-
-		p->hdr_len = n > 0 ? (size_t)n : 0;
-	}
 	p->nxt = f->pairs;
 	if (f->pairs)
 		f->pairs->prev = p;
@@ -700,6 +770,11 @@ static void accept_all(struct fwd *f)
 	int fd, one = 1;
 
 	while (f->n < f->o->max_conns && !f->stopping) {
+		/* A client is taken only with an fd in reserve for its target. */
+		if (f->reserve < 0 && (f->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+			f->fd_starved = true;
+			return;
+		}
 		plen = sizeof(peer);
 		fd = accept4(f->o->lfd, (struct sockaddr *)&peer, &plen,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -797,6 +872,8 @@ static void before_sleep(struct sk_loop *l, void *ctx)
 {
 	struct fwd *f = ctx;
 
+	if (!f->fd_starved)
+		retry_fd_waiters(f); /* outside any pair's event: they may end here */
 	pace_accept(f);
 	if (!f->stopping)
 		return;
@@ -808,7 +885,7 @@ static void before_sleep(struct sk_loop *l, void *ctx)
 
 int sk_fwd_run(const struct sk_fwd_opts *o, char *err)
 {
-	struct fwd f = {.o = o, .stop_by = -1};
+	struct fwd f = {.o = o, .stop_by = -1, .reserve = -1};
 	size_t i;
 
 	f.loop = sk_loop_new(MAX_EVENTS);
@@ -827,6 +904,8 @@ int sk_fwd_run(const struct sk_fwd_opts *o, char *err)
 		close(f.pool[i][0]);
 		close(f.pool[i][1]);
 	}
+	if (f.reserve >= 0)
+		close(f.reserve);
 	sk_loop_free(f.loop);
 	if (f.fail) {
 		errno = f.fail;

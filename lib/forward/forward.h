@@ -40,7 +40,8 @@ struct sk_fwd_record {
 	uint64_t up, down;	     /* bytes client -> target, target -> client */
 	int64_t ms;		     /* duration */
 	enum sk_fwd_end end;
-	const char *why; /* the reason of a failure, or "" */
+	const char *why;  /* the reason of a failure, or "" */
+	uint64_t spliced; /* of up + down, the bytes that went by splice(2) */
 };
 
 struct sk_fwd_opts {

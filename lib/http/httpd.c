@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "addr.h"
 #include "clock.h"
 #include "filecache.h"
@@ -173,6 +174,19 @@ static void log_response(const struct conn *c, struct server *s)
 		snprintf(bytes, sizeof(bytes), "%lld", c->resp.body_bytes);
 	n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %s\n", c->host, s->log_when,
 		     c->line, c->resp.status, bytes);
+	s->o->on_log(s->o->ctx, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* The log line of a client the access list refused: no request, no status. */
+static void log_refused(struct server *s, const char *host)
+{
+	char line[256];
+	int n;
+
+	if (!s->o->on_log)
+		return;
+	clock_tick(s);
+	n = snprintf(line, sizeof(line), "%s - - [%s] \"-\" - -\n", host, s->log_when);
 	s->o->on_log(s->o->ctx, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
@@ -634,8 +648,6 @@ static int conn_start(struct server *s, struct conn *c, int fd)
 		free(c);
 		return -1;
 	}
-	/* The host part of "addr:port" for the log. */
-	*strrchr(c->host, ':') = '\0';
 	c->s = s;
 	c->fd = fd;
 	c->state = c->tls ? C_HANDSHAKE : C_READ;
@@ -647,8 +659,22 @@ static int conn_start(struct server *s, struct conn *c, int fd)
 	return 0;
 }
 
+/*
+ * True when the access list lets the client at from in; a refused one is
+ * closed (fd) and logged.
+ */
+static bool admit(struct server *s, int fd, const struct sockaddr_storage *from, const char *host)
+{
+	if (!s->o->acl || sk_acl_allows(s->o->acl, (const struct sockaddr *)from))
+		return true;
+	close(fd);
+	log_refused(s, host);
+	return false;
+}
+
 static void accept_all(struct server *s)
 {
+	struct sockaddr_storage from;
 	struct conn *c;
 	int fd;
 
@@ -657,14 +683,20 @@ static void accept_all(struct server *s)
 		if (s->nconns >= s->o->max_conns && !oldest_idle(s, true))
 			return;
 		c = calloc(1, sizeof(*c));
-		fd = c ? sk_accept(s->o->lfd, c->host) : -1;
+		fd = c ? sk_accept_from(s->o->lfd, &from, c->host) : -1;
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && sk_fcache_release(s->cache))
-			fd = sk_accept(s->o->lfd, c->host);
+			fd = sk_accept_from(s->o->lfd, &from, c->host);
 		if (fd < 0) {
 			/* Out of fds: wait for a connection to close, do not spin. */
 			s->fd_starved = errno == EMFILE || errno == ENFILE;
 			free(c);
 			return;
+		}
+		/* The host part of "addr:port" for the log. */
+		*strrchr(c->host, ':') = '\0';
+		if (!admit(s, fd, &from, c->host)) {
+			free(c);
+			continue;
 		}
 		/* At the cap, the new client takes the place of an idle one. */
 		if (s->nconns >= s->o->max_conns)

@@ -9,6 +9,7 @@
 #include "fsafe.h"
 #include "mime.h"
 
+struct sk_acl;
 struct sk_tls_ctx;
 
 struct sk_httpd_opts {
@@ -24,6 +25,9 @@ struct sk_httpd_opts {
 	 * handshake counts against timeout_ms; a client that speaks plain
 	 * HTTP gets a plain 400 that says to use https://. */
 	struct sk_tls_ctx *tls;
+	/* Set: a client it refuses is closed at once, before any TLS or
+	 * HTTP, and logged with the request "-" and the status -. */
+	const struct sk_acl *acl;
 	/* One Common Log Format line per response, newline included. */
 	void (*on_log)(void *ctx, const char *line, size_t len);
 	void *ctx;

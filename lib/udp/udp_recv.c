@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "acl.h"
 #include "addr.h"
 #include "child.h"
 #include "clock.h"
@@ -32,7 +33,8 @@ struct receiver {
 	size_t max;
 	uint64_t left, *received; /* left: datagrams still wanted (count only) */
 	struct sk_dgram_batch in;
-	char *out; /* json lines */
+	size_t keep[SK_DGRAM_BATCH]; /* the datagrams of in the access list lets in */
+	char *out;		     /* json lines */
 	size_t outcap;
 	unsigned char *reply; /* exec */
 };
@@ -65,17 +67,18 @@ static enum sk_udp_recv_result write_out(const struct receiver *r, struct iovec 
 	return SK_UDP_RECV_OUT_ERROR;
 }
 
-/* Writes the batch to out, raw or as JSON lines. */
+/* Writes the n kept datagrams of the batch to out, raw or as JSON lines. */
 static enum sk_udp_recv_result show(struct receiver *r, size_t n)
 {
 	struct iovec iov[SK_DGRAM_BATCH];
 	char from[SK_ADDRSTRLEN];
 	const unsigned char *p;
-	size_t i, len, used = 0;
+	size_t i, k, len, used = 0;
 	socklen_t flen;
 	enum sk_udp_recv_result rc;
 
-	for (i = 0; i < n; i++) {
+	for (k = 0; k < n; k++) {
+		i = r->keep[k];
 		p = sk_dgram_data(&r->in, i, &len);
 		if (r->o->on_datagram || r->o->json) {
 			const struct sockaddr *sa = sk_dgram_from(&r->in, i, &flen);
@@ -85,7 +88,7 @@ static enum sk_udp_recv_result show(struct receiver *r, size_t n)
 		if (r->o->on_datagram)
 			r->o->on_datagram(r->o->ctx, from, len);
 		if (!r->o->json) {
-			iov[i] = (struct iovec){.iov_base = (void *)p, .iov_len = len};
+			iov[k] = (struct iovec){.iov_base = (void *)p, .iov_len = len};
 			continue;
 		}
 		if (used + SK_JSON_DGRAM_MAX(strlen(from), len) > r->outcap) {
@@ -103,7 +106,10 @@ static enum sk_udp_recv_result show(struct receiver *r, size_t n)
 	return write_out(r, iov, n);
 }
 
-/* Sends the batch back to its senders; a failure goes to on_error and ends the echo. */
+/*
+ * Sends the n kept datagrams back to their senders; a failure goes to
+ * on_error and ends the echo.
+ */
 static void echo_back(const struct receiver *r, size_t n)
 {
 	struct iovec iov[SK_DGRAM_BATCH];
@@ -113,9 +119,9 @@ static void echo_back(const struct receiver *r, size_t n)
 	int sent;
 
 	for (i = 0; i < n; i++) {
-		iov[i].iov_base = (void *)sk_dgram_data(&r->in, i, &len);
+		iov[i].iov_base = (void *)sk_dgram_data(&r->in, r->keep[i], &len);
 		iov[i].iov_len = len;
-		to[i] = sk_dgram_from(&r->in, i, &tolen[i]);
+		to[i] = sk_dgram_from(&r->in, r->keep[i], &tolen[i]);
 	}
 	for (i = 0; i < n; i += (size_t)sent) {
 		sent = sk_dgram_send(r->o->fd, iov + i, n - i, to + i, tolen + i);
@@ -160,30 +166,54 @@ static bool answer_one(const struct receiver *r, size_t i)
 	return true;
 }
 
-/* Takes one batch: writes, echoes or answers it. */
+/*
+ * Lists in keep the n datagrams of the batch that the access list lets
+ * in; the others are told to on_refused. Returns how many are kept.
+ */
+static size_t admit(struct receiver *r, size_t n)
+{
+	char from[SK_ADDRSTRLEN];
+	const struct sockaddr *sa;
+	socklen_t flen;
+	size_t i, kept = 0;
+
+	for (i = 0; i < n; i++) {
+		sa = sk_dgram_from(&r->in, i, &flen);
+		if (!r->o->acl || sk_acl_allows(r->o->acl, sa)) {
+			r->keep[kept++] = i;
+		} else if (r->o->on_refused) {
+			sk_addr_format(sa, flen, from, sizeof(from));
+			r->o->on_refused(r->o->ctx, from);
+		}
+	}
+	return kept;
+}
+
+/* Takes one batch: drops what the access list refuses, writes, echoes or answers the rest. */
 static enum sk_udp_recv_result take(struct receiver *r)
 {
 	size_t want = r->o->count && r->left < SK_DGRAM_BATCH ? (size_t)r->left : SK_DGRAM_BATCH;
-	int n = sk_dgram_recv(r->o->fd, &r->in, want);
+	int got = sk_dgram_recv(r->o->fd, &r->in, want);
 	enum sk_udp_recv_result rc;
-	size_t i;
+	size_t i, n;
 
-	if (n < 0 && errno != ECONNREFUSED) {
+	if (got < 0 && errno != ECONNREFUSED) {
 		sk_seterr(r->err, "receive: %s", strerror(errno));
 		return SK_UDP_RECV_ERROR;
 	}
-	if (n <= 0)
+	n = got > 0 ? admit(r, (size_t)got) : 0;
+	if (n == 0)
 		return SK_UDP_RECV_DONE;
-	*r->received += (unsigned)n;
-	if ((rc = show(r, (size_t)n)))
+	*r->received += n;
+	if ((rc = show(r, n)))
 		return rc;
 	if (r->o->echo)
-		echo_back(r, (size_t)n);
-	for (i = 0; r->o->exec && i < (size_t)n; i++)
-		if (!answer_one(r, i))
+		echo_back(r, n);
+	for (i = 0; r->o->exec && i < n; i++)
+		if (!answer_one(r, r->keep[i]))
 			return SK_UDP_RECV_STOPPED;
 	if (r->o->count)
-		r->left -= (unsigned)n;
+		r->left -= n;
 	return SK_UDP_RECV_DONE;
 }
 

@@ -8,6 +8,8 @@
 
 #include "err.h"
 
+struct sk_acl;
+
 enum sk_udp_recv_result {
 	SK_UDP_RECV_DONE = 0,	     /* count datagrams were received */
 	SK_UDP_RECV_ERROR = -1,	     /* poll, receive or memory: err and errno say why */
@@ -27,6 +29,13 @@ struct sk_udp_recv_opts {
 	int idle_ms;	  /* end after this long without a datagram; -1: never */
 	int stop_fd;	  /* signalfd from sk_stop_signals, or -1 */
 	size_t max;	  /* the largest reply of exec; 0: the UDP maximum */
+	/*
+	 * Set: a datagram from a sender it refuses is dropped before anything
+	 * else (no output, echo or exec; it counts for none of count,
+	 * idle_ms and *received) and told to on_refused (may be NULL).
+	 */
+	const struct sk_acl *acl;
+	void (*on_refused)(void *ctx, const char *from);
 	/* A datagram of len bytes arrived from from; called before it is written out. */
 	void (*on_datagram)(void *ctx, const char *from, size_t len);
 	/* exec answered the datagram from from and exited with code. */
