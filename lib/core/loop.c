@@ -156,19 +156,30 @@ int sk_loop_mod(struct sk_loop *l, int fd, unsigned mask)
 	return 0;
 }
 
-int sk_loop_del(struct sk_loop *l, int fd)
+int sk_loop_forget(struct sk_loop *l, int fd)
 {
 	struct fd_slot *s = slot_of(l, fd);
-	int rc;
 
 	if (!s) {
 		errno = ENOENT;
 		return -1;
 	}
-	rc = epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL);
 	s->fn = NULL; /* its collected events no longer match: reg is left behind */
 	s->ctx = NULL;
 	s->mask = 0;
+	return 0;
+}
+
+int sk_loop_del(struct sk_loop *l, int fd)
+{
+	int rc;
+
+	if (!slot_of(l, fd)) {
+		errno = ENOENT;
+		return -1;
+	}
+	rc = epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL);
+	sk_loop_forget(l, fd);
 	return rc;
 }
 

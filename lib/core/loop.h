@@ -65,6 +65,14 @@ int sk_loop_mod(struct sk_loop *l, int fd, unsigned mask);
  */
 int sk_loop_del(struct sk_loop *l, int fd);
 
+/*
+ * Stops watching fd without a system call, for a caller about to close
+ * fd (its last descriptor: closing it takes it out of epoll); events
+ * already collected for it are dropped. Returns 0, or -1 with errno
+ * ENOENT when fd was not watched.
+ */
+int sk_loop_forget(struct sk_loop *l, int fd);
+
 /* Returns the mask fd is watched for, or -1 when it is not watched. */
 int sk_loop_mask(const struct sk_loop *l, int fd);
 

@@ -70,6 +70,7 @@ struct flow {
 	bool shut_wait; /* dst's shutdown said EAGAIN */
 	bool done;	/* eof, everything out, dst half-closed */
 	bool again;	/* stopped for fairness with more to do */
+	bool drained;	/* src gave less than asked: no read until the next event */
 	uint64_t bytes;
 	uint64_t spliced; /* of bytes, those moved by splice(2) */
 };
@@ -196,7 +197,10 @@ static void side_close(struct side *s, bool reset)
 
 	if (s->fd < 0)
 		return;
-	side_watch(s, 0);
+	/* The close takes it out of epoll: no EPOLL_CTL_DEL. */
+	if (s->mask)
+		sk_loop_forget(s->p->f->loop, s->fd);
+	s->mask = 0;
 	if (reset)
 		setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	sk_tls_free(s->tls);
@@ -276,6 +280,14 @@ static void pair_update(struct pair *p);
 
 /* ---------------------------------------------------------------- flows */
 
+/* Whether the flow going the other way between the same two sides is over. */
+static bool other_done(const struct flow *fl)
+{
+	const struct pair *p = fl->src->p;
+
+	return (fl == &p->up ? &p->down : &p->up)->done;
+}
+
 /* Half-closes dst once the flow has delivered everything after src's EOF. */
 static void flow_finish(struct flow *fl)
 {
@@ -283,6 +295,12 @@ static void flow_finish(struct flow *fl)
 
 	if (fl->done || !fl->eof || fl->in_pipe > 0 || fl->len > 0)
 		return;
+	if (!fl->dst->tls && other_done(fl)) {
+		/* The pair ends now: the close sends the FIN (nothing is left unread to make it a
+		 * reset). */
+		fl->done = true;
+		return;
+	}
 	rc = fl->dst->tls ? sk_tls_shutdown_write(fl->dst->tls) : shutdown(fl->dst->fd, SHUT_WR);
 	fl->shut_wait = rc < 0 && (errno == EAGAIN || errno == EINTR);
 	fl->done = !fl->shut_wait;
@@ -310,7 +328,7 @@ static int splice_turn(struct fwd *f, struct flow *fl)
 	int moved = 0;
 	ssize_t n;
 
-	if (!fl->eof && fl->in_pipe < PIPE_CAP) {
+	if (!fl->eof && !fl->drained && fl->in_pipe < PIPE_CAP) {
 		/* No pipe to be had (a full fd table): this turn goes through a buffer. */
 		if (fl->pipe[0] < 0 && pipe_get(f, fl->pipe) < 0)
 			return copy_turn(fl);
@@ -319,6 +337,9 @@ static int splice_turn(struct fwd *f, struct flow *fl)
 		if (n > 0) {
 			fl->in_pipe += (size_t)n;
 			moved = 1;
+			/* Less than asked for: the socket is drained; epoll says when there is
+			 * more. */
+			fl->drained = (size_t)n < PIPE_CAP - (fl->in_pipe - (size_t)n);
 		} else if (n == 0) {
 			fl->eof = true;
 		} else if (errno == EAGAIN) {
@@ -351,7 +372,7 @@ static int copy_turn(struct flow *fl)
 	int moved = 0;
 	ssize_t n;
 
-	if (!fl->eof && fl->len == 0) {
+	if (!fl->eof && !fl->drained && fl->len == 0) {
 		if (!fl->buf && !(fl->buf = malloc(BUF_CAP)))
 			return move_failed(fl, false, ENOMEM);
 		n = side_read(fl->src, fl->buf, BUF_CAP);
@@ -359,6 +380,8 @@ static int copy_turn(struct flow *fl)
 			fl->off = 0;
 			fl->len = (size_t)n;
 			moved = 1;
+			/* A plain socket drained (TLS may hold more where epoll cannot see it). */
+			fl->drained = !fl->src->tls && (size_t)n < BUF_CAP;
 		} else if (n == 0) {
 			fl->eof = true;
 		} else if (move_failed(fl, false, errno) < 0) {
@@ -396,6 +419,7 @@ static int flow_pump(struct pair *p, struct flow *fl)
 		return 0;
 	}
 	fl->again = false;
+	fl->drained = false;
 	for (i = 0; i < TURNS && rc > 0; i++) {
 		/* Bytes a buffer holds go first, whatever the path. */
 		rc = splice_ok && fl->len == 0 ? splice_turn(p->f, fl) : copy_turn(fl);
@@ -512,13 +536,9 @@ static void target_ready(struct pair *p)
 
 	if (!o->target.ai)
 		snprintf(p->t.addr, sizeof(p->t.addr), "%s", o->target.unix_path);
-	else if (!p->t.addr[0]) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-
-		if (getpeername(p->t.fd, (struct sockaddr *)&ss, &len) == 0)
-			sk_addr_format((struct sockaddr *)&ss, len, p->t.addr, sizeof(p->t.addr));
-	}
+	else if (!p->t.addr[0] && p->retry)
+		sk_addr_format(p->retry->ai_addr, p->retry->ai_addrlen, p->t.addr,
+			       sizeof(p->t.addr));
 	while (p->hdr_off < p->hdr_len) {
 		n = send(p->t.fd, p->hdr + p->hdr_off, p->hdr_len - p->hdr_off,
 			 MSG_DONTWAIT | MSG_NOSIGNAL);
