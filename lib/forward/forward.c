@@ -9,8 +9,10 @@
  *                PROXY header, which goes first, in the clear)
  *   P_RELAY      two flows, client -> target ("up") and back ("down")
  *
- * A flow between two plain sockets moves its bytes with splice(2)
- * through a pipe taken from a small pool only while bytes wait in it;
+ * A flow between two plain sockets starts with recv and send through a
+ * buffer (cheaper for small messages) and, once a read fills the buffer,
+ * moves its bytes with splice(2) through a pipe taken from a small pool
+ * only while bytes wait in it;
  * with TLS on either side (or no_splice), through a buffer held only
  * while bytes wait in it. So a pair that is idle holds neither. A flow
  * that reads EOF half-closes its destination (TLS: close_notify, then
@@ -71,6 +73,7 @@ struct flow {
 	bool done;	/* eof, everything out, dst half-closed */
 	bool again;	/* stopped for fairness with more to do */
 	bool drained;	/* src gave less than asked: no read until the next event */
+	bool bulk;	/* a read filled the buffer: splice from now on */
 	uint64_t bytes;
 	uint64_t spliced; /* of bytes, those moved by splice(2) */
 };
@@ -382,6 +385,7 @@ static int copy_turn(struct flow *fl)
 			moved = 1;
 			/* A plain socket drained (TLS may hold more where epoll cannot see it). */
 			fl->drained = !fl->src->tls && (size_t)n < BUF_CAP;
+			fl->bulk = (size_t)n == BUF_CAP;
 		} else if (n == 0) {
 			fl->eof = true;
 		} else if (move_failed(fl, false, errno) < 0) {
@@ -421,8 +425,12 @@ static int flow_pump(struct pair *p, struct flow *fl)
 	fl->again = false;
 	fl->drained = false;
 	for (i = 0; i < TURNS && rc > 0; i++) {
-		/* Bytes a buffer holds go first, whatever the path. */
-		rc = splice_ok && fl->len == 0 ? splice_turn(p->f, fl) : copy_turn(fl);
+		/*
+		 * Small messages go through the buffer (recv and send cost less
+		 * than two splices through a pipe); once a read fills it, the flow
+		 * is bulk and splices. Bytes a buffer holds go first.
+		 */
+		rc = splice_ok && fl->bulk && fl->len == 0 ? splice_turn(p->f, fl) : copy_turn(fl);
 		if (rc < 0)
 			return -1;
 		if (rc > 0)
