@@ -69,3 +69,117 @@ print("closed", flush=True)' "$fport"
 		wait_exit "$fwd_pid"
 	done
 }
+
+# stalled_target: a target whose first connection gets 20 MB of 'A' and
+# whose second gets 'hello from target 2' and a FIN; sets tport.
+stalled_target() {
+	bg target python3 -c '
+import socket, sys, threading, time
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(5)
+print("listening on 127.0.0.1:%d" % ls.getsockname()[1], file=sys.stderr, flush=True)
+ls.settimeout(30)
+def flood(c):
+    try:
+        c.sendall(b"A" * 20000000)
+    except OSError:
+        pass
+c1, _ = ls.accept()
+threading.Thread(target=flood, args=(c1,), daemon=True).start()
+c2, _ = ls.accept()
+c2.sendall(b"hello from target 2")
+c2.shutdown(socket.SHUT_WR)
+time.sleep(2)'
+	tport=$(port_of "$TMP/target.err")
+}
+
+@test "forward: a reader that stalls costs no CPU, and a reset pair's pipe never reaches the next client" {
+	stalled_target
+	bg fwd "$SK" forward 127.0.0.1:0 127.0.0.1:"$tport"
+	fport=$(port_of "$TMP/fwd.err")
+	bg stall python3 -c '
+import socket, struct, sys, time
+c = socket.socket()
+c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+c.connect(("127.0.0.1", int(sys.argv[1])))
+print("connected", flush=True)
+time.sleep(2.5)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close()
+print("reset", flush=True)' "$fport"
+	wait_for "$TMP/stall.out" connected
+	sleep 0.5 # the pipe fills; then a window to measure CPU in
+	t0=$(cpu_ticks "$fwd_pid")
+	sleep 1
+	t1=$(cpu_ticks "$fwd_pid")
+	echo "CPU ticks with a stalled reader: $((t1 - t0))" >&2
+	[ $((t1 - t0)) -lt 20 ]
+	wait_for "$TMP/stall.out" reset
+	wait_until 10 lines_at_least "$TMP/fwd.err" 1 ' -> '
+	run timeout 10 "$SK" connect 127.0.0.1 "$fport" </dev/null
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from target 2" ]
+}
+
+@test "forward --idle: a pair idle with bytes still owed to the client resets it (a FIN would say complete)" {
+	stalled_target
+	bg fwd "$SK" forward --idle 1 127.0.0.1:0 127.0.0.1:"$tport"
+	fport=$(port_of "$TMP/fwd.err")
+	run timeout 20 python3 -c '
+import socket, sys, time
+c = socket.socket()
+c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+c.connect(("127.0.0.1", int(sys.argv[1])))
+time.sleep(3)
+n = 0
+try:
+    while True:
+        b = c.recv(65536)
+        if not b:
+            print("eof after", n)
+            break
+        n += len(b)
+except ConnectionResetError:
+    print("reset after", n)' "$fport"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "reset after "* ]]
+	wait_for "$TMP/fwd.err" ', idle$'
+}
+
+@test "forward --tls-out: a target that closes without close_notify: every byte arrives, then an EOF; the log says why" {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+		-keyout "$TMP/k.pem" -out "$TMP/c.pem" 2>/dev/null
+	bg target python3 -c '
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(1)
+print("listening on 127.0.0.1:%d" % ls.getsockname()[1], file=sys.stderr, flush=True)
+ls.settimeout(30)
+c, _ = ls.accept()
+t = ctx.wrap_socket(c, server_side=True)
+t.sendall(b"B" * 8000000)
+c.shutdown(socket.SHUT_RDWR)  # the TCP connection only: no close_notify
+c.close()' "$TMP/c.pem" "$TMP/k.pem"
+	tport=$(port_of "$TMP/target.err")
+	bg fwd "$SK" forward --tls-out --tls-insecure 127.0.0.1:0 127.0.0.1:"$tport"
+	fport=$(port_of "$TMP/fwd.err")
+	# A client that only reads (a half-close of its own would reach the
+	# target as a close_notify it never reads, and its close would reset).
+	run timeout 20 python3 -c '
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+n = 0
+try:
+    while True:
+        b = c.recv(65536)
+        if not b:
+            print("eof after", n)
+            break
+        n += len(b)
+except ConnectionResetError:
+    print("reset after", n)' "$fport"
+	[ "$status" -eq 0 ]
+	[ "$output" = "eof after 8000000" ]
+	wait_for "$TMP/fwd.err" ' -> '
+	grep -q '0 up, 8000000 down, .*, closed (read from target: TLS: connection closed without close_notify' "$TMP/fwd.err"
+}

@@ -2,6 +2,7 @@
 #include "acl.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -35,7 +36,9 @@ static int parse_rule(const char *cidr, struct sk_acl_rule *r)
 	max = r->family == AF_INET ? 32 : 128;
 	r->prefix = max;
 	if (slash) {
-		if (sk_parse_num(slash + 1, 0, max, &prefix) < 0)
+		/* Digits only: no sign, no leading zero ("/-0", "/08"). */
+		if (!isdigit((unsigned char)slash[1]) || (slash[1] == '0' && slash[2]) ||
+		    sk_parse_num(slash + 1, 0, max, &prefix) < 0)
 			return -1;
 		r->prefix = (unsigned)prefix;
 	}

@@ -132,12 +132,12 @@ static int pipe_get(struct fwd *f, int fds[2])
 	return 0;
 }
 
-/* Gives an empty pipe back to the pool (or closes it). */
-static void pipe_put(struct fwd *f, int fds[2])
+/* Gives a pipe back to the pool when it is empty (held bytes: closed, never reused). */
+static void pipe_put(struct fwd *f, int fds[2], size_t held)
 {
 	if (fds[0] < 0)
 		return;
-	if (f->npool < POOL_MAX) {
+	if (held == 0 && f->npool < POOL_MAX) {
 		f->pool[f->npool][0] = fds[0];
 		f->pool[f->npool][1] = fds[1];
 		f->npool++;
@@ -248,8 +248,8 @@ static void pair_end(struct pair *p, enum sk_fwd_end end, bool reset_client, boo
 		f->o->on_end(f->o->ctx, &r);
 	side_close(&p->c, reset_client);
 	side_close(&p->t, reset_target);
-	pipe_put(f, p->up.pipe);
-	pipe_put(f, p->down.pipe);
+	pipe_put(f, p->up.pipe, p->up.in_pipe);
+	pipe_put(f, p->down.pipe, p->down.in_pipe);
 	free(p->up.buf);
 	free(p->down.buf);
 	free(p->hdr);
@@ -283,6 +283,8 @@ static void pair_update(struct pair *p);
 
 /* ---------------------------------------------------------------- flows */
 
+static int move_failed(struct flow *fl, bool at_dst, int e);
+
 /* Whether the flow going the other way between the same two sides is over. */
 static bool other_done(const struct flow *fl)
 {
@@ -292,21 +294,27 @@ static bool other_done(const struct flow *fl)
 }
 
 /* Half-closes dst once the flow has delivered everything after src's EOF. */
-static void flow_finish(struct flow *fl)
+static int flow_finish(struct flow *fl)
 {
 	int rc;
 
 	if (fl->done || !fl->eof || fl->in_pipe > 0 || fl->len > 0)
-		return;
+		return 0;
 	if (!fl->dst->tls && other_done(fl)) {
 		/* The pair ends now: the close sends the FIN (nothing is left unread to make it a
 		 * reset). */
 		fl->done = true;
-		return;
+		return 0;
 	}
 	rc = fl->dst->tls ? sk_tls_shutdown_write(fl->dst->tls) : shutdown(fl->dst->fd, SHUT_WR);
 	fl->shut_wait = rc < 0 && (errno == EAGAIN || errno == EINTR);
-	fl->done = !fl->shut_wait;
+	/* A half-close that fails while the other way is still open: no clean end. */
+	if (rc < 0 && !fl->shut_wait && !other_done(fl))
+		return move_failed(fl, true, errno);
+	fl->done = !fl->shut_wait || other_done(fl);
+	if (fl->done)
+		fl->shut_wait = false;
+	return 0;
 }
 
 /* What a failed move means: 0 wait, -1 failure at src (at_dst false) or dst. */
@@ -365,7 +373,7 @@ static int splice_turn(struct fwd *f, struct flow *fl)
 		}
 	}
 	if (fl->in_pipe == 0)
-		pipe_put(f, fl->pipe);
+		pipe_put(f, fl->pipe, 0);
 	return moved;
 }
 
@@ -387,6 +395,14 @@ static int copy_turn(struct flow *fl)
 			fl->drained = !fl->src->tls && (size_t)n < BUF_CAP;
 			fl->bulk = (size_t)n == BUF_CAP;
 		} else if (n == 0) {
+			fl->eof = true;
+		} else if (errno == ECONNABORTED && fl->src->tls) {
+			/*
+			 * A TLS peer's TCP close without close_notify: what came
+			 * is delivered and passed on as an EOF (a reset would
+			 * destroy it), the possible truncation told in the log.
+			 */
+			move_failed(fl, false, errno);
 			fl->eof = true;
 		} else if (move_failed(fl, false, errno) < 0) {
 			return -1;
@@ -418,10 +434,8 @@ static int flow_pump(struct pair *p, struct flow *fl)
 
 	if (fl->done)
 		return 0;
-	if (fl->shut_wait) {
-		flow_finish(fl);
-		return 0;
-	}
+	if (fl->shut_wait)
+		return flow_finish(fl);
 	fl->again = false;
 	fl->drained = false;
 	for (i = 0; i < TURNS && rc > 0; i++) {
@@ -438,8 +452,7 @@ static int flow_pump(struct pair *p, struct flow *fl)
 	}
 	/* Cut short with bytes to move: come back next turn (bytes inside TLS are invisible). */
 	fl->again = rc > 0;
-	flow_finish(fl);
-	return 0;
+	return flow_finish(fl);
 }
 
 /* What the flow's ends wait for. */
@@ -457,7 +470,7 @@ static void flow_interest(const struct flow *fl, unsigned *src_mask, unsigned *d
 		*dst_mask = SK_LOOP_WRITE;
 		return;
 	}
-	if (!fl->eof && fl->len == 0 && !fl->pipe_full)
+	if (!fl->eof && fl->len == 0 && !fl->pipe_full && fl->in_pipe < PIPE_CAP)
 		*src_mask = side_want(fl->src, POLLIN);
 	if (fl->len > 0 || fl->in_pipe > 0)
 		*dst_mask = side_want(fl->dst, POLLOUT);
@@ -571,6 +584,7 @@ static void target_ready(struct pair *p)
 		}
 		sk_tls_set_peer(p->t.tls, p->t.addr);
 		p->state = P_TLS_OUT;
+		p->deadline = sk_deadline(o->connect_ms);
 		tls_step(p, &p->t);
 		return;
 	}
@@ -626,6 +640,8 @@ static void try_connect(struct pair *p)
 {
 	bool now = false;
 
+	if (p->state != P_CONNECTING) /* -w is the connect's own, whatever a handshake took */
+		p->deadline = sk_deadline(p->f->o->connect_ms);
 	p->state = P_CONNECTING;
 	for (;;) {
 		if (open_target(p, &now) == 0) {
@@ -676,7 +692,6 @@ static void connect_done(struct pair *p)
 /* Moves a pair on from where it stands after its client's handshake (or none). */
 static void pair_update(struct pair *p)
 {
-	p->state = P_CONNECTING;
 	side_watch(&p->c, 0); /* nothing from the client until the target is there */
 	try_connect(p);
 }
@@ -799,7 +814,8 @@ static void accept_all(struct fwd *f)
 
 	while (f->n < f->o->max_conns && !f->stopping) {
 		/* A client is taken only with an fd in reserve for its target. */
-		if (f->reserve < 0 && (f->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		if (f->reserve < 0 && (f->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 &&
+		    (errno == EMFILE || errno == ENFILE)) {
 			f->fd_starved = true;
 			return;
 		}
@@ -855,6 +871,12 @@ static void end_all(struct fwd *f, enum sk_fwd_end end)
 	}
 }
 
+/* Whether the flow holds bytes its destination has not taken. */
+static bool owed(const struct flow *fl)
+{
+	return fl->in_pipe > 0 || fl->len > 0;
+}
+
 /* Deadlines of the set-up states, and --idle. */
 static int on_sweep(struct sk_loop *l, void *ctx)
 {
@@ -873,7 +895,8 @@ static int on_sweep(struct sk_loop *l, void *ctx)
 							   : "TLS handshake: timed out");
 		else if (p->state == P_RELAY && f->o->idle_ms >= 0 &&
 			 now - p->last_active >= f->o->idle_ms)
-			pair_end(p, SK_FWD_IDLE, false, false);
+			/* A side still owed bytes is reset: a FIN would say "complete". */
+			pair_end(p, SK_FWD_IDLE, owed(&p->down), owed(&p->up));
 	}
 	return SWEEP_MS;
 }
