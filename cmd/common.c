@@ -473,6 +473,7 @@ int cmd_run_workers(const char *cmd, int first, int n, int grace_ms,
 	if (opened == n && sk_child_set_init(&set, (size_t)n, grace_ms) == 0) {
 		set.on_exit = on_worker_exit;
 		set.ctx = (void *)cmd;
+		set.second_grace_ms = SK_CHILD_GRACE_MS; /* a second signal: theirs to act on */
 		if ((sigfd = cmd_signalfd(cmd, true)) >= 0)
 			rc = fork_workers(cmd, &set, fds, n, sigfd, serve, ctx);
 		for (i = 0; i < opened; i++)

@@ -183,3 +183,36 @@ except ConnectionResetError:
 	wait_for "$TMP/fwd.err" ' -> '
 	grep -q '0 up, 8000000 down, .*, closed (read from target: TLS: connection closed without close_notify' "$TMP/fwd.err"
 }
+
+@test "forward --workers: a second SIGTERM reaches the workers, which reset their pairs and log them (no silent SIGKILL)" {
+	stalled_target
+	bg fwd "$SK" forward --workers 2 --grace 20 127.0.0.1:0 127.0.0.1:"$tport"
+	fport=$(port_of "$TMP/fwd.err")
+	bg client python3 -c '
+import socket, sys, time
+c = socket.socket()
+c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+c.connect(("127.0.0.1", int(sys.argv[1])))
+print("connected", flush=True)
+time.sleep(2)
+n = 0
+c.settimeout(20)
+try:
+    while True:
+        b = c.recv(65536)
+        if not b:
+            print("eof after", n, flush=True)
+            break
+        n += len(b)
+except ConnectionResetError:
+    print("reset after", n, flush=True)' "$fport"
+	wait_for "$TMP/client.out" connected
+	wait_until 10 [ -n "$(children_of "$fwd_pid")" ]
+	kill -TERM "$fwd_pid"
+	sleep 0.3 # the second signal must come during the grace, not with the first
+	kill -TERM "$fwd_pid"
+	wait_exit "$fwd_pid" 10
+	wait_for "$TMP/client.out" 'after' 15
+	grep -q '^reset after' "$TMP/client.out"
+	grep -q ', stopped$' "$TMP/fwd.err"
+}

@@ -311,6 +311,7 @@ int sk_child_stop_all(struct sk_child_set *s, int sigfd)
 {
 	int64_t deadline = sk_deadline(s->grace_ms);
 	int sig = 0, left;
+	bool passed_on = false;
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
@@ -322,8 +323,16 @@ int sk_child_stop_all(struct sk_child_set *s, int sigfd)
 		reap_all(s, false, deadline);
 		if ((s->n == 0 && s->nleft == 0) || (left = sk_ms_left(deadline)) == 0)
 			break;
-		if ((sig = nap(sigfd, left < STOP_POLL_MS ? left : STOP_POLL_MS)))
+		if (!(sig = nap(sigfd, left < STOP_POLL_MS ? left : STOP_POLL_MS)))
+			continue;
+		if (s->second_grace_ms <= 0 || passed_on)
 			break; /* a second stop signal: no more grace */
+		/* Passed on: the children end at once their own way, within a short grace. */
+		for (i = 0; i < s->n; i++)
+			kill(-s->pid[i], SIGTERM);
+		if (sk_ms_left(deadline) > s->second_grace_ms)
+			deadline = sk_deadline(s->second_grace_ms);
+		passed_on = true;
 	}
 	kill_all(s);
 	deadline = sk_deadline(KILL_WAIT_MS);

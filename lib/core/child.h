@@ -40,7 +40,13 @@ struct sk_child_set {
 	size_t n, cap;
 	struct sk_child_group *left; /* groups whose leader ended */
 	size_t nleft, capleft;
-	int grace_ms;	 /* between SIGTERM and SIGKILL */
+	int grace_ms; /* between SIGTERM and SIGKILL */
+	/*
+	 * 0: a second stop signal during the grace means SIGKILL at once.
+	 * Above 0: it is passed on as a second SIGTERM, and SIGKILL follows
+	 * this many ms later (workers that end at once their own way).
+	 */
+	int second_grace_ms;
 	int last_code;	 /* the exit code of the last leader reaped */
 	size_t failures; /* leaders that ended on their own with a code other than 0 */
 	/* A leader ended on its own with code (exit code, or 128 + signal); may be NULL. */
@@ -101,7 +107,8 @@ int sk_child_next_ms(const struct sk_child_set *s);
 /*
  * Stops every child: SIGTERM to each process group, then, once every
  * group is gone or after grace_ms (or at once, when a second stop signal
- * arrives on sigfd; -1: none), SIGKILL to what is left; reaps them all.
+ * arrives on sigfd (-1: none); with second_grace_ms, that much later,
+ * the signal passed on), SIGKILL to what is left; reaps them all.
  * on_exit is not called; last_code is the last leader's. The set is empty
  * afterwards. Returns the stop signal read from sigfd meanwhile, or 0.
  */
