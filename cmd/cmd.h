@@ -262,6 +262,12 @@ int cmd_relay(const char *cmd, int fd, struct sk_tls *tls, const char *peer,
 	      const struct net_opts *o, const struct relay_cli *r, bool *in_eof, int stop_fd,
 	      int *stopped);
 
+/*
+ * Raises the soft limit on open files to the hard one. Returns the limit
+ * now in force, or -1 when there is none (or it cannot be read).
+ */
+long long cmd_raise_fd_limit(void);
+
 #define CMD_MAX_WORKERS 64 /* --workers N at most */
 
 /*

@@ -269,18 +269,10 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct forward_opts *o)
 /* Raises the soft fd limit to the hard one; without --max-conns, fits the clients in it. */
 static void fit_fd_limit(struct forward_opts *o)
 {
-	struct rlimit rl;
-	long long fit;
+	long long limit = cmd_raise_fd_limit(), fit;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-		getrlimit(RLIMIT_NOFILE, &rl);
-	}
 	/* Two sockets a pair, and a pipe while bytes move; the pool and stdio besides. */
-	fit = rl.rlim_cur == RLIM_INFINITY ? 100000 : ((long long)rl.rlim_cur - 128) / 3;
+	fit = limit < 0 ? 100000 : (limit - 128) / 3;
 	if (!o->saw_max_conns)
 		o->max_conns = fit > 16 ? (fit < 100000 ? fit : 100000) : 16;
 }

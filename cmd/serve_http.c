@@ -156,17 +156,9 @@ static void write_log(void *ctx, const char *line, size_t len)
  */
 static void fit_fd_limit(struct http_opts *o, bool max_conns_given)
 {
-	struct rlimit rl;
-	long long fit;
+	long long limit = cmd_raise_fd_limit(), fit;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-		getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	fit = rl.rlim_cur == RLIM_INFINITY ? o->max_conns : ((long long)rl.rlim_cur - 600) / 2;
+	fit = limit < 0 ? o->max_conns : (limit - 600) / 2;
 	if (!max_conns_given && o->max_conns > fit)
 		o->max_conns = fit > 16 ? fit : 16;
 }
