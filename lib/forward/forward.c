@@ -10,8 +10,8 @@
  *   P_RELAY      two flows, client -> target ("up") and back ("down")
  *
  * A flow between two plain sockets starts with recv and send through a
- * buffer (cheaper for small messages) and, once a read fills the buffer,
- * moves its bytes with splice(2) through a pipe taken from a small pool
+ * buffer (cheaper for small messages) and, once a read brings 16 KiB or
+ * more, moves its bytes with splice(2) through a pipe taken from a small pool
  * only while bytes wait in it;
  * with TLS on either side (or no_splice), through a buffer held only
  * while bytes wait in it. So a pair that is idle holds neither. A flow
@@ -47,7 +47,8 @@
 #define BUF_CAP	   (64 * 1024)
 #define PIPE_CAP   (256 * 1024)
 #define POOL_MAX   32
-#define TURNS	   16 /* moves per flow per event: then the others get their turn */
+#define TURNS	   16	       /* moves per flow per event: then the others get their turn */
+#define BULK_MIN   (16 * 1024) /* a read this big makes a flow bulk: it splices from then on */
 
 enum pstate { P_TLS_IN, P_CONNECTING, P_TLS_OUT, P_RELAY };
 
@@ -73,7 +74,7 @@ struct flow {
 	bool done;	/* eof, everything out, dst half-closed */
 	bool again;	/* stopped for fairness with more to do */
 	bool drained;	/* src gave less than asked: no read until the next event */
-	bool bulk;	/* a read filled the buffer: splice from now on */
+	bool bulk;	/* a read brought BULK_MIN: splice from now on */
 	uint64_t bytes;
 	uint64_t spliced; /* of bytes, those moved by splice(2) */
 };
@@ -393,7 +394,7 @@ static int copy_turn(struct flow *fl)
 			moved = 1;
 			/* A plain socket drained (TLS may hold more where epoll cannot see it). */
 			fl->drained = !fl->src->tls && (size_t)n < BUF_CAP;
-			fl->bulk = (size_t)n == BUF_CAP;
+			fl->bulk = (size_t)n >= BULK_MIN;
 		} else if (n == 0) {
 			fl->eof = true;
 		} else if (errno == ECONNABORTED && fl->src->tls) {
@@ -441,8 +442,8 @@ static int flow_pump(struct pair *p, struct flow *fl)
 	for (i = 0; i < TURNS && rc > 0; i++) {
 		/*
 		 * Small messages go through the buffer (recv and send cost less
-		 * than two splices through a pipe); once a read fills it, the flow
-		 * is bulk and splices. Bytes a buffer holds go first.
+		 * than two splices through a pipe); once a read brings BULK_MIN,
+		 * the flow is bulk and splices. Bytes a buffer holds go first.
 		 */
 		rc = splice_ok && fl->bulk && fl->len == 0 ? splice_turn(p->f, fl) : copy_turn(fl);
 		if (rc < 0)
