@@ -262,6 +262,9 @@ int cmd_relay(const char *cmd, int fd, struct sk_tls *tls, const char *peer,
 	      const struct net_opts *o, const struct relay_cli *r, bool *in_eof, int stop_fd,
 	      int *stopped);
 
+/* How long a TLS handshake may take: -w, or 10 s. */
+int cmd_handshake_ms(const struct net_opts *o);
+
 /*
  * Raises the soft limit on open files to the hard one. Returns the limit
  * now in force, or -1 when there is none (or it cannot be read).

@@ -24,13 +24,19 @@
 
 void cmd_error(const char *cmd, const char *fmt, ...)
 {
+	char line[2048];
 	va_list ap;
+	int n, m;
 
-	fprintf(stderr, "sockctl %s: ", cmd);
+	/* One write(2) per line: workers share stderr, and lines must not mix. */
+	n = snprintf(line, sizeof(line), "sockctl %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	n = m < 0 ? n : n + m < (int)sizeof(line) - 1 ? n + m : (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	fflush(stderr);
+	sk_write_all(STDERR_FILENO, line, (size_t)n);
 }
 
 int cmd_usage(const char *cmd, const char *fmt, ...)
@@ -496,6 +502,11 @@ int cmd_run_workers(const char *cmd, int first, int n, int grace_ms,
 	for (i = 0; i < opened; i++)
 		close(fds[i]);
 	return rc;
+}
+
+int cmd_handshake_ms(const struct net_opts *o)
+{
+	return o->timeout_ms >= 0 ? o->timeout_ms : 10000;
 }
 
 long long cmd_raise_fd_limit(void)

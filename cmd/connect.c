@@ -198,12 +198,6 @@ static int dial(const struct connect_opts *o, const struct addrinfo *targets,
 	}
 }
 
-/* How long a TLS handshake may take: -w, or 10 s. */
-static int handshake_ms(const struct net_opts *n)
-{
-	return n->timeout_ms >= 0 ? n->timeout_ms : 10000;
-}
-
 /*
  * Runs the TLS handshake on fd and verifies the server. Returns the
  * session, or NULL with err.
@@ -217,7 +211,7 @@ static struct sk_tls *start_tls(const struct connect_opts *o, int fd, const char
 	if (!t)
 		return NULL;
 	sk_tls_set_peer(t, peer);
-	if (sk_tls_handshake_wait(t, handshake_ms(&o->net), stop_fd, err) < 0) {
+	if (sk_tls_handshake_wait(t, cmd_handshake_ms(&o->net), stop_fd, err) < 0) {
 		sk_tls_free(t);
 		return NULL;
 	}

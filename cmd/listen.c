@@ -164,12 +164,6 @@ static void on_error(void *ctx, const char *msg)
 	cmd_error(name, "%s", msg);
 }
 
-/* How long a TLS handshake may take: -w, or 10 s. */
-static int handshake_ms(const struct listen_opts *o)
-{
-	return o->net.timeout_ms >= 0 ? o->net.timeout_ms : 10000;
-}
-
 /*
  * The TLS handshake with the client on fd. Returns the session, or NULL
  * after reporting why (always without -k, where it ends listen; with -v
@@ -182,7 +176,7 @@ static struct sk_tls *accept_tls(const struct listen_opts *o, int fd, const char
 
 	if (t) {
 		sk_tls_set_peer(t, peer);
-		if (sk_tls_handshake_wait(t, handshake_ms(o), stop_fd, err) == 0) {
+		if (sk_tls_handshake_wait(t, cmd_handshake_ms(&o->net), stop_fd, err) == 0) {
 			if (o->net.verbose) {
 				sk_tls_describe(t, what, sizeof(what));
 				cmd_error(name, "TLS: %s", what);

@@ -72,6 +72,31 @@ print("closed", flush=True)' "$fport"
 	done
 }
 
+# read_to_end PORT RCVBUF DELAY: a client that connects (receive buffer
+# RCVBUF, 0: the default), says 'connected', sleeps DELAY seconds without
+# reading, then reads to the end: 'eof after N' or 'reset after N'.
+read_to_end() {
+	python3 -c '
+import socket, sys, time
+c = socket.socket()
+if int(sys.argv[2]):
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(sys.argv[2]))
+c.connect(("127.0.0.1", int(sys.argv[1])))
+print("connected", flush=True)
+time.sleep(float(sys.argv[3]))
+c.settimeout(20)
+n = 0
+try:
+    while True:
+        b = c.recv(65536)
+        if not b:
+            print("eof after", n, flush=True)
+            break
+        n += len(b)
+except ConnectionResetError:
+    print("reset after", n, flush=True)' "$@"
+}
+
 # stalled_target: a target whose first connection gets 20 MB of 'A' and
 # whose second gets 'hello from target 2' and a FIN; sets tport.
 stalled_target() {
@@ -126,24 +151,9 @@ print("reset", flush=True)' "$fport"
 	stalled_target
 	bg fwd "$SK" forward --idle 1 127.0.0.1:0 127.0.0.1:"$tport"
 	fport=$(port_of "$TMP/fwd.err")
-	run timeout 20 python3 -c '
-import socket, sys, time
-c = socket.socket()
-c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-c.connect(("127.0.0.1", int(sys.argv[1])))
-time.sleep(3)
-n = 0
-try:
-    while True:
-        b = c.recv(65536)
-        if not b:
-            print("eof after", n)
-            break
-        n += len(b)
-except ConnectionResetError:
-    print("reset after", n)' "$fport"
+	run read_to_end "$fport" 4096 3
 	[ "$status" -eq 0 ]
-	[[ "$output" == "reset after "* ]]
+	[[ "${lines[-1]}" == "reset after "* ]]
 	wait_for "$TMP/fwd.err" ', idle$'
 }
 
@@ -167,21 +177,9 @@ c.close()' "$TMP/c.pem" "$TMP/k.pem"
 	fport=$(port_of "$TMP/fwd.err")
 	# A client that only reads (a half-close of its own would reach the
 	# target as a close_notify it never reads, and its close would reset).
-	run timeout 20 python3 -c '
-import socket, sys
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-n = 0
-try:
-    while True:
-        b = c.recv(65536)
-        if not b:
-            print("eof after", n)
-            break
-        n += len(b)
-except ConnectionResetError:
-    print("reset after", n)' "$fport"
+	run read_to_end "$fport" 0 0
 	[ "$status" -eq 0 ]
-	[ "$output" = "eof after 8000000" ]
+	[ "${lines[-1]}" = "eof after 8000000" ]
 	wait_for "$TMP/fwd.err" ' -> '
 	grep -q '0 up, 8000000 down, .*, closed (read from target: TLS: connection closed without close_notify' "$TMP/fwd.err"
 }
@@ -190,24 +188,7 @@ except ConnectionResetError:
 	stalled_target
 	bg fwd "$SK" forward --workers 2 --grace 20 127.0.0.1:0 127.0.0.1:"$tport"
 	fport=$(port_of "$TMP/fwd.err")
-	bg client python3 -c '
-import socket, sys, time
-c = socket.socket()
-c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-c.connect(("127.0.0.1", int(sys.argv[1])))
-print("connected", flush=True)
-time.sleep(2)
-n = 0
-c.settimeout(20)
-try:
-    while True:
-        b = c.recv(65536)
-        if not b:
-            print("eof after", n, flush=True)
-            break
-        n += len(b)
-except ConnectionResetError:
-    print("reset after", n, flush=True)' "$fport"
+	bg client read_to_end "$fport" 4096 2
 	wait_for "$TMP/client.out" connected
 	wait_until 10 [ -n "$(children_of "$fwd_pid")" ]
 	kill -TERM "$fwd_pid"

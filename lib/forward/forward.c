@@ -420,10 +420,6 @@ static int copy_turn(struct flow *fl)
 			return -1;
 		}
 	}
-	if (fl->len == 0) {
-		free(fl->buf); /* a flow with nothing waiting holds no buffer */
-		fl->buf = NULL;
-	}
 	return moved;
 }
 
@@ -453,6 +449,10 @@ static int flow_pump(struct pair *p, struct flow *fl)
 	}
 	/* Cut short with bytes to move: come back next turn (bytes inside TLS are invisible). */
 	fl->again = rc > 0;
+	if (fl->len == 0) {
+		free(fl->buf); /* kept across the turns; a flow with nothing waiting holds none */
+		fl->buf = NULL;
+	}
 	return flow_finish(fl);
 }
 
