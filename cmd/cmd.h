@@ -69,6 +69,7 @@ enum {
 	OPT_TLS_CLIENT_CA,
 	OPT_ACL_ALLOW,
 	OPT_ACL_DENY,
+	OPT_PROXY,
 };
 
 /* getopt_long entries of the stream socket options (listen, connect). */
@@ -205,6 +206,43 @@ struct sk_acl;
  * usage error, reported (as is running out of memory).
  */
 enum cmd_option cmd_acl_option(const char *cmd, int c, const char *arg, struct sk_acl *acl);
+
+struct sk_proxy;
+
+/* --proxy's --help lines (connect, forward). */
+#define PROXY_USAGE                                                                                \
+	"      --proxy URL        reach the target through a proxy: socks5://, socks5h://,\n"      \
+	"                         socks4://, socks4a:// or http:// [USER[:PASS]@]HOST[:PORT]\n"    \
+	"                         (port 1080 by default; credentials also from\n"                  \
+	"                         SOCKCTL_PROXY_AUTH=USER:PASS)\n"
+
+/*
+ * Handles --proxy URL into px: the URL, then SOCKCTL_PROXY_AUTH when the
+ * URL has no credentials. The credentials in arg (argv) are overwritten,
+ * so that ps does not show them. Returns 0, or EXIT_USAGE after reporting
+ * (never quoting a password).
+ */
+int cmd_proxy_option(const char *cmd, char *arg, struct sk_proxy *px);
+
+struct addrinfo;
+struct sk_resolve_opts;
+
+/*
+ * Resolves the proxy (into *proxies) and, when the proxy is one that is
+ * given addresses (SOCKS5, SOCKS4) and host is a name, the target (into
+ * *dest; SOCKS4: IPv4); literals and the names a proxy resolves are left
+ * to the handshake (*dest NULL). Returns 0, or -1 after reporting.
+ */
+int cmd_proxy_resolve(const char *cmd, const struct sk_proxy *px, const char *host,
+		      const struct sk_resolve_opts *ro, struct addrinfo **proxies,
+		      struct addrinfo **dest);
+
+/* -v's sink for the proxy handshake's steps; ctx is a struct cmd_proxy_log. */
+struct cmd_proxy_log {
+	const char *cmd;
+	const char *proxy; /* the proxy's address */
+};
+void cmd_proxy_say(void *ctx, const char *line);
 
 /* Checks the TLS options against each other and the build; returns 0 or EXIT_USAGE. */
 int cmd_check_tls(const char *cmd, const struct tls_cli *t);

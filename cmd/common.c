@@ -1,5 +1,6 @@
 #include "cmd.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -10,14 +11,17 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "acl.h"
+#include "addr.h"
 #include "clock.h"
 #include "hexdump.h"
 #include "io.h"
 #include "parse.h"
+#include "proxy.h"
 #include "child.h"
 #include "relay.h"
 #include "tls.h"
@@ -179,6 +183,64 @@ enum cmd_option cmd_acl_option(const char *cmd, int c, const char *arg, struct s
 	else
 		cmd_error(cmd, "%s", err);
 	return CMD_OPTION_BAD;
+}
+
+int cmd_proxy_option(const char *cmd, char *arg, struct sk_proxy *px)
+{
+	const char *env = getenv("SOCKCTL_PROXY_AUTH");
+	char err[SK_ERRLEN];
+	char *sep, *at;
+
+	if (sk_proxy_parse_url(arg, px, err) < 0 ||
+	    (!px->auth && env && sk_proxy_set_auth(px, env, err) < 0) ||
+	    sk_proxy_check_auth(px, err) < 0) {
+		sk_proxy_wipe(px);
+		return cmd_usage(cmd, "bad --proxy: %s", err);
+	}
+	/* Out of ps: the credentials in argv become stars. */
+	sep = strstr(arg, "://");
+	at = sep ? strrchr(sep, '@') : NULL;
+	if (at)
+		memset(sep + 3, '*', (size_t)(at - sep - 3));
+	return 0;
+}
+
+int cmd_proxy_resolve(const char *cmd, const struct sk_proxy *px, const char *host,
+		      const struct sk_resolve_opts *ro, struct addrinfo **proxies,
+		      struct addrinfo **dest)
+{
+	struct sk_resolve_opts dro = *ro;
+	char err[SK_ERRLEN], lit[SK_ADDRSTRLEN];
+	unsigned char ip[16];
+
+	*dest = NULL;
+	if (!(*proxies = sk_resolve(px->host, px->port, ro, err))) {
+		cmd_error(cmd, "proxy: %s", err);
+		return -1;
+	}
+	/* A literal goes to the proxy as it is; a name is the proxy's to resolve, or ours. */
+	if (sk_proxy_resolves(px->kind) || !sk_host_unbracket(host, lit, sizeof(lit)) ||
+	    inet_pton(AF_INET, lit, ip) == 1 || inet_pton(AF_INET6, lit, ip) == 1)
+		return 0;
+	if (px->kind == SK_PROXY_SOCKS4)
+		dro.family = AF_INET;
+	if (!(*dest = sk_resolve(host, 0, &dro, err))) {
+		cmd_error(cmd, "%s%s", err,
+			  px->kind == SK_PROXY_SOCKS4 ? " (SOCKS4 needs an IPv4 address; socks4a "
+							"lets the proxy resolve the name)"
+						      : "");
+		freeaddrinfo(*proxies);
+		*proxies = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void cmd_proxy_say(void *ctx, const char *line)
+{
+	const struct cmd_proxy_log *l = ctx;
+
+	cmd_error(l->cmd, "proxy %s: %s", l->proxy, line);
 }
 
 int cmd_check_tls(const char *cmd, const struct tls_cli *t)

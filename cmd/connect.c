@@ -16,6 +16,7 @@
 #include "net.h"
 #include "parse.h"
 #include "child.h"
+#include "proxy.h"
 #include "tls.h"
 
 static const char usage[] =
@@ -43,8 +44,8 @@ static const char usage[] =
     "                         'HOST PORT open' per open port; exit 0 if any is\n"
     "  -e, --exec CMD         once connected, run '/bin/sh -c CMD' with the\n"
     "                         connection as its stdin and stdout (over TLS, CMD\n"
-    "                         reads and writes plaintext)\n" RELAY_USAGE TLS_CLIENT_USAGE
-    "  -h, --help             show this help\n"
+    "                         reads and writes plaintext)\n" PROXY_USAGE RELAY_USAGE
+	TLS_CLIENT_USAGE "  -h, --help             show this help\n"
     "\n"
     "Exit status: 0 done, 1 runtime failure (refused, unreachable, timeout,\n"
     "reset, no open port with -z), 2 usage error; with -e, that of CMD.\n";
@@ -54,6 +55,7 @@ static const struct option longopts[] = {
     RELAY_LONGOPTS,
     TLS_CLIENT_LONGOPTS,
     {"wait", required_argument, NULL, OPT_WAIT},
+    {"proxy", required_argument, NULL, OPT_PROXY},
     {"scan", no_argument, NULL, 'z'},
     {"exec", required_argument, NULL, 'e'},
     {NULL, 0, NULL, 0},
@@ -70,6 +72,10 @@ struct connect_opts {
 	const char *host, *ports;
 	unsigned port;
 	struct sk_port_list list;
+	bool proxied;			/* --proxy */
+	struct sk_proxy proxy;		/* holds credentials: wiped at the end */
+	char proxy_name[SK_ADDRSTRLEN]; /* HOST:PORT of the URL, for messages */
+	struct addrinfo *dest;		/* SOCKS5/SOCKS4: the target, resolved here */
 };
 
 static const char *const name = "connect";
@@ -118,6 +124,11 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct connect_opts *o)
 			continue;
 		switch (c) {
 		case 'z': o->scan = true; break;
+		case OPT_PROXY:
+			if (cmd_proxy_option(name, optarg, &o->proxy))
+				return CMD_USAGE_ERROR;
+			o->proxied = true;
+			break;
 		case 'e': o->exec = optarg; break;
 		case OPT_WAIT:
 			if (sk_parse_seconds(optarg, &o->wait_ms) < 0)
@@ -140,6 +151,8 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct connect_opts *o)
 				 "or --tls-insecure");
 	if (o->scan && (o->exec || relay_cli_any(&o->relay)))
 		return cmd_usage(name, "-z moves no data: -e and relay options do not apply");
+	if (o->proxied && o->net.unix_path)
+		return cmd_usage(name, "--proxy reaches HOST PORT; it cannot be used with -U");
 	if (o->scan && o->net.unix_path)
 		return cmd_usage(name, "-z scans TCP ports; it cannot be used with -U");
 	if (o->exec && relay_cli_any(&o->relay))
@@ -168,13 +181,55 @@ static void set_port(struct addrinfo *ai, unsigned port)
 }
 
 /*
- * One connect, retried under --wait. Returns the socket, or -1 after
- * filling err; *gave_up says the --wait deadline passed.
+ * Through the proxy on fd (connected to it, at proxy_addr): the handshake
+ * for port of the target, by deadline. Returns 0, or -1 with errno and err
+ * naming the proxy and the step.
  */
-static int dial(const struct connect_opts *o, const struct addrinfo *targets,
-		const struct addrinfo *src, int64_t wait_until, char *peer, char *err)
+static int through_proxy(const struct connect_opts *o, int fd, unsigned port,
+			 const char *proxy_addr, int64_t deadline, char *err)
+{
+	struct cmd_proxy_log log = {.cmd = name, .proxy = proxy_addr};
+	struct sk_proxy_dest d = {.host = o->host, .port = port};
+	char why[SK_ERRLEN];
+	struct sk_proxy_hs *hs;
+	int rc;
+
+	if (o->dest) {
+		d.addr = o->dest->ai_addr;
+		d.addrlen = o->dest->ai_addrlen;
+	}
+	if (!(hs = sk_proxy_hs_new(&o->proxy, &d, why))) {
+		sk_seterr(err, "proxy %s: %s: %s", proxy_addr, sk_proxy_kind_name(o->proxy.kind),
+			  why);
+		return -1;
+	}
+	if (o->net.verbose)
+		sk_proxy_hs_set_log(hs, cmd_proxy_say, &log);
+	rc = sk_proxy_handshake_wait(hs, fd, sk_ms_left(deadline), -1, why);
+	if (rc < 0)
+		sk_seterr(err, "proxy %s: %s", proxy_addr, why);
+	sk_proxy_hs_free(hs);
+	return rc;
+}
+
+/* The target as HOST:PORT, for messages and TLS. */
+static void name_target(const struct connect_opts *o, unsigned port, char *peer)
+{
+	snprintf(peer, SK_ADDRSTRLEN,
+		 strchr(o->host, ':') && o->host[0] != '[' ? "[%s]:%u" : "%s:%u", o->host, port);
+}
+
+/*
+ * One connect (through the proxy, when there is one) to port, retried
+ * under --wait. Returns the socket, or -1 after filling err; peer is the
+ * target's address (through a proxy: HOST:PORT) and proxy_addr the
+ * proxy's.
+ */
+static int dial(const struct connect_opts *o, struct addrinfo *targets, const struct addrinfo *src,
+		unsigned port, int64_t wait_until, char *peer, char *proxy_addr, char *err)
 {
 	int backoff = 50, fd, attempt_ms, left;
+	int64_t deadline;
 
 	for (;;) {
 		attempt_ms = o->net.timeout_ms;
@@ -185,7 +240,22 @@ static int dial(const struct connect_opts *o, const struct addrinfo *targets,
 			fd = sk_unix_connect(o->net.unix_path, SOCK_STREAM, attempt_ms, err);
 			if (fd >= 0)
 				snprintf(peer, SK_ADDRSTRLEN, "%s", o->net.unix_path);
+		} else if (o->proxied) {
+			/* The handshake is part of connecting: -w (or 10 s) covers both. */
+			deadline =
+			    sk_deadline(attempt_ms >= 0 ? attempt_ms : cmd_handshake_ms(&o->net));
+			fd = sk_connect(targets, src, attempt_ms, 0, proxy_addr, err);
+			if (fd < 0)
+				sk_seterr(err, "proxy %s: connect: %s", o->proxy_name,
+					  strerror(errno));
+			else if (through_proxy(o, fd, port, proxy_addr, deadline, err) < 0) {
+				close(fd);
+				fd = -1;
+			} else {
+				name_target(o, port, peer);
+			}
 		} else {
+			set_port(targets, port);
 			fd = sk_connect(targets, src, attempt_ms, 0, peer, err);
 		}
 		if (fd >= 0 || wait_until < 0 || !retryable(errno))
@@ -252,7 +322,7 @@ static bool scan_open(const struct connect_opts *o, int fd, unsigned port, const
 static int scan(const struct connect_opts *o, struct addrinfo *targets, const struct addrinfo *src,
 		int64_t wait_until)
 {
-	char peer[SK_ADDRSTRLEN], err[SK_ERRLEN];
+	char peer[SK_ADDRSTRLEN], proxy_addr[SK_ADDRSTRLEN], err[SK_ERRLEN];
 	bool any = false;
 	size_t i;
 	unsigned p;
@@ -260,14 +330,14 @@ static int scan(const struct connect_opts *o, struct addrinfo *targets, const st
 
 	for (i = 0; i < o->list.count; i++) {
 		for (p = o->list.ranges[i].lo; p <= o->list.ranges[i].hi; p++) {
-			set_port(targets, p);
-			fd = dial(o, targets, src, wait_until, peer, err);
+			fd = dial(o, targets, src, p, wait_until, peer, proxy_addr, err);
 			if (fd >= 0 && scan_open(o, fd, p, peer)) {
 				any = true;
 				printf("%s %u open\n", o->host, p);
 				fflush(stdout);
 			} else if (fd < 0 && o->net.verbose) {
-				cmd_error(name, "%s %u closed: %s", o->host, p, strerror(errno));
+				cmd_error(name, "%s %u closed: %s", o->host, p,
+					  o->proxied ? err : strerror(errno));
 			}
 			if (fd >= 0)
 				close(fd);
@@ -364,15 +434,31 @@ static struct addrinfo *resolve(const struct connect_opts *o, const char *host, 
 	return ai;
 }
 
+/* With a proxy: its addresses into *proxies, and the target's into o->dest. */
+static int resolve_proxied(struct connect_opts *o, struct addrinfo **proxies)
+{
+	const struct sk_proxy *px = &o->proxy;
+	struct sk_resolve_opts ro = {
+	    .family = o->net.family, .socktype = SOCK_STREAM, .numeric = o->net.numeric};
+
+	snprintf(o->proxy_name, sizeof(o->proxy_name), strchr(px->host, ':') ? "[%s]:%u" : "%s:%u",
+		 px->host, px->port);
+	return cmd_proxy_resolve(name, px, o->host, &ro, proxies, &o->dest);
+}
+
 static int run(struct connect_opts *o)
 {
 	struct addrinfo *targets = NULL, *src = NULL;
-	char peer[SK_ADDRSTRLEN], err[SK_ERRLEN];
+	char peer[SK_ADDRSTRLEN], proxy_addr[SK_ADDRSTRLEN], err[SK_ERRLEN];
 	int64_t wait_until = sk_deadline(o->wait_ms);
 	int fd, rc = EXIT_FAIL;
 
-	if (!o->net.unix_path && !(targets = resolve(o, o->host, o->port, false)))
+	if (o->proxied) {
+		if (resolve_proxied(o, &targets) < 0)
+			goto out;
+	} else if (!o->net.unix_path && !(targets = resolve(o, o->host, o->port, false))) {
 		return EXIT_FAIL;
+	}
 	if (o->net.source && !(src = resolve(o, o->net.source, 0, true)))
 		goto out;
 	o->tls_ctx = cmd_tls_ctx(name, &o->tls, false, NULL, &rc);
@@ -383,7 +469,7 @@ static int run(struct connect_opts *o)
 		rc = scan(o, targets, src, wait_until);
 		goto out;
 	}
-	fd = dial(o, targets, src, wait_until, peer, err);
+	fd = dial(o, targets, src, o->port, wait_until, peer, proxy_addr, err);
 	if (fd < 0) {
 		if (wait_until >= 0)
 			cmd_error(name, "%s (gave up after %g s)", err, o->wait_ms / 1000.0);
@@ -391,12 +477,16 @@ static int run(struct connect_opts *o)
 			cmd_error(name, "%s", err);
 		goto out;
 	}
-	if (o->net.verbose)
+	if (o->net.verbose && o->proxied)
+		cmd_error(name, "connected to %s through proxy %s", peer, proxy_addr);
+	else if (o->net.verbose)
 		cmd_error(name, "connected to %s", peer);
 	rc = talk(o, fd, peer);
 out:
 	if (targets)
 		freeaddrinfo(targets);
+	if (o->dest)
+		freeaddrinfo(o->dest);
 	if (src)
 		freeaddrinfo(src);
 	sk_tls_ctx_free(o->tls_ctx);
@@ -413,5 +503,6 @@ int cmd_connect(int argc, char **argv)
 	rc = parse_args(argc, argv, &o);
 	rc = rc == CMD_RUN ? run(&o) : cmd_parsed_exit(rc);
 	sk_port_list_free(&o.list);
+	sk_proxy_wipe(&o.proxy);
 	return rc;
 }

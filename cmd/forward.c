@@ -15,6 +15,7 @@
 #include "forward.h"
 #include "net.h"
 #include "parse.h"
+#include "proxy.h"
 #include "child.h"
 #include "tls.h"
 
@@ -40,8 +41,8 @@ static const char usage[] =
     "      --grace SECS       on SIGINT/SIGTERM, let open connections finish for\n"
     "                         at most SECS (default 10)\n"
     "      --workers N        N processes share the port (SO_REUSEPORT)\n"
-    "      --proxy-protocol v1|v2  send TARGET a PROXY protocol header first\n" ACL_USAGE
-    "      --tls-in           serve TLS to clients (--tls-cert, --tls-key,\n"
+    "      --proxy-protocol v1|v2  send TARGET a PROXY protocol header first\n" PROXY_USAGE
+	ACL_USAGE "      --tls-in           serve TLS to clients (--tls-cert, --tls-key,\n"
     "                         --tls-client-ca apply; without a certificate, a\n"
     "                         made-up one whose fingerprint is printed)\n"
     "      --tls-out          speak TLS to TARGET, verifying it (--tls-ca,\n"
@@ -81,6 +82,7 @@ static const struct option longopts[] = {
     {"grace", required_argument, NULL, OPT_GRACE},
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"proxy-protocol", required_argument, NULL, OPT_PROXY_PROTOCOL},
+    {"proxy", required_argument, NULL, OPT_PROXY},
     ACL_LONGOPTS,
     {"tls-in", no_argument, NULL, OPT_TLS_IN},
     {"tls-out", no_argument, NULL, OPT_TLS_OUT},
@@ -110,6 +112,8 @@ struct forward_opts {
 	long long max_conns, workers;
 	int idle_ms, grace_ms;
 	int proxy_protocol;
+	bool proxied;	       /* --proxy */
+	struct sk_proxy proxy; /* holds credentials: wiped at the end */
 	struct sk_acl acl;
 	bool tls_in, tls_out;
 	struct tls_cli in, out; /* the TLS options, split by side */
@@ -180,7 +184,7 @@ static int seconds_opt(const char *opt, const char *arg, int *ms)
 			 errno == ERANGE ? "too large" : "not a number of seconds");
 }
 
-static int own_option(int c, const char *arg, struct forward_opts *o)
+static int own_option(int c, char *arg, struct forward_opts *o)
 {
 	switch (c) {
 	case 'q': o->quiet = true; return 0;
@@ -197,6 +201,7 @@ static int own_option(int c, const char *arg, struct forward_opts *o)
 		return 0;
 	case OPT_TLS_IN: o->tls_in = true; return 0;
 	case OPT_TLS_OUT: o->tls_out = true; return 0;
+	case OPT_PROXY: o->proxied = true; return cmd_proxy_option(name, arg, &o->proxy);
 	}
 	return -1;
 }
@@ -217,6 +222,8 @@ static int check_args(struct forward_opts *o)
 		return cmd_usage(name, "--alpn and --tls-min need --tls-in or --tls-out");
 	if (o->workers > 1 && o->listen.unix_path)
 		return cmd_usage(name, "--workers share a TCP port; a unix LISTEN has one socket");
+	if (o->proxied && o->target.unix_path)
+		return cmd_usage(name, "--proxy reaches a HOST:PORT TARGET, not a unix socket");
 	o->in.on = o->tls_in;
 	o->out.on = o->tls_out;
 	if (o->tls_in && cmd_check_tls(name, &o->in))
@@ -340,7 +347,7 @@ static int open_more(void *ctx, int first)
 static int serve(void *ctx, int lfd)
 {
 	struct forward_opts *o = ctx;
-	struct addrinfo *ai = NULL;
+	struct addrinfo *ai = NULL, *dest = NULL;
 	struct sk_resolve_opts ro = {
 	    .family = o->net.family, .socktype = SOCK_STREAM, .numeric = o->net.numeric};
 	char err[SK_ERRLEN];
@@ -365,8 +372,17 @@ static int serve(void *ctx, int lfd)
 						   .name = o->target.unix_path};
 	} else {
 		/* Resolved per process: a worker does not share the parent's resolver state. */
-		ai = sk_resolve(o->target.host, o->target.port, &ro, err);
-		if (!ai) {
+		if (o->proxied) {
+			if (cmd_proxy_resolve(name, &o->proxy, o->target.host, &ro, &ai, &dest) < 0)
+				return EXIT_FAIL;
+			fo.proxy = &o->proxy;
+			fo.proxy_dest = (struct sk_proxy_dest){
+			    .host = o->target.host,
+			    .port = o->target.port,
+			    .addr = dest ? dest->ai_addr : NULL,
+			    .addrlen = dest ? dest->ai_addrlen : 0,
+			};
+		} else if (!(ai = sk_resolve(o->target.host, o->target.port, &ro, err))) {
 			cmd_error(name, "%s", err);
 			return EXIT_FAIL;
 		}
@@ -385,6 +401,8 @@ static int serve(void *ctx, int lfd)
 		close(fo.stop_fd);
 	if (ai)
 		freeaddrinfo(ai);
+	if (dest)
+		freeaddrinfo(dest);
 	return rc < 0 ? EXIT_FAIL : 0;
 }
 
@@ -431,5 +449,6 @@ int cmd_forward(int argc, char **argv)
 	sk_tls_ctx_free(o.in_ctx);
 	sk_tls_ctx_free(o.out_ctx);
 	sk_acl_free(&o.acl);
+	sk_proxy_wipe(&o.proxy);
 	return rc;
 }

@@ -3,8 +3,10 @@
  * sk_loop, each pair a small state machine:
  *
  *   P_TLS_IN     --tls-in: the client's handshake
- *   P_CONNECTING a non-blocking connect, every address of the target in
- *                turn, under one deadline
+ *   P_CONNECTING a non-blocking connect, every address of the target (or
+ *                of the proxy) in turn, under one deadline
+ *   P_PROXY      --proxy: the proxy's handshake (lib/proxy), under the
+ *                same deadline
  *   P_TLS_OUT    --tls-out: the handshake with the target (after the
  *                PROXY header, which goes first, in the clear)
  *   P_RELAY      two flows, client -> target ("up") and back ("down")
@@ -38,6 +40,7 @@
 #include "clock.h"
 #include "loop.h"
 #include "net.h"
+#include "proxy.h"
 #include "proxyproto.h"
 #include "sigfd.h"
 #include "tls.h"
@@ -50,7 +53,7 @@
 #define TURNS	   16	       /* moves per flow per event: then the others get their turn */
 #define BULK_MIN   (16 * 1024) /* a read this big makes a flow bulk: it splices from then on */
 
-enum pstate { P_TLS_IN, P_CONNECTING, P_TLS_OUT, P_RELAY };
+enum pstate { P_TLS_IN, P_CONNECTING, P_PROXY, P_TLS_OUT, P_RELAY };
 
 struct pair;
 
@@ -58,8 +61,8 @@ struct side {
 	struct pair *p;
 	int fd;
 	struct sk_tls *tls;
-	unsigned mask; /* watched for; 0: not in the loop */
-	char addr[SK_ADDRSTRLEN];
+	unsigned mask;			  /* watched for; 0: not in the loop */
+	char addr[2 * SK_ADDRSTRLEN + 8]; /* through a proxy: "TARGET via PROXY" */
 };
 
 struct flow {
@@ -88,11 +91,13 @@ struct pair {
 	struct flow up, down;
 	const struct addrinfo *next;  /* the next target address to try */
 	const struct addrinfo *retry; /* the one being tried */
+	struct sk_proxy_hs *phs;      /* the proxy's handshake, while it runs */
+	bool proxied;		      /* the proxy opened the tunnel */
 	unsigned char *hdr;	      /* the PROXY header, until it is sent */
 	size_t hdr_len, hdr_off;
 	int64_t started, last_active, deadline;
 	bool fd_wait; /* connecting waits for a free fd (the table was full) */
-	char why[128];
+	char why[SK_ADDRSTRLEN + SK_ERRLEN + 16];
 	struct pair *prev, *nxt;
 };
 
@@ -254,6 +259,7 @@ static void pair_end(struct pair *p, enum sk_fwd_end end, bool reset_client, boo
 	free(p->up.buf);
 	free(p->down.buf);
 	free(p->hdr);
+	sk_proxy_hs_free(p->phs);
 	if (p->prev)
 		p->prev->nxt = p->nxt;
 	else
@@ -549,7 +555,56 @@ static void tls_step(struct pair *p, struct side *s)
 	}
 }
 
-/* The target answered: the PROXY header, then TLS or the relay. */
+/* The proxy's address, out of the target's "TARGET via PROXY". */
+static const char *proxy_addr(const struct pair *p)
+{
+	const char *via = strstr(p->t.addr, " via ");
+
+	return via ? via + 5 : p->t.addr;
+}
+
+/*
+ * The proxy's handshake, as far as it goes now. Returns true once the
+ * tunnel is open.
+ */
+static bool proxy_step(struct pair *p)
+{
+	const struct sk_fwd_opts *o = p->f->o;
+	char err[SK_ERRLEN], via[SK_ADDRSTRLEN];
+	enum sk_proxy_step s;
+
+	if (!p->phs) {
+		/* From here on the log names the target, and the proxy it goes through. */
+		snprintf(via, sizeof(via), "%.*s", SK_ADDRSTRLEN - 1, p->t.addr);
+		snprintf(p->t.addr, sizeof(p->t.addr), "%.*s via %s", SK_ADDRSTRLEN - 1,
+			 o->target.name, via);
+		p->state = P_PROXY;
+		if (!(p->phs = sk_proxy_hs_new(o->proxy, &o->proxy_dest, err))) {
+			pair_fail(p, SK_FWD_UNREACHED, "proxy %s: %s", via, err);
+			return false;
+		}
+	}
+	s = sk_proxy_step(p->phs, p->t.fd, err);
+	if (s == SK_PROXY_STEP_FAILED) {
+		/* The client is reset, as when the target itself cannot be reached. */
+		snprintf(p->why, sizeof(p->why), "proxy %.*s: %s", SK_ADDRSTRLEN - 1, proxy_addr(p),
+			 err);
+		pair_end(p, SK_FWD_UNREACHED, true, false);
+		return false;
+	}
+	if (s != SK_PROXY_STEP_DONE) {
+		if (side_watch(&p->t, s == SK_PROXY_STEP_READ ? SK_LOOP_READ : SK_LOOP_WRITE) < 0)
+			pair_fail(p, SK_FWD_RESET, "watch: %s", strerror(errno));
+		return false;
+	}
+	sk_proxy_hs_free(p->phs);
+	p->phs = NULL;
+	p->proxied = true;
+	p->state = P_CONNECTING;
+	return true;
+}
+
+/* The target answered: the proxy's handshake, the PROXY header, then TLS or the relay. */
 static void target_ready(struct pair *p)
 {
 	const struct sk_fwd_opts *o = p->f->o;
@@ -561,6 +616,8 @@ static void target_ready(struct pair *p)
 	else if (!p->t.addr[0] && p->retry)
 		sk_addr_format(p->retry->ai_addr, p->retry->ai_addrlen, p->t.addr,
 			       sizeof(p->t.addr));
+	if (o->proxy && !p->proxied && !proxy_step(p))
+		return;
 	while (p->hdr_off < p->hdr_len) {
 		n = send(p->t.fd, p->hdr + p->hdr_off, p->hdr_len - p->hdr_off,
 			 MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -711,6 +768,10 @@ static void side_event(struct sk_loop *l, int fd, unsigned events, void *ctx)
 			target_ready(p); /* the PROXY header waited for room */
 		else if (s == &p->t)
 			connect_done(p);
+		break;
+	case P_PROXY:
+		if (s == &p->t)
+			target_ready(p);
 		break;
 	case P_TLS_OUT: tls_step(p, &p->t); break;
 	case P_RELAY: pair_relay(p, s, events); break;
@@ -888,7 +949,10 @@ static int on_sweep(struct sk_loop *l, void *ctx)
 	(void)l;
 	for (; p; p = next) {
 		next = p->nxt;
-		if (p->state != P_RELAY && p->deadline >= 0 && now >= p->deadline)
+		if (p->state == P_PROXY && p->deadline >= 0 && now >= p->deadline)
+			pair_fail(p, SK_FWD_UNREACHED, "proxy %s: %s: timed out", proxy_addr(p),
+				  sk_proxy_kind_name(f->o->proxy->kind));
+		else if (p->state != P_RELAY && p->deadline >= 0 && now >= p->deadline)
 			pair_fail(p,
 				  p->state == P_CONNECTING ? SK_FWD_UNREACHED : SK_FWD_TLS_FAILED,
 				  "%s",

@@ -13,8 +13,10 @@
 
 #include "acl.h"
 #include "err.h"
+#include "proxy.h"
 
 struct sk_tls_ctx;
+struct sk_proxy;
 
 /* Where clients go: every address of a name in turn, or a unix socket. */
 struct sk_fwd_target {
@@ -47,18 +49,20 @@ struct sk_fwd_record {
 struct sk_fwd_opts {
 	int lfd; /* listening, non-blocking */
 	struct sk_fwd_target target;
-	int connect_ms;		    /* per connection attempt, all addresses included */
-	int idle_ms;		    /* -1: none */
-	size_t max_conns;	    /* clients at once; more wait in the backlog */
-	int grace_ms;		    /* after a stop: how long open connections may finish */
-	struct sk_tls_ctx *tls_in;  /* TLS to clients, or NULL */
-	struct sk_tls_ctx *tls_out; /* TLS to the target, or NULL */
-	const char *tls_name;	    /* name checked on the target's certificate */
-	const char *sni;	    /* SNI sent to the target, or NULL */
-	int proxy_protocol;	    /* 0, 1 or 2 */
-	const struct sk_acl *acl;   /* NULL: everyone */
-	bool no_splice;		    /* read/write through a buffer only */
-	int stop_fd;		    /* readable: stop (a second time: at once) */
+	int connect_ms;			 /* per connection attempt, all addresses included */
+	int idle_ms;			 /* -1: none */
+	size_t max_conns;		 /* clients at once; more wait in the backlog */
+	int grace_ms;			 /* after a stop: how long open connections may finish */
+	struct sk_tls_ctx *tls_in;	 /* TLS to clients, or NULL */
+	struct sk_tls_ctx *tls_out;	 /* TLS to the target, or NULL */
+	const char *tls_name;		 /* name checked on the target's certificate */
+	const char *sni;		 /* SNI sent to the target, or NULL */
+	const struct sk_proxy *proxy;	 /* --proxy (target.ai: its addresses), or NULL */
+	struct sk_proxy_dest proxy_dest; /* what the proxy is asked to reach */
+	int proxy_protocol;		 /* 0, 1 or 2 */
+	const struct sk_acl *acl;	 /* NULL: everyone */
+	bool no_splice;			 /* read/write through a buffer only */
+	int stop_fd;			 /* readable: stop (a second time: at once) */
 	/* Called as each connection ends (and for each refused client). */
 	void (*on_end)(void *ctx, const struct sk_fwd_record *r);
 	void *ctx;
