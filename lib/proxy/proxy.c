@@ -25,6 +25,10 @@
 #include "json.h"
 #include "parse.h"
 
+#ifndef SOCKCTL_VERSION
+#define SOCKCTL_VERSION "0.0.0"
+#endif
+
 #define DEFAULT_PORT 1080
 #define OUT_MAX	     2048 /* the longest request: HTTP CONNECT with credentials */
 #define INTERIM_MAX  8	  /* 1xx heads an HTTP proxy may send before its answer */
@@ -933,7 +937,7 @@ size_t sk_proxy_hs_input(struct sk_proxy_hs *hs, const unsigned char *in, size_t
 void sk_proxy_hs_eof(struct sk_proxy_hs *hs, int e)
 {
 	enum sk_proxy_state st = sk_proxy_hs_state(hs);
-	const char *what = step_what[hs->step], *how = e ? "reset" : "closed";
+	const char *what = step_what[hs->step], *how = e == ECONNRESET ? "reset" : "closed";
 
 	if (st == SK_PROXY_DONE || st == SK_PROXY_FAILED)
 		return;
