@@ -228,7 +228,7 @@ static void name_target(const struct connect_opts *o, unsigned port, char *peer)
 static int dial(const struct connect_opts *o, struct addrinfo *targets, const struct addrinfo *src,
 		unsigned port, int64_t wait_until, char *peer, char *proxy_addr, char *err)
 {
-	int backoff = 50, fd, attempt_ms, left;
+	int backoff = 50, fd, attempt_ms, left, e;
 	int64_t deadline;
 
 	for (;;) {
@@ -249,8 +249,10 @@ static int dial(const struct connect_opts *o, struct addrinfo *targets, const st
 				sk_seterr(err, "proxy %s: connect: %s", o->proxy_name,
 					  strerror(errno));
 			else if (through_proxy(o, fd, port, proxy_addr, deadline, err) < 0) {
+				e = errno; /* what the proxy said: --wait retries on some */
 				close(fd);
 				fd = -1;
+				errno = e;
 			} else {
 				name_target(o, port, peer);
 			}
