@@ -191,9 +191,18 @@ int cmd_proxy_option(const char *cmd, char *arg, struct sk_proxy *px)
 	char err[SK_ERRLEN];
 	char *sep, *at;
 
-	if (sk_proxy_parse_url(arg, px, err) < 0 ||
-	    (!px->auth && env && sk_proxy_set_auth(px, env, err) < 0) ||
-	    sk_proxy_check_auth(px, err) < 0) {
+	if (sk_proxy_parse_url(arg, px, err) < 0)
+		return cmd_usage(cmd, "bad --proxy: %s", err);
+	if (!px->auth && env) {
+		if (sk_proxy_set_auth(px, env, err) < 0) {
+			sk_proxy_wipe(px);
+			return cmd_usage(cmd, "bad SOCKCTL_PROXY_AUTH: %s", err);
+		}
+		/* SOCKS4 has a user ID only: a password set for other proxies is not used. */
+		if (px->kind == SK_PROXY_SOCKS4 || px->kind == SK_PROXY_SOCKS4A)
+			explicit_bzero(px->pass, sizeof(px->pass));
+	}
+	if (sk_proxy_check_auth(px, err) < 0) {
 		sk_proxy_wipe(px);
 		return cmd_usage(cmd, "bad --proxy: %s", err);
 	}

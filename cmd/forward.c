@@ -34,7 +34,7 @@ static const char usage[] =
     "  -v, --verbose          also log refused clients\n"
     "  -q, --quiet            no 'listening on' line and no log\n"
     "  -w, --timeout SECS     connect timeout per client (default 10); also the\n"
-    "                         limit of the TLS handshakes\n"
+    "                         limit of the proxy's and the TLS handshakes\n"
     "      --max-conns N      at most N clients at once; more wait in the backlog\n"
     "                         (default: what the fd limit allows)\n"
     "      --idle SECS        close a pair that moved nothing either way for SECS\n"

@@ -275,7 +275,8 @@ check_bash() {
 			grep -qw -- "$c" "$f" || missing+=" $f:$c"
 		done
 		for o in $opts; do
-			grep -q -- "$o\\b" "$f" || missing+=" $f:$o"
+			# Whole options: --proxy is not found inside --proxy-protocol.
+			grep -qE -- "$o([^a-z0-9-]|\$)" "$f" || missing+=" $f:$o"
 		done
 	done
 	[ -z "$missing" ] || { echo "missing:$missing"; false; }

@@ -693,6 +693,17 @@ static int open_target(struct pair *p, bool *now)
 	return -1;
 }
 
+/* The reason a connect failed with e, naming the proxy when it was the proxy's. */
+static void connect_failed(struct pair *p, int e)
+{
+	char addr[SK_ADDRSTRLEN] = "";
+
+	if (p->f->o->proxy && p->retry)
+		sk_addr_format(p->retry->ai_addr, p->retry->ai_addrlen, addr, sizeof(addr));
+	snprintf(p->why, sizeof(p->why), "%s%s%sconnect: %s", addr[0] ? "proxy " : "", addr,
+		 addr[0] ? ": " : "", strerror(e));
+}
+
 /* Tries target addresses until one connects or is pending; resets the client if none. */
 static void try_connect(struct pair *p)
 {
@@ -718,7 +729,7 @@ static void try_connect(struct pair *p)
 				p->next = p->f->o->target.ai;
 			return;
 		}
-		snprintf(p->why, sizeof(p->why), "connect: %s", strerror(errno));
+		connect_failed(p, errno);
 		side_close(&p->t, false);
 		if (!p->f->o->target.ai || !p->next) {
 			pair_end(p, SK_FWD_UNREACHED, true, false);
@@ -739,7 +750,7 @@ static void connect_done(struct pair *p)
 		target_ready(p);
 		return;
 	}
-	snprintf(p->why, sizeof(p->why), "connect: %s", strerror(e));
+	connect_failed(p, e);
 	side_close(&p->t, false);
 	if (p->f->o->target.ai && p->next)
 		try_connect(p);
@@ -952,12 +963,11 @@ static int on_sweep(struct sk_loop *l, void *ctx)
 		if (p->state == P_PROXY && p->deadline >= 0 && now >= p->deadline)
 			pair_fail(p, SK_FWD_UNREACHED, "proxy %s: %s: timed out", proxy_addr(p),
 				  sk_proxy_kind_name(f->o->proxy->kind));
-		else if (p->state != P_RELAY && p->deadline >= 0 && now >= p->deadline)
-			pair_fail(p,
-				  p->state == P_CONNECTING ? SK_FWD_UNREACHED : SK_FWD_TLS_FAILED,
-				  "%s",
-				  p->state == P_CONNECTING ? "connect: timed out"
-							   : "TLS handshake: timed out");
+		else if (p->state == P_CONNECTING && p->deadline >= 0 && now >= p->deadline) {
+			connect_failed(p, ETIMEDOUT);
+			pair_end(p, SK_FWD_UNREACHED, true, true);
+		} else if (p->state != P_RELAY && p->deadline >= 0 && now >= p->deadline)
+			pair_fail(p, SK_FWD_TLS_FAILED, "%s", "TLS handshake: timed out");
 		else if (p->state == P_RELAY && f->o->idle_ms >= 0 &&
 			 now - p->last_active >= f->o->idle_ms)
 			/* A side still owed bytes is reset: a FIN would say "complete". */

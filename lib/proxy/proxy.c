@@ -275,8 +275,15 @@ int sk_proxy_parse_url(const char *url, struct sk_proxy *px, char *err)
 		if (strlen(schemes[i].scheme) == slen && !strncasecmp(url, schemes[i].scheme, slen))
 			break;
 	if (i == sizeof(schemes) / sizeof(schemes[0])) {
-		sk_seterr(err, "unknown scheme '%.*s' (socks5, socks5h, socks4, socks4a or http)",
-			  slen > 16 ? 16 : (int)slen, url);
+		/* Quoted only when it looks like a scheme: it may be a mistyped password. */
+		if (slen <= 16 && strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					      "0123456789+-.") == slen)
+			sk_seterr(err,
+				  "unknown scheme '%.*s' (socks5, socks5h, socks4, socks4a or "
+				  "http)",
+				  (int)slen, url);
+		else
+			sk_seterr(err, "unknown scheme (socks5, socks5h, socks4, socks4a or http)");
 		return -1;
 	}
 	px->kind = schemes[i].kind;
@@ -549,7 +556,7 @@ static int set_dest(struct sk_proxy_hs *hs, const struct sk_proxy_dest *d, char 
 		return -1;
 	}
 	if (v4only && hs->atyp == 4) {
-		sk_seterr(err, "SOCKS4 carries IPv4 addresses only: use socks5 for %.64s", d->host);
+		sk_seterr(err, "no IPv6 targets (use socks5 for %.64s)", d->host);
 		return -1;
 	}
 	/* What the proxy is told: the name, or the address as the proxy reads it. */

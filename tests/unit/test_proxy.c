@@ -61,6 +61,7 @@ static void test_urls(void)
 
 	CHECK(bad_url("127.0.0.1:1080", "no scheme"));
 	CHECK(bad_url("ftp://127.0.0.1", "unknown scheme 'ftp'"));
+	CHECK(bad_url("user:s3cret://h", "unknown scheme (socks5"));
 	CHECK(bad_url("socks5://", "no proxy host"));
 	CHECK(bad_url("socks5://u:s3cret@", "no proxy host"));
 	CHECK(bad_url("socks5://h:0", "bad proxy port"));
@@ -286,7 +287,7 @@ static void test_socks4(void)
 
 	/* What SOCKS4 cannot say. */
 	px = url("socks4://127.0.0.1");
-	CHECK(!sk_proxy_hs_new(&px, &d, err) && errno == EINVAL && strstr(err, "IPv4"));
+	CHECK(!sk_proxy_hs_new(&px, &d, err) && errno == EINVAL && strstr(err, "no IPv6 targets"));
 	d.host = "name.only";
 	CHECK(!sk_proxy_hs_new(&px, &d, err) && strstr(err, "no address"));
 }
