@@ -68,6 +68,22 @@ _sockctl_dirs()
 	COMPREPLY+=($(compgen -d -- "$1"))
 }
 
+# --proxy's URL: the scheme (socks5://, socks5h://, socks4://, socks4a://,
+# http://) matching $1; the rest, [USER[:PASS]@]HOST[:PORT], is free text.
+_sockctl_proxy_url()
+{
+	[[ $1 == *//* ]] && return 0
+	local -a r=($(compgen -W 'socks5:// socks5h:// socks4:// socks4a:// http://' -- "$1"))
+	compopt -o nospace 2>/dev/null
+	# bash replaces only what follows the last colon when colons break
+	# words (as __ltrim_colon_completions does).
+	if [[ $1 == *:* && $COMP_WORDBREAKS == *:* ]]; then
+		local pre=${1%"${1##*:}"}
+		r=("${r[@]#"$pre"}")
+	fi
+	COMPREPLY=("${r[@]}")
+}
+
 # forward's LISTEN and TARGET. They hold colons (ADDRESS:PORT, unix:PATH),
 # which bash may have split into words of their own, so they are counted
 # and completed from the command line itself: LISTEN a port or service,
@@ -94,7 +110,7 @@ _sockctl_forward_args()
 		fi
 		case $w in
 		-w | --timeout | --max-conns | --idle | --grace | --workers | \
-			--proxy-protocol | --allow | --deny | --tls-cert | --tls-key | \
+			--proxy-protocol | --proxy | --allow | --deny | --tls-cert | --tls-key | \
 			--tls-client-ca | --tls-ca | --tls-pin | --sni | --alpn | --tls-min)
 			skip=true
 			continue
@@ -186,7 +202,7 @@ _sockctl()
 	# Access lists (listen, forward, serve-http, udp-recv).
 	local acl_opts='--allow --deny'
 	local listen_opts="$common_opts -k --keep-open --max-conns $acl_opts $tls_server_opts"
-	local connect_opts="$common_opts --wait -z --scan $tls_client_opts"
+	local connect_opts="$common_opts --wait -z --scan --proxy $tls_client_opts"
 	local udp_send_opts='-4 --ipv4 -6 --ipv6 -n --numeric -s --source
 		-v --verbose -w --wait -b --broadcast --size -h --help'
 	local udp_recv_opts="-4 --ipv4 -6 --ipv6 -n --numeric -v --verbose
@@ -195,7 +211,7 @@ _sockctl()
 	# forward: --tls-in and --tls-out, and each side's TLS options.
 	local forward_opts="-4 --ipv4 -6 --ipv6 -n --numeric -v --verbose
 		-q --quiet -w --timeout --max-conns --idle --grace --workers
-		--proxy-protocol $acl_opts --tls-in --tls-out --tls-cert --tls-key
+		--proxy-protocol --proxy $acl_opts --tls-in --tls-out --tls-cert --tls-key
 		--tls-client-ca --tls-ca --tls-pin --tls-insecure --sni --no-sni
 		--alpn --tls-min -h --help"
 	local serve_http_opts="-p --port -b --bind -4 --ipv4 -6 --ipv6
@@ -320,6 +336,10 @@ _sockctl()
 		COMPREPLY=($(compgen -W "v1 v2" -- "$cur"))
 		return 0
 		;;
+	--proxy)
+		_sockctl_proxy_url "$cur"
+		return 0
+		;;
 	--sni)
 		_sockctl_hosts "$cur"
 		return 0
@@ -349,6 +369,10 @@ _sockctl()
 			skip=false
 			continue
 		fi
+		# Without bash-completion, a word with colons (--proxy's URL,
+		# an IPv6 address) arrives split at them: the pieces from a
+		# run of colons on belong to the word before.
+		[[ ${words[i]} =~ ^:+$ || ${words[i - 1]} =~ ^:+$ ]] && continue
 		if ! $dashdash; then
 			case ${words[i]} in
 			--) dashdash=true; continue ;;
@@ -368,7 +392,7 @@ _sockctl()
 			-s | --source | -U | --unix | -w | --timeout | -e | --exec | \
 				--max-conns | --wait | -c | --count | --size | --join | \
 				--tls-ca | --tls-pin | --sni | --alpn | --tls-cert | --tls-key | \
-				--tls-min | --tls-client-ca | --allow | --deny)
+				--tls-min | --tls-client-ca | --allow | --deny | --proxy)
 				skip=true
 				continue
 				;;

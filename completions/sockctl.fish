@@ -25,7 +25,7 @@ function __sockctl_npos
             case -s --source -U --unix -w --timeout -e --exec --max-conns --wait \
                 -c --count --size --join --tls-ca --tls-pin --sni --alpn --tls-cert \
                 --tls-key --tls-min --tls-client-ca --allow --deny --workers --idle \
-                --grace --proxy-protocol
+                --grace --proxy-protocol --proxy
                 set skip 1
             case -p --port -b --bind --log
                 # Only serve-http's take an argument (udp-send's -b does not).
@@ -93,6 +93,18 @@ function __sockctl_forward_arg
         __fish_print_hostnames | string replace -r '^(.*:.*)$' '[$1]' | string replace -r '$' ':'
         echo unix:
     end
+end
+
+# --proxy's URL, SCHEME://[USER[:PASS]@]HOST[:PORT]: the schemes, until one
+# is typed (the rest is the user's).
+function __sockctl_proxy_url
+    string match -q -- '*://*' (commandline -ct); and return 0
+    printf '%s\t%s\n' \
+        socks5:// "SOCKS5; the target's name resolved here" \
+        socks5h:// 'SOCKS5; the proxy resolves the name' \
+        socks4:// 'SOCKS4, IPv4 only; the name resolved here' \
+        socks4a:// 'SOCKS4a; the proxy resolves the name' \
+        http:// 'HTTP CONNECT; the proxy resolves the name'
 end
 
 # The ports something listens on or is bound to, as sockctl itself reports them.
@@ -167,6 +179,8 @@ complete -c sockctl -n $connect_cond -s s -l source -x -a '(__fish_print_hostnam
 complete -c sockctl -n $connect_cond -s w -l timeout -x -d 'Give up connecting, or exit idle, after SECS'
 complete -c sockctl -n $connect_cond -l wait -x -d 'Retry a refused or unreachable connect for up to SECS'
 complete -c sockctl -n $connect_cond -s z -l scan -d 'Connect and close, moving no data: a port scan'
+complete -c sockctl -n $connect_cond -l proxy -x -a '(__sockctl_proxy_url)' \
+    -d 'Reach the target through a SOCKS or HTTP proxy'
 complete -c sockctl -n "$connect_cond; and not __sockctl_unix; and test (__sockctl_npos) -eq 0" \
     -a '(__fish_print_hostnames)'
 complete -c sockctl -n "$connect_cond; and not __sockctl_unix; and test (__sockctl_npos) -eq 1" \
@@ -244,6 +258,8 @@ complete -c sockctl -n $fwd_cond -l grace -x \
     -d 'On SIGINT/SIGTERM, let open connections finish for at most SECS (default 10)'
 complete -c sockctl -n $fwd_cond -l workers -x -d 'N processes share the port (SO_REUSEPORT)'
 complete -c sockctl -n $fwd_cond -l proxy-protocol -x -a 'v1 v2' -d 'Send TARGET a PROXY protocol header first'
+complete -c sockctl -n $fwd_cond -l proxy -x -a '(__sockctl_proxy_url)' \
+    -d 'Reach TARGET through a SOCKS or HTTP proxy'
 complete -c sockctl -n $fwd_cond -l tls-in -d 'Serve TLS to clients (without --tls-cert, a made-up certificate)'
 complete -c sockctl -n $fwd_cond -l tls-out -d 'Speak TLS to TARGET, verifying it'
 complete -c sockctl -n $fwd_cond -l tls-cert -r -F -d 'The certificate served to clients (PEM, with chain)'
