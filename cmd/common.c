@@ -187,24 +187,31 @@ enum cmd_option cmd_acl_option(const char *cmd, int c, const char *arg, struct s
 
 int cmd_proxy_option(const char *cmd, char *arg, struct sk_proxy *px)
 {
-	const char *env = getenv("SOCKCTL_PROXY_AUTH");
+	char *env = getenv("SOCKCTL_PROXY_AUTH");
+	const char *from = "--proxy";
 	char err[SK_ERRLEN];
 	char *sep, *at;
 
 	if (sk_proxy_parse_url(arg, px, err) < 0)
 		return cmd_usage(cmd, "bad --proxy: %s", err);
-	if (!px->auth && env) {
+	if (!px->auth && env && env[0]) {
+		from = "SOCKCTL_PROXY_AUTH";
 		if (sk_proxy_set_auth(px, env, err) < 0) {
 			sk_proxy_wipe(px);
-			return cmd_usage(cmd, "bad SOCKCTL_PROXY_AUTH: %s", err);
+			return cmd_usage(cmd, "bad %s: %s", from, err);
 		}
 		/* SOCKS4 has a user ID only: a password set for other proxies is not used. */
 		if (px->kind == SK_PROXY_SOCKS4 || px->kind == SK_PROXY_SOCKS4A)
 			explicit_bzero(px->pass, sizeof(px->pass));
 	}
+	/* Taken: not handed on to -e's command, nor kept in our environment. */
+	if (env) {
+		explicit_bzero(env, strlen(env));
+		unsetenv("SOCKCTL_PROXY_AUTH");
+	}
 	if (sk_proxy_check_auth(px, err) < 0) {
 		sk_proxy_wipe(px);
-		return cmd_usage(cmd, "bad --proxy: %s", err);
+		return cmd_usage(cmd, "bad %s: %s", from, err);
 	}
 	/* Out of ps: the credentials in argv become stars. */
 	sep = strstr(arg, "://");
@@ -219,7 +226,9 @@ int cmd_proxy_resolve(const char *cmd, const struct sk_proxy *px, const char *ho
 		      struct addrinfo **dest)
 {
 	struct sk_resolve_opts dro = *ro;
-	char err[SK_ERRLEN], lit[SK_ADDRSTRLEN];
+	struct sk_proxy_dest d = {.host = host, .port = 1};
+	struct sk_proxy_hs *trial;
+	char err[SK_ERRLEN], lit[NI_MAXHOST];
 	unsigned char ip[16];
 
 	*dest = NULL;
@@ -228,21 +237,36 @@ int cmd_proxy_resolve(const char *cmd, const struct sk_proxy *px, const char *ho
 		return -1;
 	}
 	/* A literal goes to the proxy as it is; a name is the proxy's to resolve, or ours. */
-	if (sk_proxy_resolves(px->kind) || !sk_host_unbracket(host, lit, sizeof(lit)) ||
-	    inet_pton(AF_INET, lit, ip) == 1 || inet_pton(AF_INET6, lit, ip) == 1)
-		return 0;
-	if (px->kind == SK_PROXY_SOCKS4)
-		dro.family = AF_INET;
-	if (!(*dest = sk_resolve(host, 0, &dro, err))) {
-		cmd_error(cmd, "%s%s", err,
-			  px->kind == SK_PROXY_SOCKS4 ? " (SOCKS4 needs an IPv4 address; socks4a "
-							"lets the proxy resolve the name)"
-						      : "");
-		freeaddrinfo(*proxies);
-		*proxies = NULL;
-		return -1;
+	if (!sk_proxy_resolves(px->kind) &&
+	    !(sk_host_unbracket(host, lit, sizeof(lit)) &&
+	      (inet_pton(AF_INET, lit, ip) == 1 || inet_pton(AF_INET6, lit, ip) == 1))) {
+		if (px->kind == SK_PROXY_SOCKS4)
+			dro.family = AF_INET;
+		if (!(*dest = sk_resolve(host, 0, &dro, err))) {
+			cmd_error(cmd, "%s%s", err,
+				  px->kind == SK_PROXY_SOCKS4
+				      ? " (SOCKS4 needs an IPv4 address; socks4a lets the proxy "
+					"resolve the name)"
+				      : "");
+			goto fail;
+		}
+		d.addr = (*dest)->ai_addr;
+		d.addrlen = (*dest)->ai_addrlen;
 	}
+	/* What the protocol cannot say is found now, not once per connection. */
+	if (!(trial = sk_proxy_hs_new(px, &d, err))) {
+		cmd_error(cmd, "proxy %s: %s: %s", px->host, sk_proxy_kind_name(px->kind), err);
+		goto fail;
+	}
+	sk_proxy_hs_free(trial);
 	return 0;
+fail:
+	freeaddrinfo(*proxies);
+	*proxies = NULL;
+	if (*dest)
+		freeaddrinfo(*dest);
+	*dest = NULL;
+	return -1;
 }
 
 void cmd_proxy_say(void *ctx, const char *line)

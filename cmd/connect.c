@@ -192,7 +192,7 @@ static int through_proxy(const struct connect_opts *o, int fd, unsigned port,
 	struct sk_proxy_dest d = {.host = o->host, .port = port};
 	char why[SK_ERRLEN];
 	struct sk_proxy_hs *hs;
-	int rc;
+	int rc, e;
 
 	if (o->dest) {
 		d.addr = o->dest->ai_addr;
@@ -206,9 +206,11 @@ static int through_proxy(const struct connect_opts *o, int fd, unsigned port,
 	if (o->net.verbose)
 		sk_proxy_hs_set_log(hs, cmd_proxy_say, &log);
 	rc = sk_proxy_handshake_wait(hs, fd, sk_ms_left(deadline), -1, why);
+	e = errno;
 	if (rc < 0)
 		sk_seterr(err, "proxy %s: %s", proxy_addr, why);
 	sk_proxy_hs_free(hs);
+	errno = e;
 	return rc;
 }
 
@@ -241,10 +243,12 @@ static int dial(const struct connect_opts *o, struct addrinfo *targets, const st
 			if (fd >= 0)
 				snprintf(peer, SK_ADDRSTRLEN, "%s", o->net.unix_path);
 		} else if (o->proxied) {
-			/* The handshake is part of connecting: -w (or 10 s) covers both. */
-			deadline =
-			    sk_deadline(attempt_ms >= 0 ? attempt_ms : cmd_handshake_ms(&o->net));
+			/* The handshake is part of connecting: -w covers both; without it,
+			 * the handshake has 10 s of its own. */
+			deadline = sk_deadline(attempt_ms);
 			fd = sk_connect(targets, src, attempt_ms, 0, proxy_addr, err);
+			if (attempt_ms < 0)
+				deadline = sk_deadline(cmd_handshake_ms(&o->net));
 			if (fd < 0)
 				sk_seterr(err, "proxy %s: connect: %s", o->proxy_name,
 					  strerror(errno));
@@ -473,7 +477,7 @@ static int run(struct connect_opts *o)
 	}
 	fd = dial(o, targets, src, o->port, wait_until, peer, proxy_addr, err);
 	if (fd < 0) {
-		if (wait_until >= 0)
+		if (wait_until >= 0 && retryable(errno))
 			cmd_error(name, "%s (gave up after %g s)", err, o->wait_ms / 1000.0);
 		else
 			cmd_error(name, "%s", err);

@@ -431,6 +431,7 @@ int cmd_forward(int argc, char **argv)
 	rc = parse_args(argc, argv, &o);
 	if (rc != CMD_RUN) {
 		sk_acl_free(&o.acl);
+		sk_proxy_wipe(&o.proxy);
 		return cmd_parsed_exit(rc);
 	}
 	fit_fd_limit(&o);

@@ -580,7 +580,8 @@ static bool proxy_step(struct pair *p)
 			 o->target.name, via);
 		p->state = P_PROXY;
 		if (!(p->phs = sk_proxy_hs_new(o->proxy, &o->proxy_dest, err))) {
-			pair_fail(p, SK_FWD_UNREACHED, "proxy %s: %s", via, err);
+			pair_fail(p, SK_FWD_UNREACHED, "proxy %s: %s: %s", via,
+				  sk_proxy_kind_name(o->proxy->kind), err);
 			return false;
 		}
 	}
@@ -960,10 +961,11 @@ static int on_sweep(struct sk_loop *l, void *ctx)
 	(void)l;
 	for (; p; p = next) {
 		next = p->nxt;
-		if (p->state == P_PROXY && p->deadline >= 0 && now >= p->deadline)
-			pair_fail(p, SK_FWD_UNREACHED, "proxy %s: %s: timed out", proxy_addr(p),
-				  sk_proxy_kind_name(f->o->proxy->kind));
-		else if (p->state == P_CONNECTING && p->deadline >= 0 && now >= p->deadline) {
+		if (p->state == P_PROXY && p->deadline >= 0 && now >= p->deadline) {
+			sk_proxy_hs_timeout(p->phs);
+			pair_fail(p, SK_FWD_UNREACHED, "proxy %s: %s", proxy_addr(p),
+				  sk_proxy_hs_error(p->phs));
+		} else if (p->state == P_CONNECTING && p->deadline >= 0 && now >= p->deadline) {
 			connect_failed(p, ETIMEDOUT);
 			pair_end(p, SK_FWD_UNREACHED, true, true);
 		} else if (p->state != P_RELAY && p->deadline >= 0 && now >= p->deadline)

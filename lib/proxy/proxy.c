@@ -33,6 +33,7 @@
 #define OUT_MAX	     2048 /* the longest request: HTTP CONNECT with credentials */
 #define INTERIM_MAX  8	  /* 1xx heads an HTTP proxy may send before its answer */
 #define REASON_MAX   80	  /* of an HTTP reason phrase, in a message */
+#define SOCKS_IN_MAX 512  /* the longest SOCKS reply: 4 + 1 + 255 + 2 bytes */
 
 /* Where the handshake stands. */
 enum step {
@@ -71,8 +72,8 @@ struct sk_proxy_hs {
 	enum step step;
 	unsigned char out[OUT_MAX];
 	size_t out_len, out_off;
-	unsigned char in[SK_PROXY_HEAD_MAX];
 	size_t in_len, need; /* SOCKS: the reply is complete at need bytes */
+	size_t in_cap;	     /* of in[]: a SOCKS reply, or an HTTP head */
 	unsigned interim;    /* HTTP 1xx heads seen */
 	bool auth;
 	char user[SK_PROXY_NAME_MAX + 1], pass[SK_PROXY_NAME_MAX + 1];
@@ -87,6 +88,7 @@ struct sk_proxy_hs {
 	int why_errno;
 	void (*log)(void *ctx, const char *line);
 	void *log_ctx;
+	unsigned char in[]; /* the answer as it comes */
 };
 
 /* ---------------------------------------------------------------- URL */
@@ -205,7 +207,7 @@ static int parse_hostport(const char *s, struct sk_proxy *px, char *err)
 	}
 	for (const char *p = h; p < hend; p++) {
 		if ((unsigned char)*p <= ' ' || *p == '/' || *p == '?' || *p == '#' || *p == '%' ||
-		    *p == '@' || (unsigned char)*p >= 0x7f || (*s != '[' && *p == ']')) {
+		    *p == '@' || (unsigned char)*p >= 0x7f || *p == '[' || *p == ']') {
 			sk_seterr(err, "the proxy's host holds '%c', which no host name has",
 				  (unsigned char)*p > ' ' && (unsigned char)*p < 0x7f ? *p : '?');
 			return -1;
@@ -222,6 +224,11 @@ static int parse_hostport(const char *s, struct sk_proxy *px, char *err)
 		}
 		memcpy(portbuf, colon + 1, n);
 		portbuf[n] = '\0';
+		/* Not quoted unless a number: "user:password" without its "@host" lands here. */
+		if (strspn(portbuf, "0123456789") != n) {
+			sk_seterr(err, "bad proxy port: not a number");
+			return -1;
+		}
 		if (sk_parse_port(portbuf, "tcp", &px->port) < 0 || px->port == 0) {
 			sk_seterr(err, "bad proxy port '%s'", portbuf);
 			return -1;
@@ -516,7 +523,7 @@ static void send_http_request(struct sk_proxy_hs *hs)
 /* Sets the target from dest. Returns 0 or -1 with err. */
 static int set_dest(struct sk_proxy_hs *hs, const struct sk_proxy_dest *d, char *err)
 {
-	char buf[SK_PROXY_NAME_MAX + 1];
+	char buf[1025]; /* NI_MAXHOST: a longer name than SOCKS can carry is said so */
 	const unsigned char *p;
 	bool v4only = hs->kind == SK_PROXY_SOCKS4 || hs->kind == SK_PROXY_SOCKS4A;
 
@@ -524,18 +531,17 @@ static int set_dest(struct sk_proxy_hs *hs, const struct sk_proxy_dest *d, char 
 		sk_seterr(err, "bad target host '%.64s'", d->host);
 		return -1;
 	}
-	snprintf(hs->host, sizeof(hs->host), "%s", buf);
+	if (strlen(buf) > SK_PROXY_NAME_MAX) {
+		sk_seterr(err, "the target's name is longer than %d bytes", SK_PROXY_NAME_MAX);
+		return -1;
+	}
+	memcpy(hs->host, buf, strlen(buf) + 1);
 	hs->port = d->port;
 	if (inet_pton(AF_INET, buf, hs->ip) == 1) {
 		hs->atyp = 1;
 	} else if (inet_pton(AF_INET6, buf, hs->ip) == 1) {
 		hs->atyp = 4;
 	} else if (sk_proxy_resolves(hs->kind)) {
-		if (strlen(buf) > SK_PROXY_NAME_MAX) {
-			sk_seterr(err, "the target's name is longer than %d bytes",
-				  SK_PROXY_NAME_MAX);
-			return -1;
-		}
 		for (p = (const unsigned char *)buf; *p; p++)
 			if (*p <= ' ' || *p >= 0x7f || *p == ':' || *p == '/' || *p == '@') {
 				sk_seterr(err, "bad target host '%.64s'", d->host);
@@ -569,12 +575,14 @@ static int set_dest(struct sk_proxy_hs *hs, const struct sk_proxy_dest *d, char 
 struct sk_proxy_hs *sk_proxy_hs_new(const struct sk_proxy *px, const struct sk_proxy_dest *d,
 				    char *err)
 {
-	struct sk_proxy_hs *hs = calloc(1, sizeof(*hs));
+	size_t cap = px->kind == SK_PROXY_HTTP ? SK_PROXY_HEAD_MAX : SOCKS_IN_MAX;
+	struct sk_proxy_hs *hs = calloc(1, sizeof(*hs) + cap);
 
 	if (!hs) {
 		sk_seterr(err, "out of memory");
 		return NULL;
 	}
+	hs->in_cap = cap;
 	hs->kind = px->kind;
 	hs->auth = px->auth;
 	memcpy(hs->user, px->user, sizeof(hs->user));
@@ -608,7 +616,7 @@ void sk_proxy_hs_free(struct sk_proxy_hs *hs)
 {
 	if (!hs)
 		return;
-	explicit_bzero(hs, sizeof(*hs));
+	explicit_bzero(hs, sizeof(*hs) + hs->in_cap);
 	free(hs);
 }
 
@@ -689,7 +697,8 @@ static void s5_auth_reply(struct sk_proxy_hs *hs)
 {
 	const unsigned char *r = hs->in;
 
-	if (r[0] != 1) {
+	/* RFC 1929 says 1; some servers say 5, as curl tolerates. */
+	if (r[0] != 1 && r[0] != 5) {
 		fail(hs, EPROTO, "malformed reply: version %u in the authentication reply, not 1",
 		     r[0]);
 		return;
@@ -915,9 +924,12 @@ size_t sk_proxy_hs_input(struct sk_proxy_hs *hs, const unsigned char *in, size_t
 	while (took < n && sk_proxy_hs_state(hs) == SK_PROXY_RECV) {
 		if (hs->step == HTTP_HEAD) {
 			hs->in[hs->in_len++] = in[took++];
-			if (hs->in_len >= 4 && !memcmp(hs->in + hs->in_len - 4, "\r\n\r\n", 4))
+			/* "\n\n" ends a head too, to be refused as malformed rather than waited on.
+			 */
+			if ((hs->in_len >= 4 && !memcmp(hs->in + hs->in_len - 4, "\r\n\r\n", 4)) ||
+			    (hs->in_len >= 2 && !memcmp(hs->in + hs->in_len - 2, "\n\n", 2)))
 				http_head(hs);
-			else if (hs->in_len == SK_PROXY_HEAD_MAX)
+			else if (hs->in_len == hs->in_cap)
 				fail(hs, EPROTO, "answer head longer than %d bytes",
 				     SK_PROXY_HEAD_MAX);
 			continue;
@@ -960,6 +972,16 @@ void sk_proxy_hs_eof(struct sk_proxy_hs *hs, int e)
 		fail(hs, ECONNRESET,
 		     "the proxy %s the connection before the end of %s (%zu of %zu bytes came)",
 		     how, what, hs->in_len, hs->need);
+}
+
+void sk_proxy_hs_timeout(struct sk_proxy_hs *hs)
+{
+	enum sk_proxy_state st = sk_proxy_hs_state(hs);
+
+	if (st == SK_PROXY_DONE || st == SK_PROXY_FAILED)
+		return;
+	fail(hs, ETIMEDOUT, "timed out %s %s", st == SK_PROXY_SEND ? "sending" : "waiting for",
+	     step_what[hs->step]);
 }
 
 const char *sk_proxy_hs_error(const struct sk_proxy_hs *hs)
@@ -1023,7 +1045,7 @@ enum sk_proxy_step sk_proxy_step(struct sk_proxy_hs *hs, int fd, char *err)
 			/* Peeked: take the head's own bytes, and not one of the tunnel's. */
 			if (partial && took > 0 &&
 			    recv(fd, buf, took, MSG_DONTWAIT) != (ssize_t)took)
-				sk_proxy_hs_eof(hs, EIO);
+				fail(hs, EIO, "could not take the answer head out of the socket");
 			break;
 		}
 	}
@@ -1056,10 +1078,8 @@ int sk_proxy_handshake_wait(struct sk_proxy_hs *hs, int fd, int timeout_ms, int 
 			return -1;
 		}
 		if (n == 0) {
-			sk_seterr(err, "%s: timed out %s %s", sk_proxy_kind_name(hs->kind),
-				  s == SK_PROXY_STEP_WRITE ? "sending" : "waiting for",
-				  step_what[hs->step]);
-			errno = ETIMEDOUT;
+			sk_proxy_hs_timeout(hs);
+			failed(hs, err);
 			return -1;
 		}
 	}

@@ -151,6 +151,9 @@ int sk_proxy_hs_errno(const struct sk_proxy_hs *hs);
  */
 void sk_proxy_hs_eof(struct sk_proxy_hs *hs, int e);
 
+/* The deadline passed: moves to SK_PROXY_FAILED naming what it waited for. */
+void sk_proxy_hs_timeout(struct sk_proxy_hs *hs);
+
 /* ---- over a non-blocking socket */
 
 enum sk_proxy_step {

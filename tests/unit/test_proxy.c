@@ -66,7 +66,10 @@ static void test_urls(void)
 	CHECK(bad_url("socks5://u:s3cret@", "no proxy host"));
 	CHECK(bad_url("socks5://h:0", "bad proxy port"));
 	CHECK(bad_url("socks5://h:65536", "bad proxy port"));
-	CHECK(bad_url("socks5://h:12x", "bad proxy port"));
+	CHECK(bad_url("socks5://h:12x", "bad proxy port: not a number"));
+	CHECK(bad_url("socks5://user:s3cret", "bad proxy port: not a number"));
+	CHECK(bad_url("socks5://h:http", "not a number"));
+	CHECK(bad_url("socks5://[[::1]", "'['"));
 	CHECK(bad_url("socks5://::1:1080", "brackets"));
 	CHECK(bad_url("socks5://[::1:1080", "without ']'"));
 	CHECK(bad_url("socks5://[::1]x", "junk after ']'"));
@@ -254,6 +257,16 @@ static void test_socks5_failures(void)
 	sk_proxy_hs_sent(hs, 100);
 	sk_proxy_hs_input(hs, (const unsigned char *)"\x01\x01", 2);
 	CHECK(fails_with(hs, "username/password rejected (status 1)", EACCES));
+	/* Some servers answer RFC 1929 with version 5: taken, as curl takes it. */
+	hs = hs_for("socks5h://u:p@127.0.0.1", "t", 1, NULL);
+	sk_proxy_hs_sent(hs, 4);
+	sk_proxy_hs_input(hs, (const unsigned char *)"\x05\x02", 2);
+	sk_proxy_hs_sent(hs, 100);
+	sk_proxy_hs_input(hs, (const unsigned char *)"\x05\x00", 2);
+	CHECK(sk_proxy_hs_state(hs) == SK_PROXY_SEND);
+	sk_proxy_hs_sent(hs, 100);
+	sk_proxy_hs_timeout(hs);
+	CHECK(fails_with(hs, "SOCKS5: timed out waiting for the CONNECT reply", ETIMEDOUT));
 }
 
 static void test_socks4(void)
@@ -356,6 +369,7 @@ static void test_http_failures(void)
 	CHECK(fails_with(http_reply("HTTP/2 200\r\n\r\n"), "status line", EPROTO));
 	CHECK(fails_with(http_reply("HTTP/1.1 20 OK\r\n\r\n"), "status line", EPROTO));
 	CHECK(fails_with(http_reply("HTTP/1.1 200 OK\n\r\n\r\n"), "bare LF", EPROTO));
+	CHECK(fails_with(http_reply("HTTP/1.0 200 OK\n\n"), "bare LF", EPROTO));
 	CHECK(fails_with(http_reply("HTTP/1.1 200 OK\r\nVia x\r\n\r\n"), "header line 1", EPROTO));
 	CHECK(
 	    fails_with(http_reply("HTTP/1.1 200 OK\r\n folded\r\n\r\n"), "header line 1", EPROTO));
