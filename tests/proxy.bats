@@ -501,7 +501,7 @@ rec_text() {
 			proxy_fails "sockctl connect: proxy 127.0.0.1:$pport: SOCKS5: connection refused by the destination (reply 5)" \
 				--proxy "socks5://127.0.0.1:$pport" 127.0.0.1 4242
 		else
-			proxy_fails "sockctl connect: proxy 127.0.0.1:$pport: SOCKS5: *(reply $rep)" \
+			proxy_fails "sockctl connect: proxy 127.0.0.1:$pport: SOCKS5: *\(reply $rep\)" \
 				--proxy "socks5://127.0.0.1:$pport" 127.0.0.1 4242
 		fi
 		wait_exit "$px_pid"
@@ -515,7 +515,7 @@ rec_text() {
 			--proxy "$scheme://127.0.0.1:$pport" 127.0.0.1 4242
 		for cd in 92 93; do
 			ppeer px reply $cd
-			proxy_fails "sockctl connect: proxy 127.0.0.1:$pport: SOCKS4*: *(reply $cd)" \
+			proxy_fails "sockctl connect: proxy 127.0.0.1:$pport: SOCKS4*: *\(reply $cd\)" \
 				--proxy "$scheme://127.0.0.1:$pport" 127.0.0.1 4242
 		done
 	done
@@ -675,13 +675,16 @@ rec_text() {
 	start_dante
 	start_tinyproxy
 	for url in "socks5h://127.0.0.1:$dport" "socks5://127.0.0.1:$dport" "http://127.0.0.1:$hport"; do
-		# s_server refuses any SNI but localhost (the target's name).
+		# s_server refuses any SNI but localhost (the target's name); -rev
+		# answers a line reversed, and 'CLOSE' with close_notify and a close.
 		s_server ss -rev -cert "$C/good.pem" -key "$C/good.key" -servername localhost -servername_fatal \
 			-cert2 "$C/good.pem" -key2 "$C/good.key" -naccept 1
-		# The client's EOF only once the answer is in (tinyproxy closes both ways at the first EOF).
+		# The server ends the session; the client's EOF comes only once the
+		# proxy has passed the close on (tinyproxy closes both ways at the
+		# first EOF, which would cut the server's close_notify off).
 		{
-			echo hello
-			wait_until 30 size_is "$TMP/got" 6 >/dev/null 2>&1 || true
+			printf 'hello\nCLOSE\n'
+			wait_until 30 peer_closed "${url##*:}" >/dev/null 2>&1 || true
 		} | conn_to "$TMP/got" --tls --tls-ca "$C/ca.pem" --proxy "$url" localhost "$port"
 		[ "$(cat "$TMP/got")" = olleh ]
 		cli_ok

@@ -240,6 +240,12 @@ held_stdin() {
 	wait_until 60 size_is "$2" "$3" >/dev/null 2>&1 || true
 }
 
+# peer_closed PORT: a TCP connection to port PORT has had the far end's
+# FIN (it is in CLOSE-WAIT).
+peer_closed() {
+	[ -n "$(ss -Htn state close-wait "dport = :$1")" ]
+}
+
 # elapsed_ms START_NS: milliseconds since START_NS (date +%s%N).
 elapsed_ms() {
 	echo $((($(date +%s%N) - $1) / 1000000))
