@@ -212,7 +212,7 @@ rec_text() {
 		[ "$output" = "through $how" ]
 		grep -q "^sockctl connect: proxy 127.0.0.1:$dport: SOCKS5: " <<<"$stderr"
 		# Every line is sockctl's.
-		! grep -v '^sockctl connect: ' <<<"$stderr"
+		only_sockctl_lines "$stderr"
 		no_secrets "$stderr" "$PROXY_USER" "$PROXY_PASS" "$PROXY_PASS_URL" with@odd
 		wait_exit "$tgt_pid" 20
 	done
@@ -296,7 +296,7 @@ rec_text() {
 		echo "$how -> $status: $stderr"
 		[ "$status" -eq 0 ]
 		grep -q "^sockctl connect: proxy 127.0.0.1:$hport: HTTP CONNECT: " <<<"$stderr"
-		! grep -v '^sockctl connect: ' <<<"$stderr"
+		only_sockctl_lines "$stderr"
 		no_secrets "$stderr" "$PROXY_USER" "$HTTP_PASS" "$(printf '%s' "$PROXY_USER:$HTTP_PASS" | base64)"
 		wait_exit "$tgt_pid" 20
 		[ "$(cat "$TMP/tgt.out")" = "$((${#how} + 9)) $(printf 'through %s\n' "$how" | sha256sum | cut -d' ' -f1)" ]
@@ -336,7 +336,7 @@ rec_text() {
 	cat "$TMP/px.out"
 	[ "$(rec px greeting)" = 050100 ]
 	[ "$(rec px request)" = "050100017f000001$p" ]
-	! grep -q '^early' "$TMP/px.out"
+	no_early px
 	ppeer px echo
 	run --separate-stderr timeout 30 "$SK" connect --proxy "socks5h://127.0.0.1:$pport" localhost 4242 <<<ping
 	[ "$status" -eq 0 ]
@@ -345,7 +345,7 @@ rec_text() {
 	cat "$TMP/px.out"
 	[ "$(rec px greeting)" = 050100 ]
 	[ "$(rec px request)" = "0501000309$(hx localhost)$p" ]
-	! grep -q '^early' "$TMP/px.out"
+	no_early px
 	have_ipv6 || return 0
 	ppeer px echo
 	run --separate-stderr timeout 30 "$SK" connect --proxy "socks5://127.0.0.1:$pport" ::1 4242 <<<ping
@@ -381,7 +381,7 @@ rec_text() {
 	done
 }
 
-@test "bytes: socks4 sends the resolved IPv4 address and the user ID; socks4a the name after 0.0.0.x" {
+@test "bytes: socks4 sends the IPv4 address (a name resolved here) and the user ID; socks4a the name after 0.0.0.x" {
 	local p
 	p=$(port_hex 4242)
 	ppeer px echo
@@ -397,6 +397,15 @@ rec_text() {
 	[ "$status" -eq 0 ]
 	wait_exit "$px_pid"
 	[ "$(rec px request)" = "0401${p}7f00000100" ]
+	# socks4 resolves a name here (to IPv4).
+	if [ "$(getent ahostsv4 localhost | awk '{print $1; exit}')" = 127.0.0.1 ]; then
+		ppeer px echo
+		run --separate-stderr timeout 30 "$SK" connect --proxy "socks4://127.0.0.1:$pport" localhost 4242 <<<ping
+		echo "socks4 localhost -> $status: $stderr"
+		[ "$status" -eq 0 ]
+		wait_exit "$px_pid"
+		[ "$(rec px request)" = "0401${p}7f00000100" ]
+	fi
 	ppeer px echo
 	run --separate-stderr timeout 30 "$SK" connect --proxy "socks4a://bob@127.0.0.1:$pport" localhost 4242 <<<ping
 	echo "socks4a -> $status: $stderr"
@@ -432,7 +441,7 @@ rec_text() {
 	cat "$TMP/head"
 	head -n 1 "$TMP/head" | grep -qE $'^CONNECT \\[::1\\]:4242 HTTP/1\\.[01]\r$'
 	grep -qx $'Proxy-Authorization: Basic '"$basic"$'\r' "$TMP/head"
-	! grep -q '^early' "$TMP/px.out"
+	no_early px
 }
 
 @test "peer relay: socks4, socks4a and HTTP CONNECT carry 2 MiB each way and half-close both ways" {
@@ -571,7 +580,12 @@ rec_text() {
 		--proxy "socks4://127.0.0.1:$pport" 127.0.0.1 4242
 }
 
-@test "hostile: a reply cut short, then closed: 'the proxy closed the connection', exit 1" {
+@test "hostile: a proxy that hangs up before answering, or cuts its reply short: 'the proxy closed the connection', exit 1" {
+	for scheme in socks5 socks4 http; do # before any answer
+		ppeer px hangup
+		proxy_fails "sockctl connect: proxy 127.0.0.1:$pport: *the proxy closed the connection*" \
+			--proxy "$scheme://127.0.0.1:$pport" 127.0.0.1 4242
+	done
 	for k in 0 1 3 4 9; do
 		ppeer px truncate $k
 		proxy_fails "sockctl connect: proxy 127.0.0.1:$pport: SOCKS5: *the proxy closed the connection*" \
@@ -596,9 +610,13 @@ rec_text() {
 
 @test "hostile: a stalled answer fails within -w 2 with 'timed out', it does not hang" {
 	local t0 ms
-	for spec in "socks5 0" "socks5 3" "socks4 0" "socks4 5" "http 0" "http 20"; do
+	for spec in "socks5 mute" "socks5 0" "socks5 3" "socks4 0" "socks4 5" "http mute" "http 20"; do
 		set -- $spec
-		ppeer px stall "$2"
+		if [ "$2" = mute ]; then
+			ppeer px mute
+		else
+			ppeer px stall "$2"
+		fi
 		t0=$(date +%s%N)
 		run --separate-stderr timeout 60 "$SK" connect -w 2 --proxy "$1://127.0.0.1:$pport" 127.0.0.1 4242 </dev/null
 		ms=$(elapsed_ms "$t0")
@@ -796,7 +814,7 @@ rec_text() {
 	cat "$TMP/px.out"
 	[ "$(rec px greeting)" = 050100 ]
 	[ "$(rec px request)" = "0501000309$(hx localhost)$(port_hex "$tport")" ]
-	! grep -q '^early' "$TMP/px.out"
+	no_early px
 	wait_until 20 lines_at_least "$TMP/fwd.err" 1 ' -> '
 	log_lines "$TMP/fwd.err" | grep -qE " -> localhost:$tport via 127\.0\.0\.1:$pport: 12 up, 12 down, [0-9.]+ s, closed$"
 }

@@ -216,6 +216,23 @@ rec() {
 	sed -n "s/^$2 //p" "$TMP/$1.out" | head -n 1
 }
 
+# no_early NAME: proxy_peer NAME saw no client bytes before its answer.
+no_early() {
+	if grep -q '^early' "$TMP/$1.out"; then
+		echo "bytes came before the grant:" >&2
+		cat "$TMP/$1.out" >&2
+		return 1
+	fi
+}
+
+# only_sockctl_lines TEXT: every line of TEXT is connect's own.
+only_sockctl_lines() {
+	if grep -v '^sockctl connect: ' <<<"$1"; then
+		echo "^ not sockctl's" >&2
+		return 1
+	fi
+}
+
 # hx PRINTF-FORMAT [ARGS...]: the bytes printf makes, in lowercase hex.
 hx() {
 	# shellcheck disable=SC2059 # the format is the point

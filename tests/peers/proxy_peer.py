@@ -50,6 +50,9 @@ Modes (what is answered after the client's request):
     with-data TEXT  the grant and TEXT in one send(2), then read to EOF and
                   close
     bad-atyp      SOCKS5: a success reply with address type 7, then hold
+    mute          answer nothing at all (not even SOCKS5's method choice);
+                  hold until the client goes (or 60 s)
+    hangup        close as soon as the client's first bytes are in
 Every blocking step has a timeout so a broken test cannot hang.
 """
 import hashlib
@@ -322,7 +325,12 @@ def serve(conn, o):
     c = Conn(conn)
     try:
         first = c.s.recv(1, socket.MSG_PEEK)
-        if not first:
+        if o["mode"] == "mute":
+            hold(c.s)
+        elif o["mode"] == "hangup":
+            c.s.recv(65536)  # read, so that the close is a FIN, not a reset
+            out("hung up")
+        elif not first:
             out("closed at once")
         elif first == b"\x05":
             socks5(c, o)
