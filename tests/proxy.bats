@@ -125,8 +125,11 @@ rec_text() {
 		echo "$scheme -> $status: $stderr"
 		[ "$status" -eq 2 ]
 		[ -z "$output" ]
-		[[ "$stderr" == "sockctl connect: "* ]]
+		[[ "$stderr" == "sockctl connect: bad --proxy: "* ]]
 		no_secrets "$stderr" Secr3tPw
+		# The user alone is fine (the proxy is just not there).
+		proxy_fails "sockctl connect: proxy 127.0.0.1:$closed: connect: Connection refused*" \
+			--proxy "$scheme://bob@127.0.0.1:$closed" 127.0.0.1 "$closed"
 	done
 }
 
@@ -686,33 +689,44 @@ rec_text() {
 	[ "$(cat "$TMP/srv.out")" = "from the client" ]
 }
 
-@test "--tls through SOCKS5 and HTTP CONNECT to openssl s_server: TLS end to end, SNI and name checks are the target's" {
+@test "--tls through SOCKS5 and HTTP CONNECT: TLS end to end (openssl s_server, the python TLS peer), SNI and name checks are the target's" {
 	tls_built_in || skip "sockctl is built without TLS"
 	make_certs "$TMP/certs"
 	C="$TMP/certs"
 	start_dante
 	start_tinyproxy
-	for url in "socks5h://127.0.0.1:$dport" "socks5://127.0.0.1:$dport" "http://127.0.0.1:$hport"; do
-		# s_server refuses any SNI but localhost (the target's name); -rev
-		# answers a line reversed, and 'CLOSE' with close_notify and a close.
+	# dante: openssl s_server, which refuses any SNI but localhost (the
+	# target's name; the proxy is 127.0.0.1); -rev answers lines reversed.
+	for url in "socks5h://127.0.0.1:$dport" "socks5://127.0.0.1:$dport"; do
 		s_server ss -rev -cert "$C/good.pem" -key "$C/good.key" -servername localhost -servername_fatal \
 			-cert2 "$C/good.pem" -key2 "$C/good.key" -naccept 1
-		# The server ends the session; the client's EOF comes only once the
-		# proxy has passed the close on (tinyproxy closes both ways at the
-		# first EOF, which would cut the server's close_notify off).
-		{
-			printf 'hello\nCLOSE\n'
-			wait_until 30 peer_closed "${url##*:}" >/dev/null 2>&1 || true
-		} | conn_to "$TMP/got" --tls --tls-ca "$C/ca.pem" --proxy "$url" localhost "$port"
+		conn_to "$TMP/got" --tls --tls-ca "$C/ca.pem" --proxy "$url" localhost "$port" <<<hello
 		[ "$(cat "$TMP/got")" = olleh ]
 		cli_ok
 		wait_exit "$ss_pid" 20 || true
 		grep -q 'Hostname in TLS extension: "localhost"' "$TMP/ss.out"
 	done
+	# tinyproxy closes both ways at the client's first EOF, and s_server
+	# sends its close_notify only after the client's: the python TLS peer
+	# sends its data and close_notify in one segment, and the client's EOF
+	# comes once they are in.
+	write_tlspeer "$TMP/tlspeer.py"
+	bg tp python3 "$TMP/tlspeer.py" server --cert "$C/good.pem" --key "$C/good.key" notify-now 'through tinyproxy'
+	port=$(port_of "$TMP/tp.err")
+	{
+		wait_until 30 size_is "$TMP/got" 17 >/dev/null 2>&1 || true
+	} | conn_to "$TMP/got" --tls --tls-ca "$C/ca.pem" --proxy "http://127.0.0.1:$hport" localhost "$port"
+	[ "$(cat "$TMP/got")" = "through tinyproxy" ]
+	cli_ok
+	wait_for "$TMP/tp.out" '^eof after' 20
+	grep -qx 'handshake ok' "$TMP/tp.out"
+	grep -qx 'sni localhost' "$TMP/tp.out"
 	# The name checked is the target's: a certificate for another name fails.
-	s_server ss -rev -cert "$C/wrongname.pem" -key "$C/wrongname.key" -naccept 1
-	proxy_fails "*certificate verify failed for localhost*" \
-		--tls --tls-ca "$C/ca.pem" --proxy "socks5h://127.0.0.1:$dport" localhost "$port"
+	for url in "socks5h://127.0.0.1:$dport" "http://127.0.0.1:$hport"; do
+		s_server ss -rev -cert "$C/wrongname.pem" -key "$C/wrongname.key" -naccept 1
+		proxy_fails "sockctl connect: *certificate verify failed for localhost*" \
+			--tls --tls-ca "$C/ca.pem" --proxy "$url" localhost "$port"
+	done
 }
 
 @test "ssh: 'sockctl connect --proxy URL %h %p' as ProxyCommand through dante and tinyproxy, 1 MiB checked by the far sha256sum" {
