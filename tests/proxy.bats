@@ -2,7 +2,8 @@
 # --proxy for connect and forward (issue 15): SOCKS5 through dante (without
 # and with username authentication), HTTP CONNECT through tinyproxy (without
 # and with Basic authentication), ssh through both with sockctl as its
-# ProxyCommand, TLS end to end through a proxy to openssl s_server, and a
+# ProxyCommand, TLS end to end through a proxy (to openssl s_server, and to
+# the python TLS peer where tinyproxy's close needs it), and a
 # scripted fake proxy (tests/peers/proxy_peer.py) wherever the exact bytes
 # matter: the name sent unresolved, the RFC 1929 sub-negotiation, SOCKS4
 # and 4a, chosen error replies, and hostile proxies (garbage, truncated,
@@ -54,15 +55,14 @@ cli_ok() {
 	[ "$(cat "$TMP/cli.rc")" = 0 ] && [ ! -s "$TMP/cli.err" ]
 }
 
-# both_ways URL [HOST]: 2 MiB each way at once through URL to a target on
-# 127.0.0.1 (named HOST, default 127.0.0.1): sha256 at both ends, exit 0,
-# stderr clean.
+# both_ways URL: 2 MiB each way at once through URL to a target on
+# 127.0.0.1: sha256 at both ends, exit 0, stderr clean.
 both_ways() {
-	local url=$1 host=${2:-127.0.0.1}
+	local url=$1
 	make_data "$TMP/up" 2
 	make_data "$TMP/down" 2
 	target tgt both "$TMP/down"
-	conn_to "$TMP/got" --proxy "$url" "$host" "$tport" <"$TMP/up"
+	conn_to "$TMP/got" --proxy "$url" 127.0.0.1 "$tport" <"$TMP/up"
 	[ "$(sha "$TMP/got")" = "$(sha "$TMP/down")" ]
 	wait_exit "$tgt_pid" 20
 	[ "$(cat "$TMP/tgt.out")" = "$MiB2 $(sha "$TMP/up")" ]
@@ -326,22 +326,11 @@ rec_text() {
 # ================================================================ the exact bytes (proxy_peer.py)
 
 @test "bytes: socks5 sends the address it resolved (ATYP 1, or 4 for ::1), socks5h the name (ATYP 3); no credentials: method 0 only" {
-	getent ahostsv4 localhost | grep -q '^127\.0\.0\.1 ' || skip "localhost is not 127.0.0.1 here"
-	[ "$(getent ahosts localhost | awk '{print $1; exit}')" = 127.0.0.1 ] || skip "localhost resolves to ::1 first here"
 	local p
 	p=$(port_hex 4242)
 	ppeer px echo
-	run --separate-stderr timeout 30 "$SK" connect --proxy "socks5://127.0.0.1:$pport" localhost 4242 <<<ping
-	echo "socks5 -> $status: $stderr"
-	[ "$status" -eq 0 ]
-	[ "$output" = ping ]
-	wait_exit "$px_pid"
-	cat "$TMP/px.out"
-	[ "$(rec px greeting)" = 050100 ]
-	[ "$(rec px request)" = "050100017f000001$p" ]
-	no_early px
-	ppeer px echo
 	run --separate-stderr timeout 30 "$SK" connect --proxy "socks5h://127.0.0.1:$pport" localhost 4242 <<<ping
+	echo "socks5h -> $status: $stderr"
 	[ "$status" -eq 0 ]
 	[ "$output" = ping ]
 	wait_exit "$px_pid"
@@ -349,6 +338,25 @@ rec_text() {
 	[ "$(rec px greeting)" = 050100 ]
 	[ "$(rec px request)" = "0501000309$(hx localhost)$p" ]
 	no_early px
+	ppeer px echo
+	run --separate-stderr timeout 30 "$SK" connect --proxy "socks5://127.0.0.1:$pport" 127.0.0.1 4242 <<<ping
+	[ "$status" -eq 0 ]
+	[ "$output" = ping ]
+	wait_exit "$px_pid"
+	[ "$(rec px greeting)" = 050100 ]
+	[ "$(rec px request)" = "050100017f000001$p" ]
+	# A name is resolved here (when localhost is 127.0.0.1 first, as usual).
+	if [ "$(getent ahosts localhost | awk '{print $1; exit}')" = 127.0.0.1 ]; then
+		ppeer px echo
+		run --separate-stderr timeout 30 "$SK" connect --proxy "socks5://127.0.0.1:$pport" localhost 4242 <<<ping
+		echo "socks5 localhost -> $status: $stderr"
+		[ "$status" -eq 0 ]
+		[ "$output" = ping ]
+		wait_exit "$px_pid"
+		cat "$TMP/px.out"
+		[ "$(rec px request)" = "050100017f000001$p" ]
+		no_early px
+	fi
 	have_ipv6 || return 0
 	ppeer px echo
 	run --separate-stderr timeout 30 "$SK" connect --proxy "socks5://127.0.0.1:$pport" ::1 4242 <<<ping
@@ -815,11 +823,12 @@ rec_text() {
 	done
 }
 
-@test "forward --proxy socks5h to the python peer: the name goes in the request, exactly; client bytes wait for the grant" {
-	local p
+@test "forward --proxy socks5h to the python peer: the name and the URL's credentials go exactly, client bytes wait for the grant, no credentials in the log" {
+	local want
+	want="01$(printf '%02x' ${#PROXY_USER})$(hx "$PROXY_USER")$(printf '%02x' ${#PROXY_PASS})$(hx "$PROXY_PASS")"
 	target tgt echo
 	ppeer px relay
-	fwd fwd --proxy "socks5h://127.0.0.1:$pport" 127.0.0.1:0 "localhost:$tport"
+	fwd fwd -v --proxy "socks5h://127.0.0.1:$pport" 127.0.0.1:0 "localhost:$tport"
 	run peer 127.0.0.1 "$fport" ask 'sent at once'
 	echo "-> $status: $output"
 	[ "$status" -eq 0 ]
@@ -831,4 +840,21 @@ rec_text() {
 	no_early px
 	wait_until 20 lines_at_least "$TMP/fwd.err" 1 ' -> '
 	log_lines "$TMP/fwd.err" | grep -qE " -> localhost:$tport via 127\.0\.0\.1:$pport: 12 up, 12 down, [0-9.]+ s, closed$"
+	kill "$fwd_pid"
+	wait_exit "$fwd_pid" 20 || true
+	# With username/password from the URL.
+	target tgt echo
+	ppeer px --auth relay
+	fwd fwd -v --proxy "socks5h://$PROXY_USER:$PROXY_PASS_URL@127.0.0.1:$pport" 127.0.0.1:0 "localhost:$tport"
+	run peer 127.0.0.1 "$fport" ask 'sent at once'
+	[ "$status" -eq 0 ]
+	[ "$output" = "b'sent at once'" ]
+	wait_exit "$px_pid" 20
+	cat "$TMP/px.out"
+	[ "$(rec px auth)" = "$want" ]
+	[ "$(rec px request)" = "0501000309$(hx localhost)$(port_hex "$tport")" ]
+	no_early px
+	wait_until 20 lines_at_least "$TMP/fwd.err" 1 ' -> '
+	cat "$TMP/fwd.err"
+	no_secrets "$(cat "$TMP/fwd.err" "$TMP/fwd.out")" "$PROXY_USER" "$PROXY_PASS" "$PROXY_PASS_URL" with@odd
 }
