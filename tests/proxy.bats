@@ -823,6 +823,24 @@ rec_text() {
 	done
 }
 
+@test "forward --proxy: credentials the proxy refuses reset the client; the log names the refusal, never the credentials" {
+	start_tinyproxy auth
+	target tgt sink
+	fwd fwd -v --proxy "http://$PROXY_USER:Wr0ngPw@127.0.0.1:$hport" 127.0.0.1:0 "127.0.0.1:$tport"
+	run peer 127.0.0.1 "$fport" wait-end $'hello\n'
+	echo "-> $status: $output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "reset after 0" ]
+	wait_until 20 lines_at_least "$TMP/fwd.err" 1 ' -> '
+	cat "$TMP/fwd.err"
+	log_lines "$TMP/fwd.err" | grep -E " -> 127\.0\.0\.1:$tport via 127\.0\.0\.1:$hport: [0-9]+ up, 0 down, [0-9.]+ s, " | grep -q '40[17]'
+	no_secrets "$(cat "$TMP/fwd.err" "$TMP/fwd.out")" "$PROXY_USER" Wr0ngPw
+	kill "$fwd_pid"
+	wait_exit "$fwd_pid" 20 || true
+	# The target never saw a connection.
+	kill -0 "$tgt_pid"
+}
+
 @test "forward --proxy socks5h to the python peer: the name and the URL's credentials go exactly, client bytes wait for the grant, no credentials in the log" {
 	local want
 	want="01$(printf '%02x' ${#PROXY_USER})$(hx "$PROXY_USER")$(printf '%02x' ${#PROXY_PASS})$(hx "$PROXY_PASS")"
