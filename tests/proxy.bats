@@ -219,8 +219,8 @@ rec_text() {
 		no_secrets "$stderr" "$PROXY_USER" "$PROXY_PASS" "$PROXY_PASS_URL" with@odd
 		wait_exit "$tgt_pid" 20
 	done
-	# dante did check the user.
-	[ "$(grep -c "username%$PROXY_USER@" "$TMP/dante.err")" -ge 2 ]
+	# dante did check the user (its log names the user of each session).
+	[ "$(grep -c "$PROXY_USER" "$TMP/dante.err")" -ge 2 ]
 }
 
 @test "dante username auth: a wrong password: 'SOCKS5: username/password rejected (status N)', exit 1, nothing echoed" {

@@ -46,7 +46,8 @@ Modes (what is answered after the client's request):
                   nothing more; hold until the client goes (or 60 s)
     endless       HTTP: '200' then header lines without end, until the client
                   goes
-    oversized N   HTTP: a complete 200 head of N bytes in all, then echo
+    oversized N   HTTP: a complete 200 head of about N bytes (exactly, for
+                  15000 and 20000), then echo
     with-data TEXT  the grant and TEXT in one send(2), then read to EOF and
                   close
     bad-atyp      SOCKS5: a success reply with address type 7, then hold
@@ -60,7 +61,6 @@ import socket
 import struct
 import sys
 import threading
-import time
 
 TIMEOUT = 20
 HOLD = 60
