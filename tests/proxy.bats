@@ -876,3 +876,34 @@ rec_text() {
 	cat "$TMP/fwd.err"
 	no_secrets "$(cat "$TMP/fwd.err" "$TMP/fwd.out")" "$PROXY_USER" "$PROXY_PASS" "$PROXY_PASS_URL" with@odd
 }
+
+# ================================================================ review fixes
+
+@test "SOCKCTL_PROXY_AUTH is used, then wiped: -e's command does not inherit it" {
+	ppeer px echo
+	run --separate-stderr timeout 30 env SOCKCTL_PROXY_AUTH="$PROXY_USER:s3cretPW" \
+		"$SK" connect -w 10 --proxy "socks5h://127.0.0.1:$pport" t.example 80 \
+		-e 'env >&2; echo env-listed >&2' </dev/null
+	echo "-> $status: $stderr"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *env-listed* ]]
+	[[ "$stderr" != *SOCKCTL_PROXY_AUTH* ]]
+	no_secrets "$stderr" "$PROXY_USER" s3cretPW
+	# The credentials were offered: method 2 next to 0.
+	[ "$(rec px greeting)" = 05020002 ]
+}
+
+@test "a target the proxy's protocol cannot carry is refused before any connection (connect, forward)" {
+	ppeer px echo
+	run --separate-stderr timeout 30 "$SK" connect -w 5 --proxy "socks4://127.0.0.1:$pport" ::1 22 </dev/null
+	echo "connect -> $status: $stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"SOCKS4: no IPv6 targets"* ]]
+	[[ "$stderr" != *"SOCKS4: SOCKS4"* ]]
+	run --separate-stderr timeout 30 "$SK" forward --proxy "socks4a://127.0.0.1:$pport" 127.0.0.1:0 '[::1]:22' </dev/null
+	echo "forward -> $status: $stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"SOCKS4a: no IPv6 targets"* ]]
+	# Neither reached the proxy.
+	[ -z "$(rec px greeting)" ] && [ -z "$(rec px request)" ]
+}
