@@ -194,8 +194,9 @@ static enum handled upload_begin(struct conn *c, struct server *s, const struct 
 			sk_upload_free(c->up);
 		free(c->up);
 		c->up = NULL;
-		snprintf(allow, sizeof(allow), "Allow: GET, HEAD%s\r\n",
-			 s->o->cors ? ", OPTIONS" : "");
+		/* 405: a POST to a file (which takes PUT), a PUT to a directory (POST). */
+		snprintf(allow, sizeof(allow), "Allow: GET, HEAD%s, %s\r\n",
+			 s->o->cors ? ", OPTIONS" : "", r->method == SK_POST ? "PUT" : "POST");
 		return sk_hresp_error(resp, st, false, st == 405 ? allow : NULL) < 0
 			   ? HANDLED_FAILED
 			   : HANDLED_READY;

@@ -108,7 +108,8 @@ static bool qtext(unsigned char b)
 
 /*
  * Reads a token or a quoted-string (RFC 9110 5.6.2, 5.6.4) at *p, before
- * end, and moves *p past it. Its value, quoted-pairs undone, goes to out
+ * end, and moves *p past it. Its value, the quoted-pairs \\" and \\\\ undone
+ * (any other backslash is kept, as browsers mean it), goes to out
  * (cap bytes and a NUL) unless out is NULL. Returns the value's length, -1
  * when malformed, or -2 when longer than cap.
  */
@@ -133,8 +134,14 @@ static long value(const char **p, const char *end, char *out, size_t cap)
 		return (long)n;
 	}
 	for (s++; s < end && *s != '"'; s++, n++) {
-		if (*s == '\\' && ++s == end)
-			return -1;
+		/*
+		 * Browsers send a '\\' in a file name as it is (the HTML form
+		 * encoding escapes only '"' and line ends): it stays, to be
+		 * refused as a path separator, unless it quotes a '"' or a '\\'
+		 * as curl's --form-escape writes them.
+		 */
+		if (*s == '\\' && s + 1 < end && (s[1] == '"' || s[1] == '\\'))
+			s++;
 		b = (unsigned char)*s;
 		if (!qtext(b))
 			return -1;
