@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
@@ -146,7 +147,7 @@ struct http_opts {
 	const char *cors;	 /* --cors's origin, or NULL */
 	const char *fallback;	 /* as given */
 	char fallback_rel[4096]; /* beneath DIR */
-	bool spa, precompressed, upload, overwrite, no_cache;
+	bool spa, precompressed, upload, overwrite, no_cache, max_upload_given;
 	int cache_secs; /* --cache, or -1 */
 	char cache_control[64];
 	struct sk_auth *auth; /* --auth, --auth-file, or NULL */
@@ -239,30 +240,38 @@ static int cors_option(struct http_opts *o, const char *arg)
 }
 
 /* --auth and --auth-file: into one table. */
-static int auth_option(struct http_opts *o, int c, const char *arg)
+static int auth_option(struct http_opts *o, int c, char *arg)
 {
 	char err[SK_ERRLEN];
 
 	if (!o->auth && !(o->auth = sk_auth_new()))
 		return cmd_usage(name, "out of memory");
-	if (c == OPT_AUTH ? sk_auth_add_plain(o->auth, arg, err) < 0
-			  : sk_auth_load_file(o->auth, arg, err) < 0)
-		return cmd_usage(name, "bad %s: %s", c == OPT_AUTH ? "--auth" : "--auth-file", err);
+	if (c == OPT_AUTH && sk_auth_add_plain(o->auth, arg, err) < 0)
+		return cmd_usage(name, "bad %s", err); /* err names --auth */
+	if (c == OPT_AUTH_FILE && sk_auth_load_file(o->auth, arg, err) < 0)
+		return cmd_usage(name, "bad --auth-file: %s", err);
+	/* Out of ps: the password in argv becomes stars. */
+	if (c == OPT_AUTH && strchr(arg, ':'))
+		memset(strchr(arg, ':') + 1, '*', strlen(strchr(arg, ':') + 1));
 	return 0;
 }
 
 /* The additions' options. Returns 0, EXIT_USAGE, or -1: not one of them. */
-static int addition_option(struct http_opts *o, int c, const char *arg)
+static int addition_option(struct http_opts *o, int c, char *arg)
 {
+	long long secs;
+
 	switch (c) {
 	case 'H': return header_option(o, arg);
 	case OPT_CORS: return cors_option(o, arg);
 	case OPT_FALLBACK: o->fallback = arg; return 0;
 	case OPT_SPA: o->spa = true; return 0;
 	case OPT_CACHE:
-		if (sk_parse_seconds(arg, &o->cache_secs) < 0 || o->cache_secs % 1000)
-			return cmd_usage(name, "bad --cache '%s': a whole number of seconds", arg);
-		o->cache_secs /= 1000;
+		if (sk_parse_num(arg, 0, INT32_MAX, &secs) < 0)
+			return cmd_usage(name, "bad --cache '%s': %s", arg,
+					 errno == ERANGE ? "too large"
+							 : "a whole number of seconds");
+		o->cache_secs = (int)secs;
 		return 0;
 	case OPT_NO_CACHE: o->no_cache = true; return 0;
 	case OPT_PRECOMPRESSED: o->precompressed = true; return 0;
@@ -271,6 +280,7 @@ static int addition_option(struct http_opts *o, int c, const char *arg)
 	case OPT_UPLOAD: o->upload = true; return 0;
 	case OPT_OVERWRITE: o->overwrite = true; return 0;
 	case OPT_MAX_UPLOAD:
+		o->max_upload_given = true;
 		if (sk_parse_size(arg, 1ULL << 60, &o->max_upload) < 0)
 			return cmd_usage(name, "bad --max-upload '%s': %s", arg,
 					 errno == ERANGE ? "too large" : "a size, like 100M or 2G");
@@ -293,7 +303,7 @@ static int check_additions(struct http_opts *o)
 			 "Cache-Control: max-age=%d\r\n", o->cache_secs);
 	else if (o->no_cache)
 		snprintf(o->cache_control, sizeof(o->cache_control), "Cache-Control: no-cache\r\n");
-	if ((o->overwrite || o->max_upload != (1ULL << 30)) && !o->upload)
+	if ((o->overwrite || o->max_upload_given) && !o->upload)
 		return cmd_usage(name, "%s needs --upload",
 				 o->overwrite ? "--overwrite" : "--max-upload");
 	return 0;

@@ -820,6 +820,7 @@ static void tls_plaintext(struct conn *c)
 	sk_hresp_reset(resp);
 	resp->server = c->s->o->server;
 	resp->date = date_now(c->s);
+	resp->always = c->s->o->headers;
 	resp->keep_alive = false;
 	log_line(c, NULL);
 	if (sk_hresp_body(resp, 400, "text/plain; charset=utf-8", NULL, https_hint,
