@@ -166,21 +166,22 @@ b64() {
 @test "auth: without --tls a warning that Basic sends passwords in clear; with --tls none" {
 	setup_www
 	serve --auth "alice:$PW_ALICE"
-	grep -qi warning "$TMP/srv.err"
-	grep -qi clear "$TMP/srv.err"
+	wait_until 10 grep -qi warning "$TMP/srv.err"
+	grep -i warning "$TMP/srv.err" | grep -qi clear
 	! grep -qF "$PW_ALICE" "$TMP/srv.err"
 	kill "$srv_pid"
 	make_htpasswd "$TMP/htpasswd"
 	serve --auth-file "$TMP/htpasswd"
-	grep -qi warning "$TMP/srv.err"
-	grep -qi clear "$TMP/srv.err"
+	wait_until 10 grep -qi warning "$TMP/srv.err"
+	grep -i warning "$TMP/srv.err" | grep -qi clear
 	kill "$srv_pid"
 	"$SK" --version | grep -q '^tls: OpenSSL' || skip "built without TLS"
 	serve --tls --auth "alice:$PW_ALICE"
 	wait_for "$TMP/srv.err" 'tls certificate'
-	! grep -qi clear "$TMP/srv.err"
 	[ "$(curl -sS -k --max-time 20 -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port/a.txt")" = 401 ]
 	[ "$(curl -sS -k --max-time 20 -u "alice:$PW_ALICE" "https://127.0.0.1:$port/a.txt")" = "hello world" ]
+	wait_for "$TMP/srv.err" '"GET /a.txt HTTP/1.1" 200 '
+	! grep -qi clear "$TMP/srv.err" || { cat "$TMP/srv.err"; false; }
 }
 
 @test "auth-file: unsupported hashes, malformed lines, a missing file: exit 2 naming the line or file" {
