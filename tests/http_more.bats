@@ -167,7 +167,10 @@ setup_www() {
 	[ "$(req -I "$url/nope")" = 200 ]
 	want_hdr Content-Length "$(stat -c %s "$TMP/www/index.html")"
 	want_hdr ETag "$etag"
-	[ ! -s "$TMP/b" ]
+	raw_head /deep/nope
+	[ "$(status_of "$TMP/r.out")" = 200 ]
+	want_hdr ETag "$etag" "$TMP/r.out"
+	no_body_after_head
 }
 
 @test "http --spa: existing files, listings, index.html and redirects are unchanged; other methods too" {

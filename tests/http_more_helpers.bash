@@ -27,9 +27,28 @@ send() {
 }
 
 # req CURL-ARGS...: curl with the response head in $TMP/h and the body in
-# $TMP/b; prints the status code.
+# $TMP/b (both emptied first: curl creates its -o file only when a body byte
+# arrives); prints the status code. (With -I curl writes the head to $TMP/b
+# too: check a HEAD's empty body with raw_head.)
 req() {
+	: >"$TMP/h"
+	: >"$TMP/b"
 	curl -sS --max-time 30 -D "$TMP/h" -o "$TMP/b" -w '%{http_code}' "$@"
+}
+
+# raw_head TARGET [HEADER-LINE]...: a HEAD request through raw sockets, with
+# Connection: close; the whole answer in $TMP/r.out. Then
+# no_body_after_head checks that nothing followed the head.
+raw_head() {
+	local t=$1 x hs=""
+	shift
+	for x in "$@"; do hs+="$x"$'\r\n'; done
+	printf 'HEAD %s HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n' "$t" "$hs" | raw >"$TMP/r.out"
+}
+no_body_after_head() {
+	local n
+	n=$(body_of "${1:-$TMP/r.out}" | wc -c)
+	[ "$n" -eq 0 ] || { echo "$n bytes after the head of a HEAD answer"; return 1; }
 }
 
 # hdr NAME [FILE]: the value of header NAME (any case) in the last response
@@ -105,12 +124,12 @@ no_hdr() {
 
 # list_has LIST ITEM...: the comma list LIST names every ITEM (any case).
 list_has() {
-	local list item
+	local given=$1 list item
 	list=",$(tr 'A-Z' 'a-z' <<<"$1" | tr -d ' \t'),"
 	shift
 	for item in "$@"; do
 		item=$(tr 'A-Z' 'a-z' <<<"$item")
-		[[ "$list" == *",$item,"* ]] || { echo "'$item' not in '$1'"; return 1; }
+		[[ "$list" == *",$item,"* ]] || { echo "'$item' not in '$given'"; return 1; }
 	done
 }
 

@@ -122,7 +122,9 @@ choose() {
 	for ae in br zstd gzip; do
 		[ "$(req -I -H "Accept-Encoding: $ae" "$url/app.js")" = 200 ]
 		want_hdr Content-Encoding "$ae"
-		[ ! -s "$TMP/b" ]
+		raw_head /app.js "Accept-Encoding: $ae"
+		want_hdr Content-Encoding "$ae" "$TMP/r.out"
+		no_body_after_head
 		e=$(hdr ETag)
 		[ -n "$e" ]
 		etags+=$'\n'"$e"
