@@ -230,6 +230,22 @@ setup_www() {
 	want_hdr Content-Type 'text/plain; charset=utf-8'
 }
 
+@test "http --fallback: a fallback swapped for a symlink out of DIR after the start is never followed" {
+	setup_www
+	serve --fallback app/shell.html
+	[ "$(req "$url/nope")" = 200 ]
+	rm "$TMP/www/app/shell.html"
+	ln -s ../../outside/secret.txt "$TMP/www/app/shell.html"
+	# Past the file cache's second, too.
+	for i in $(seq 12); do
+		printf 'GET /nope%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$i" | raw >"$TMP/r.out"
+		! grep -q secret "$TMP/r.out" || { echo "LEAK through the fallback"; return 1; }
+		[ "$(status_of "$TMP/r.out")" != 200 ] || cmp <(body_of "$TMP/r.out") <(printf '<!doctype html><h1>app shell</h1>\n')
+		sleep 0.2 # spreading requests over 2.4 s, not a synchronisation
+	done
+	[[ "$(status_of "$TMP/r.out")" == [45]* ]]
+}
+
 @test "http --fallback: missing, not a regular file, outside DIR, or --spa with it: exit 2" {
 	setup_www
 	ln -s sub "$TMP/www/dirlink"

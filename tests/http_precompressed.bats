@@ -218,3 +218,34 @@ choose() {
 		cmp "$TMP/b" "$TMP/www/app.js"
 	done
 }
+
+@test "precompressed: a sibling that leads out of DIR or is not a regular file is never sent" {
+	setup_www
+	printf 'inside\n' >"$TMP/www/p.txt"
+	printf 'secret\n' | gzip >"$TMP/outside/secret.gz"
+	ln -s ../outside/secret.gz "$TMP/www/p.txt.gz"
+	mkdir "$TMP/www/p.txt.br"
+	mkfifo "$TMP/www/p.txt.zst"
+	serve --precompressed
+	for ae in gzip br zstd 'gzip, br, zstd' '*'; do
+		[ "$(req -H "Accept-Encoding: $ae" "$url/p.txt")" = 200 ] || { echo "$ae: $(head -n 1 "$TMP/h")"; return 1; }
+		no_hdr Content-Encoding
+		cmp "$TMP/b" "$TMP/www/p.txt"
+	done
+	[ "$(curl -sS --max-time 10 --compressed "$url/p.txt")" = inside ]
+	# Asked by name, the link out is refused as ever.
+	code=$(req "$url/p.txt.gz")
+	[ "$code" = 403 ] || [ "$code" = 404 ]
+}
+
+@test "precompressed: a sibling uploaded after a request for X is used at once" {
+	setup_www
+	serve --precompressed --upload
+	[ "$(req -H 'Accept-Encoding: gzip' "$url/none.txt")" = 200 ]
+	no_hdr Content-Encoding
+	gzip -c "$TMP/www/none.txt" >"$TMP/none.txt.gz"
+	[ "$(req -T "$TMP/none.txt.gz" "$url/none.txt.gz")" = 201 ]
+	[ "$(req -H 'Accept-Encoding: gzip' "$url/none.txt")" = 200 ]
+	want_hdr Content-Encoding gzip
+	cmp "$TMP/b" "$TMP/none.txt.gz"
+}

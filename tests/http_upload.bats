@@ -513,6 +513,93 @@ post_mp() {
 	unchanged_since "$TMP/before"
 }
 
+# --- framing ------------------------------------------------------------------
+
+@test "upload: a body answered early (409, 405, 415, 413, 401) is never read as a request" {
+	setup_www
+	smuggled=$'GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n'
+	# early SERVE-OPTIONS -- REQUEST-HEAD-LINES...: the head (with a
+	# Content-Length of the smuggled request as its body), the body, then a
+	# real GET /sub/f.txt. The answer: the early status, then either that
+	# GET's answer or a close; never a response to the smuggled request.
+	early() {
+		local want=$1 head="" line n
+		shift
+		for line in "$@"; do head+="$line"$'\r\n'; done
+		printf '%sContent-Length: %d\r\n\r\n%sGET /sub/f.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
+			"$head" "${#smuggled}" "$smuggled" | raw --wait 5 >"$TMP/r.out"
+		n=$(grep -ac '^HTTP/1.1 ' "$TMP/r.out")
+		if [ "$(grep -ao '^HTTP/1.1 [0-9]*' "$TMP/r.out" | head -n 1)" != "HTTP/1.1 $want" ] ||
+			grep -aq 'hello world' "$TMP/r.out" || [ "$n" -gt 2 ] ||
+			{ [ "$n" -eq 2 ] && ! grep -aq 'in sub' "$TMP/r.out"; }; then
+			echo "for $1 (want $want first, then 'in sub' or a close):"
+			cat "$TMP/r.out"
+			return 1
+		fi
+	}
+	serve --upload
+	early 409 'PUT /a.txt HTTP/1.1' 'Host: x'
+	early 405 'POST /a.txt HTTP/1.1' 'Host: x' 'Content-Type: multipart/form-data; boundary=B'
+	early 415 'POST /up/ HTTP/1.1' 'Host: x' 'Content-Type: text/plain'
+	early 409 'PUT /up/nodir/new.txt HTTP/1.1' 'Host: x'
+	kill "$srv_pid"
+	serve --upload --max-upload 10
+	early 413 'PUT /up/new.txt HTTP/1.1' 'Host: x'
+	early 413 'POST /up/ HTTP/1.1' 'Host: x' 'Content-Type: multipart/form-data; boundary=B'
+	kill "$srv_pid"
+	serve --upload --auth u:p
+	early 401 'PUT /up/new.txt HTTP/1.1' 'Host: x'
+	early 401 'POST /up/ HTTP/1.1' 'Host: x' 'Content-Type: multipart/form-data; boundary=B'
+	# A chunked body answered early: the same.
+	printf 'PUT /up/new.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\nGET /sub/f.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
+		"${#smuggled}" "$smuggled" | raw --wait 5 >"$TMP/r.out"
+	[[ "$(head -n 1 "$TMP/r.out")" == "HTTP/1.1 401 "* ]]
+	! grep -aq 'hello world' "$TMP/r.out"
+	[ ! -e "$TMP/www/up/new.txt" ]
+}
+
+@test "upload: pipelined PUTs (Content-Length, chunked) and a GET on one connection: each body exactly its bytes" {
+	setup_www
+	serve --upload
+	printf 'PUT /up/one.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloPUT /up/two.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nwor\r\n2\r\nld\r\n0\r\n\r\nGET /up/one.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+		raw --wait 10 >"$TMP/r.out"
+	[ "$(grep -ao '^HTTP/1.1 [0-9]*' "$TMP/r.out" | tr '\n' ' ')" = "HTTP/1.1 201 HTTP/1.1 201 HTTP/1.1 200 " ] ||
+		{ cat "$TMP/r.out"; false; }
+	[[ "$(cat "$TMP/r.out")" == *$'\r\n\r\nhello' ]]
+	[ "$(cat "$TMP/www/up/one.txt")" = hello ]
+	[ "$(cat "$TMP/www/up/two.txt")" = world ]
+	# A multipart POST, then a GET, on one connection.
+	mp_body XyZzy42 f three.txt three >"$TMP/mp"
+	{
+		printf 'POST /up/ HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XyZzy42\r\nContent-Length: %d\r\n\r\n' \
+			"$(stat -c %s "$TMP/mp")"
+		cat "$TMP/mp"
+		printf 'GET /up/three.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+	} | raw --wait 10 >"$TMP/r.out"
+	[ "$(grep -ao '^HTTP/1.1 [0-9]*' "$TMP/r.out" | tr '\n' ' ')" = "HTTP/1.1 303 HTTP/1.1 200 " ] ||
+		{ cat "$TMP/r.out"; false; }
+	[[ "$(cat "$TMP/r.out")" == *$'\r\n\r\nthree' ]]
+}
+
+@test "upload --overwrite: a GET right after an upload gets the new bytes, not a cached old file" {
+	setup_www
+	serve --upload --overwrite
+	for i in 1 2 3; do
+		[ "$(curl -sS --max-time 10 "$url/a.txt")" = "hello world" ]
+	done
+	printf 'replaced by PUT\n' >"$TMP/n.txt"
+	[ "$(req -T "$TMP/n.txt" "$url/a.txt")" = 204 ]
+	[ "$(curl -sS --max-time 10 "$url/a.txt")" = "replaced by PUT" ]
+	[ "$(curl -sS --max-time 10 -I "$url/a.txt" | tr -d '\r' | sed -n 's/^Content-Length: //p')" = 16 ]
+	printf 'replaced by POST, longer than before\n' >"$TMP/a.txt"
+	[ "$(req -F "f=@$TMP/a.txt" "$url/")" = 303 ]
+	[ "$(curl -sS --max-time 10 "$url/a.txt")" = "replaced by POST, longer than before" ]
+	# A new file where a GET just found nothing.
+	[ "$(req "$url/up/later.txt")" = 404 ]
+	[ "$(req -T "$TMP/n.txt" "$url/up/later.txt")" = 201 ]
+	[ "$(curl -sS --max-time 10 "$url/up/later.txt")" = "replaced by PUT" ]
+}
+
 # --- a full disk ------------------------------------------------------------
 
 @test "upload: a full disk is 507 with nothing left; a small file still works after" {
