@@ -19,20 +19,6 @@ static const struct {
 } choices[] = {
     {SK_ENC_BR, C_BR}, {SK_ENC_ZSTD, C_ZSTD}, {SK_ENC_GZIP, C_GZIP}, {SK_ENC_IDENTITY, C_IDENTITY}};
 
-static size_t skip_ows(const char *v, size_t n, size_t i)
-{
-	while (i < n && (v[i] == ' ' || v[i] == '\t'))
-		i++;
-	return i;
-}
-
-static size_t token_end(const char *v, size_t n, size_t i)
-{
-	while (i < n && sk_http_tchar((unsigned char)v[i]))
-		i++;
-	return i;
-}
-
 /* The end of the list element starting at v[i]: the next ',' outside a quoted-string, or n. */
 static size_t element_end(const char *v, size_t n, size_t i)
 {
@@ -92,21 +78,21 @@ static int coding_of(const char *t, size_t n)
  */
 static int element(const char *e, size_t n, int *q)
 {
-	size_t i = skip_ows(e, n, 0), start = i, end = token_end(e, n, i), p;
+	size_t i = sk_http_skip_ows(e, n, 0), start = i, end = sk_http_token_end(e, n, i), p;
 	bool weighted = false;
 
 	if (end == start)
 		return -1;
 	*q = 1000;
-	for (i = skip_ows(e, n, end); i < n; i = skip_ows(e, n, i)) {
+	for (i = sk_http_skip_ows(e, n, end); i < n; i = sk_http_skip_ows(e, n, i)) {
 		if (e[i] != ';')
 			return -1;
-		p = skip_ows(e, n, i + 1);
-		i = token_end(e, n, p);
+		p = sk_http_skip_ows(e, n, i + 1);
+		i = sk_http_token_end(e, n, p);
 		if (weighted || i - p != 1 || (e[p] | 0x20) != 'q' || i == n || e[i] != '=')
 			return -1;
 		p = i + 1;
-		i = token_end(e, n, p);
+		i = sk_http_token_end(e, n, p);
 		if ((*q = qvalue(e + p, i - p)) < 0)
 			return -1;
 		weighted = true;

@@ -125,14 +125,14 @@ struct body_framing {
 	bool te_last_chunked;
 };
 
-static size_t skip_ows(const char *v, size_t n, size_t i)
+size_t sk_http_skip_ows(const char *v, size_t n, size_t i)
 {
 	while (i < n && (v[i] == ' ' || v[i] == '\t'))
 		i++;
 	return i;
 }
 
-static size_t token_end(const char *v, size_t n, size_t i)
+size_t sk_http_token_end(const char *v, size_t n, size_t i)
 {
 	while (i < n && sk_http_tchar((unsigned char)v[i]))
 		i++;
@@ -159,20 +159,20 @@ static int coding_params(const char *v, size_t n, size_t *pi)
 	size_t i = *pi, j;
 
 	for (;;) {
-		j = skip_ows(v, n, i);
+		j = sk_http_skip_ows(v, n, i);
 		if (j == n || v[j] != ';') {
 			*pi = i;
 			return 0;
 		}
-		j = skip_ows(v, n, j + 1);
-		i = token_end(v, n, j);
+		j = sk_http_skip_ows(v, n, j + 1);
+		i = sk_http_token_end(v, n, j);
 		if (i == j)
 			return 400;
-		i = skip_ows(v, n, i);
+		i = sk_http_skip_ows(v, n, i);
 		if (i == n || v[i] != '=')
 			return 400;
-		j = skip_ows(v, n, i + 1);
-		i = j < n && v[j] == '"' ? quoted_end(v, n, j) : token_end(v, n, j);
+		j = sk_http_skip_ows(v, n, i + 1);
+		i = j < n && v[j] == '"' ? quoted_end(v, n, j) : sk_http_token_end(v, n, j);
 		if (i == j)
 			return 400;
 	}
@@ -189,10 +189,10 @@ static int transfer_encoding(const char *v, size_t n, struct body_framing *f)
 
 	f->saw_te = true;
 	for (;;) {
-		i = skip_ows(v, n, i);
+		i = sk_http_skip_ows(v, n, i);
 		if (i < n && v[i] != ',') {
 			start = i;
-			i = token_end(v, n, i);
+			i = sk_http_token_end(v, n, i);
 			if (i == start)
 				return 400;
 			f->te_last_chunked = eq_ci(v + start, i - start, "chunked");
@@ -200,7 +200,7 @@ static int transfer_encoding(const char *v, size_t n, struct body_framing *f)
 			f->te_codings++;
 			if (coding_params(v, n, &i))
 				return 400;
-			i = skip_ows(v, n, i);
+			i = sk_http_skip_ows(v, n, i);
 		}
 		if (i == n)
 			return 0;

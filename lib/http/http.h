@@ -95,6 +95,12 @@ enum sk_http_range_result sk_http_range(const char *v, size_t len, off_t size,
 /* True when c may stand in a token (RFC 9110 tchar), in any locale. */
 bool sk_http_tchar(unsigned char c);
 
+/* The index past the spaces and tabs (OWS) at v[i], before n. */
+size_t sk_http_skip_ows(const char *v, size_t n, size_t i);
+
+/* The index past the token at v[i], before n (i itself when there is none). */
+size_t sk_http_token_end(const char *v, size_t n, size_t i);
+
 /* The value of hex digit c (either case), or -1. */
 int sk_http_hexval(unsigned char c);
 
