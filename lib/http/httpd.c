@@ -94,8 +94,9 @@ struct conn {
 	char user[SK_AUTH_USER_MAX + 1];
 	/* --upload: the body in flight, and what its answer will need. */
 	struct sk_upload *up;
-	char *loc;    /* "Location: ...\r\n" of the answer */
-	bool interim; /* resp is the 100 Continue: the body follows it */
+	char *loc;     /* "Location: ...\r\n" of the answer */
+	bool interim;  /* resp is the 100 Continue: the body follows it */
+	bool deferred; /* a request after an upload waits for the next turn of the loop */
 	bool up_keep_alive, up_http10;
 };
 
@@ -157,15 +158,24 @@ enum handled {
 };
 
 /* "Location: TARGET\r\n" for an upload's answer: the path as sent, a directory's with its slash. */
-static char *upload_location(const struct sk_http_req *r)
+static char *upload_location(const char *rel, bool dir)
 {
-	const char *q = memchr(r->target, '?', r->target_len);
-	size_t n = q ? (size_t)(q - r->target) : r->target_len;
-	bool slash = r->method == SK_POST && (n == 0 || r->target[n - 1] != '/');
-	char *loc = malloc(n + 16);
+	char *loc = malloc(3 * strlen(rel) + 32), *o = loc;
+	const char *p = rel, *slash;
 
-	if (loc)
-		snprintf(loc, n + 16, "Location: %.*s%s\r\n", (int)n, r->target, slash ? "/" : "");
+	if (!loc)
+		return NULL;
+	/* From the resolved path, each segment encoded: never "//host" or a client's own text. */
+	o += sprintf(o, "Location: /");
+	while (*p) {
+		slash = strchr(p, '/');
+		o += sk_url_encode(p, slash ? (size_t)(slash - p) : strlen(p), o);
+		if (!slash)
+			break;
+		*o++ = '/';
+		p = slash + 1;
+	}
+	strcpy(o, dir && rel[0] ? "/\r\n" : "\r\n");
 	return loc;
 }
 
@@ -181,11 +191,15 @@ static enum handled upload_begin(struct conn *c, struct server *s, const struct 
 	bool dir_slash;
 	int st = 400;
 
+	free(c->loc);
+	c->loc = NULL;
 	if (sk_http_target_path(r->target, r->target_len, rel, sizeof(rel), &dir_slash) == 0) {
-		if (!(c->up = calloc(1, sizeof(*c->up))) || !(c->loc = upload_location(r)))
+		if (!(c->loc = upload_location(rel, r->method == SK_POST)) ||
+		    !(c->up = calloc(1, sizeof(*c->up))))
 			return HANDLED_FAILED;
 		st = sk_upload_start(c->up, s->o->root, r, rel, dir_slash, s->o->max_upload,
-				     s->o->overwrite);
+				     (s->o->overwrite ? SK_UPLOAD_OVERWRITE : 0) |
+					 (s->o->precompressed ? SK_UPLOAD_VARIANTS : 0));
 		if (st < 0)
 			return HANDLED_FAILED;
 	}
@@ -194,6 +208,8 @@ static enum handled upload_begin(struct conn *c, struct server *s, const struct 
 			sk_upload_free(c->up);
 		free(c->up);
 		c->up = NULL;
+		free(c->loc);
+		c->loc = NULL;
 		/* 405: a POST to a file (which takes PUT), a PUT to a directory (POST). */
 		snprintf(allow, sizeof(allow), "Allow: GET, HEAD%s, %s\r\n",
 			 s->o->cors ? ", OPTIONS" : "", r->method == SK_POST ? "PUT" : "POST");
@@ -521,6 +537,12 @@ static void conn_done(struct conn *c)
 	}
 	c->state = C_READ;
 	c->deadline = sk_deadline(s->o->timeout_ms);
+	if (c->deferred && c->in_len > 0) {
+		/* After an upload: the next request on the next turn (the socket is writable). */
+		watch(c, SK_LOOP_READ | SK_LOOP_WRITE);
+		return;
+	}
+	c->deferred = false;
 	if (watch(c, SK_LOOP_READ) < 0)
 		return;
 	/*
@@ -651,10 +673,17 @@ static void upload_answer(struct conn *c, int st)
 		rc = sk_hresp_empty(resp, 204, NULL);
 	else
 		rc = sk_hresp_error(resp, st, false, NULL);
+	free(c->loc); /* in the head now, or not needed */
+	c->loc = NULL;
 	if (rc < 0) {
 		conn_close(c);
 		return;
 	}
+	/*
+	 * The body's reads refilled the buffer: answering what follows by
+	 * recursion (conn_done) could go as deep as the client pipelines.
+	 */
+	c->deferred = true;
 	c->state = C_WRITE;
 	c->deadline = sk_deadline(c->s->o->timeout_ms);
 	conn_write(c);
@@ -669,7 +698,7 @@ static void upload_end(struct conn *c)
 	size_t i;
 
 	/* What the cache knew of those names is old now. */
-	for (i = 0; st > 0 && st < 400 && i < u->nfiles; i++) {
+	for (i = 0; i < u->nlinked; i++) {
 		snprintf(rel, sizeof(rel), "%s%s%s", u->dir_rel, u->dir_rel[0] ? "/" : "",
 			 u->files[i].name);
 		sk_fcache_forget(c->s->cache, rel);
@@ -869,7 +898,14 @@ static void conn_event(struct sk_loop *l, int fd, unsigned events, void *ctx)
 	(void)fd;
 	(void)events; /* what the state waits for, or an error its next call finds */
 	switch (c->state) {
-	case C_READ: conn_read(c); break;
+	case C_READ:
+		if (c->deferred) { /* a request that waited behind an upload */
+			c->deferred = false;
+			if (watch(c, SK_LOOP_READ) < 0 || !conn_process(c))
+				break;
+		}
+		conn_read(c);
+		break;
 	case C_WRITE: conn_write(c); break;
 	case C_HANDSHAKE: tls_handshake(c); break;
 	case C_SHUTDOWN: conn_shut(c); break;

@@ -30,14 +30,37 @@ static int fs_status(int e)
 	return 500;
 }
 
+/* True when name is X.gz, X.br or X.zst of an X in u->dirfd. */
+static bool variant_of_existing(const struct sk_upload *u, const char *name)
+{
+	static const char *const sfx[] = {".gz", ".br", ".zst"};
+	char base[SK_MP_MAX_NAME + 1];
+	size_t n = strlen(name), k, i;
+	struct stat st;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		k = strlen(sfx[i]);
+		if (n > k && n - k < sizeof(base) && !strcmp(name + n - k, sfx[i])) {
+			snprintf(base, sizeof(base), "%.*s", (int)(n - k), name);
+			return fstatat(u->dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		}
+	}
+	return false;
+}
+
 /* 0 when name may be created in u->dirfd, else the status. */
 static int check_name(struct sk_upload *u, const char *name)
 {
 	struct stat st;
 
-	if (!sk_mp_safe_name(name)) {
+	if (!sk_mp_safe_name(name) ||
+	    !strncmp(name, SK_UPLOAD_TMP_PREFIX, sizeof(SK_UPLOAD_TMP_PREFIX) - 1)) {
 		u->why = "an unsafe file name";
 		return 400;
+	}
+	if (u->variants && !u->overwrite && variant_of_existing(u, name)) {
+		u->why = "a precompressed variant of an existing file (no --overwrite)";
+		return 409;
 	}
 	if (fstatat(u->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : fs_status(errno);
@@ -158,14 +181,15 @@ static int start_post(struct sk_upload *u, const struct sk_root *root, const str
 }
 
 int sk_upload_start(struct sk_upload *u, const struct sk_root *root, const struct sk_http_req *q,
-		    const char *rel, bool dir_slash, unsigned long long max, bool overwrite)
+		    const char *rel, bool dir_slash, unsigned long long max, unsigned flags)
 {
 	int st;
 
 	memset(u, 0, sizeof(*u));
 	u->dirfd = -1;
 	u->max = max;
-	u->overwrite = overwrite;
+	u->overwrite = flags & SK_UPLOAD_OVERWRITE;
+	u->variants = flags & SK_UPLOAD_VARIANTS;
 	u->why = "";
 	if (q->expect_other)
 		return 417;
@@ -322,7 +346,9 @@ bool sk_upload_body_done(const struct sk_upload *u)
 static int link_file(struct sk_upload *u, struct sk_upload_file *f)
 {
 	char path[64], tmp[64];
+	unsigned long long r;
 	unsigned i;
+	int e;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", f->fd);
 	if (!u->overwrite) {
@@ -332,28 +358,32 @@ static int link_file(struct sk_upload *u, struct sk_upload_file *f)
 			u->why = "the file appeared meanwhile";
 		return errno == EEXIST ? 409 : fs_status(errno);
 	}
-	for (i = 0; i < 100; i++) {
-		snprintf(tmp, sizeof(tmp), ".sockctl-upload.%d.%u", (int)getpid(), i);
+	/* A name no upload may take (the prefix is refused), and no one can guess. */
+	for (i = 0; i < 16; i++) {
+		if (getentropy(&r, sizeof(r)) < 0)
+			return 500;
+		snprintf(tmp, sizeof(tmp), SK_UPLOAD_TMP_PREFIX "%016llx", r);
 		if (linkat(AT_FDCWD, path, u->dirfd, tmp, AT_SYMLINK_FOLLOW) == 0)
 			break;
 		if (errno != EEXIST)
 			return fs_status(errno);
 	}
-	if (i == 100)
+	if (i == 16)
 		return 500;
 	if (renameat(u->dirfd, tmp, u->dirfd, f->name) == 0)
 		return 0;
+	e = errno;
 	unlinkat(u->dirfd, tmp, 0);
-	if (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST) {
+	if (e == EISDIR || e == ENOTEMPTY || e == EEXIST) {
 		u->why = "a directory has that name";
 		return 409;
 	}
-	return fs_status(errno);
+	return fs_status(e);
 }
 
 int sk_upload_finish(struct sk_upload *u)
 {
-	size_t i;
+	size_t i, j;
 	int st;
 
 	if (u->post && !u->mp_done) {
@@ -364,9 +394,17 @@ int sk_upload_finish(struct sk_upload *u)
 		u->why = "no file in the form";
 		return 400;
 	}
-	for (i = 0; i < u->nfiles; i++)
-		if ((st = link_file(u, &u->files[i])))
-			return st;
+	for (i = 0; i < u->nfiles; i++) {
+		if (!(st = link_file(u, &u->files[i])))
+			continue;
+		/* All or none: the new names linked so far go again (a replaced file cannot come
+		 * back). */
+		for (j = 0; j < i && !u->overwrite; j++)
+			unlinkat(u->dirfd, u->files[j].name, 0);
+		u->nlinked = u->overwrite ? i : 0;
+		return st;
+	}
+	u->nlinked = u->nfiles;
 	return u->post ? 303 : u->replaced ? 204 : 201;
 }
 

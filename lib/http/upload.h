@@ -21,23 +21,32 @@
 
 #define SK_UPLOAD_MAX_FILES 100 /* file parts in one POST; more is 413 */
 
+/* sk_upload_start flags */
+#define SK_UPLOAD_OVERWRITE 1 /* --overwrite: replace what is there */
+#define SK_UPLOAD_VARIANTS  2 /* --precompressed: X.gz, X.br, X.zst stand for X */
+
+/* Names that uploads may not take: the temporary names of --overwrite. */
+#define SK_UPLOAD_TMP_PREFIX ".sockctl-upload."
+
 struct sk_upload_file {
 	int fd; /* O_TMPFILE, or -1 */
 	char name[SK_MP_MAX_NAME + 1];
 };
 
 struct sk_upload {
-	bool post;		     /* multipart into a directory; else PUT */
-	bool overwrite;		     /* --overwrite */
-	bool chunked;		     /* the body is chunked (dec) */
-	int dirfd;		     /* the target directory */
-	char *dir_rel;		     /* ... as a path beneath the root ("": the root) */
+	bool post;	/* multipart into a directory; else PUT */
+	bool overwrite; /* --overwrite */
+	bool variants;	/* --precompressed: a variant of an existing file is that file */
+	bool chunked;	/* the body is chunked (dec) */
+	int dirfd;	/* the target directory */
+	char *dir_rel;	/* ... as a path beneath the root ("": the root) */
 	unsigned long long max, got; /* body bytes allowed, received (after de-chunking) */
 	unsigned long long left;     /* Content-Length bytes still to come (not chunked) */
 	struct sk_chunked dec;
 	struct sk_multipart *mp;      /* POST */
 	struct sk_upload_file *files; /* PUT: one; POST: one per file part */
 	size_t nfiles;
+	size_t nlinked;	 /* after sk_upload_finish: files[0..nlinked) are in place */
 	bool in_file;	 /* POST: the current part is written to files[nfiles - 1] */
 	bool mp_done;	 /* POST: the multipart's close delimiter came */
 	bool body_done;	 /* the framing says the body ended */
@@ -52,12 +61,14 @@ struct sk_upload {
  * bad multipart Content-Type), 403/404 (the directory cannot be opened
  * or leads out), 405 (a POST to something not a directory, a PUT to a
  * directory path), 409 (the file exists without overwrite, a directory
- * is in the way, the parent is missing), 413 (Content-Length above max),
+ * is in the way, the parent is missing; without SK_UPLOAD_OVERWRITE but
+ * with SK_UPLOAD_VARIANTS, also X.gz, X.br or X.zst where X exists, as
+ * it would change what X's clients get), 413 (Content-Length above max),
  * 415 (a POST that is not multipart/form-data), 507 (no space for the
  * temporary file), or 500; -1 with errno ENOMEM.
  */
 int sk_upload_start(struct sk_upload *u, const struct sk_root *root, const struct sk_http_req *q,
-		    const char *rel, bool dir_slash, unsigned long long max, bool overwrite);
+		    const char *rel, bool dir_slash, unsigned long long max, unsigned flags);
 
 /*
  * Takes body bytes as they arrive (raw: chunked framing is decoded

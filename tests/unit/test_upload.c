@@ -75,7 +75,7 @@ static int start(struct sk_upload *u, const char *method, const char *rel, const
 	target[n] = '\0';
 	request(&q, buf, sizeof(buf), method, target, headers);
 	return sk_upload_start(u, &root, &q, rel, rel[0] && rel[strlen(rel) - 1] == '/', max,
-			       overwrite);
+			       (overwrite ? SK_UPLOAD_OVERWRITE : 0) | SK_UPLOAD_VARIANTS);
 }
 
 static void test_put(void)
@@ -118,6 +118,13 @@ static void test_put(void)
 	CHECK(start(&u, "PUT", "out/x", "Content-Length: 1\r\n", 100, true) == 403);
 	sk_upload_free(&u);
 	CHECK(start(&u, "PUT", "x", "Content-Length: 1\r\nExpect: 200-ok\r\n", 100, true) == 417);
+	sk_upload_free(&u);
+	CHECK(start(&u, "PUT", ".sockctl-upload.0", "Content-Length: 1\r\n", 100, true) == 400);
+	sk_upload_free(&u);
+	/* --precompressed: a variant of new.txt changes what new.txt's clients get. */
+	CHECK(start(&u, "PUT", "new.txt.gz", "Content-Length: 1\r\n", 100, false) == 409);
+	sk_upload_free(&u);
+	CHECK(start(&u, "PUT", "other.gz", "Content-Length: 1\r\n", 100, false) == 0);
 	sk_upload_free(&u);
 }
 
