@@ -320,8 +320,8 @@ post_mp() {
 	kill "$srv_pid"
 	serve
 	[ "$(req "$url/up/")" = 200 ]
-	! grep -qi '<form' "$TMP/b"
-	! grep -qi 'type="file"' "$TMP/b"
+	lacks -i '<form' "$TMP/b"
+	lacks -i 'type="file"' "$TMP/b"
 }
 
 # --- whole or nothing -------------------------------------------------------
@@ -399,7 +399,7 @@ post_mp() {
 	head -c 5000 /dev/zero >"$TMP/f5000"
 	send PUT /up/big.bin --body "$TMP/f5000" --expect 10 >"$TMP/r.out" 2>"$TMP/r.err"
 	grep -q '^final before body HTTP/1.1 413' "$TMP/r.err"
-	! grep -q '100 Continue' "$TMP/r.out"
+	lacks -a '100 Continue' "$TMP/r.out"
 	# POST multipart too.
 	mp_body XyZzy42 f big.bin "$(head -c 3000 /dev/zero | tr '\0' a)" >"$TMP/mp"
 	[ "$(post_mp /up/ "$TMP/mp")" = 413 ]
@@ -554,7 +554,7 @@ post_mp() {
 	printf 'PUT /up/new.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\nGET /sub/f.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
 		"${#smuggled}" "$smuggled" | raw --wait 5 >"$TMP/r.out"
 	[[ "$(head -n 1 "$TMP/r.out")" == "HTTP/1.1 401 "* ]]
-	! grep -aq 'hello world' "$TMP/r.out"
+	lacks -a 'hello world' "$TMP/r.out"
 	[ ! -e "$TMP/www/up/new.txt" ]
 }
 
@@ -648,7 +648,7 @@ post_mp() {
 		[ $((($(date +%s%N) - start) / 1000000)) -lt 2000 ]
 	done
 	# All that while the PUT was still arriving.
-	! grep -q '^body 400$' "$TMP/put.err"
+	lacks '^body 400$' "$TMP/put.err"
 	[ ! -e "$TMP/www/up/slow.bin" ]
 	wait_exit "$put_pid" 40
 	[ "$(status_of "$TMP/put.out")" = 201 ]
