@@ -87,6 +87,42 @@ post_mp() {
 	cmp "$TMP/www/up/bin" "$TMP/bin"
 }
 
+@test "upload: UTF-8 file names are stored as sent (PUT percent-encoded, POST as browsers send them)" {
+	setup_www
+	serve --upload
+	printf 'utf\n' >"$TMP/u.txt"
+	[ "$(req -T "$TMP/u.txt" "$url/up/caf%C3%A9%20%C3%BC.txt")" = 201 ]
+	cmp "$TMP/www/up/café ü.txt" "$TMP/u.txt"
+	mp_body XyZzy42 f 'naïve 日本.txt' 'utf8 body' >"$TMP/body"
+	[ "$(post_mp /up/ "$TMP/body")" = 303 ]
+	[ "$(cat "$TMP/www/up/naïve 日本.txt")" = "utf8 body" ]
+	[ "$(curl -sS --max-time 10 "$url/up/na%C3%AFve%20%E6%97%A5%E6%9C%AC.txt")" = "utf8 body" ]
+}
+
+@test "upload PUT: a Content-Range (partial content) is refused with 400, nothing written (RFC 9110 14.5)" {
+	setup_www
+	serve --upload --overwrite
+	tree_state >"$TMP/before"
+	printf '0123456789' >"$TMP/ten"
+	[ "$(req -T "$TMP/ten" -H 'Content-Range: bytes 0-9/100' "$url/up/part.bin")" = 400 ]
+	[ "$(req -T "$TMP/ten" -H 'Content-Range: bytes 0-9/10' "$url/a.txt")" = 400 ]
+	unchanged_since "$TMP/before"
+}
+
+@test "upload with --spa: a PUT of a missing path creates it (no fallback), and GET then serves it" {
+	setup_www
+	printf '<h1>spa</h1>\n' >"$TMP/www/index.html"
+	serve --upload --spa
+	[ "$(req "$url/up/new.txt")" = 200 ]
+	cmp "$TMP/b" "$TMP/www/index.html"
+	printf 'real\n' >"$TMP/n.txt"
+	[ "$(req -T "$TMP/n.txt" "$url/up/new.txt")" = 201 ]
+	cmp "$TMP/www/up/new.txt" "$TMP/n.txt"
+	[ "$(curl -sS --max-time 10 "$url/up/new.txt")" = real ]
+	[ "$(req -T "$TMP/n.txt" "$url/index.html")" = 409 ]
+	cmp "$TMP/www/index.html" <(printf '<h1>spa</h1>\n')
+}
+
 @test "upload PUT: an existing file is 409 and unchanged; with --overwrite 204 and replaced" {
 	setup_www
 	serve --upload
