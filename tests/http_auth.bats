@@ -51,7 +51,7 @@ b64() {
 	serve --auth "alice:$PW_ALICE"
 	[ "$(req "$url/a.txt")" = 401 ]
 	[[ "$(hdr WWW-Authenticate)" =~ ^Basic\ realm= ]] || { echo "WWW-Authenticate: $(hdr WWW-Authenticate)"; false; }
-	! grep -q 'hello world' "$TMP/b"
+	lacks 'hello world' "$TMP/b"
 	[ "$(req -u "alice:$PW_ALICE" "$url/a.txt")" = 200 ]
 	cmp "$TMP/b" "$TMP/www/a.txt"
 	[ "$(req -u "alice:wrong" "$url/a.txt")" = 401 ]
@@ -160,7 +160,7 @@ b64() {
 	req -u "zed:wrong-Zed" "$url/a.txt" >/dev/null
 	wait_until 10 lines_at_least "$TMP/access.log" 2
 	grep -q ' - zed \[' "$TMP/access.log"
-	! grep -qF -e Zed-pw-1 -e wrong-Zed "$TMP/access.log" "$TMP/srv.err"
+	lacks -F -e Zed-pw-1 -e wrong-Zed "$TMP/access.log" "$TMP/srv.err"
 }
 
 @test "auth: without --tls a warning that Basic sends passwords in clear; with --tls none" {
@@ -168,7 +168,7 @@ b64() {
 	serve --auth "alice:$PW_ALICE"
 	wait_until 10 grep -qi warning "$TMP/srv.err"
 	grep -i warning "$TMP/srv.err" | grep -qi clear
-	! grep -qF "$PW_ALICE" "$TMP/srv.err"
+	lacks -F "$PW_ALICE" "$TMP/srv.err"
 	kill "$srv_pid"
 	make_htpasswd "$TMP/htpasswd"
 	serve --auth-file "$TMP/htpasswd"

@@ -192,6 +192,15 @@ unchanged_since() {
 	diff "$1" <(tree_state) || { echo "the tree changed (diff above)"; return 1; }
 }
 
+# lacks GREP-ARGS...: grep finds no match (else it shows the matches and
+# fails). In bats a bare '! cmd' never fails a test (set -e ignores it).
+lacks() {
+	if grep "$@"; then
+		echo "^ found, but should not be: grep $*"
+		return 1
+	fi
+}
+
 # lsa DIR: ls -A of DIR, one name a line.
 lsa() {
 	ls -A "$1"

@@ -87,6 +87,42 @@ post_mp() {
 	cmp "$TMP/www/up/bin" "$TMP/bin"
 }
 
+@test "upload: UTF-8 file names are stored as sent (PUT percent-encoded, POST as browsers send them)" {
+	setup_www
+	serve --upload
+	printf 'utf\n' >"$TMP/u.txt"
+	[ "$(req -T "$TMP/u.txt" "$url/up/caf%C3%A9%20%C3%BC.txt")" = 201 ]
+	cmp "$TMP/www/up/café ü.txt" "$TMP/u.txt"
+	mp_body XyZzy42 f 'naïve 日本.txt' 'utf8 body' >"$TMP/body"
+	[ "$(post_mp /up/ "$TMP/body")" = 303 ]
+	[ "$(cat "$TMP/www/up/naïve 日本.txt")" = "utf8 body" ]
+	[ "$(curl -sS --max-time 10 "$url/up/na%C3%AFve%20%E6%97%A5%E6%9C%AC.txt")" = "utf8 body" ]
+}
+
+@test "upload PUT: a Content-Range (partial content) is refused with 400, nothing written (RFC 9110 14.5)" {
+	setup_www
+	serve --upload --overwrite
+	tree_state >"$TMP/before"
+	printf '0123456789' >"$TMP/ten"
+	[ "$(req -T "$TMP/ten" -H 'Content-Range: bytes 0-9/100' "$url/up/part.bin")" = 400 ]
+	[ "$(req -T "$TMP/ten" -H 'Content-Range: bytes 0-9/10' "$url/a.txt")" = 400 ]
+	unchanged_since "$TMP/before"
+}
+
+@test "upload with --spa: a PUT of a missing path creates it (no fallback), and GET then serves it" {
+	setup_www
+	printf '<h1>spa</h1>\n' >"$TMP/www/index.html"
+	serve --upload --spa
+	[ "$(req "$url/up/new.txt")" = 200 ]
+	cmp "$TMP/b" "$TMP/www/index.html"
+	printf 'real\n' >"$TMP/n.txt"
+	[ "$(req -T "$TMP/n.txt" "$url/up/new.txt")" = 201 ]
+	cmp "$TMP/www/up/new.txt" "$TMP/n.txt"
+	[ "$(curl -sS --max-time 10 "$url/up/new.txt")" = real ]
+	[ "$(req -T "$TMP/n.txt" "$url/index.html")" = 409 ]
+	cmp "$TMP/www/index.html" <(printf '<h1>spa</h1>\n')
+}
+
 @test "upload PUT: an existing file is 409 and unchanged; with --overwrite 204 and replaced" {
 	setup_www
 	serve --upload
@@ -320,8 +356,8 @@ post_mp() {
 	kill "$srv_pid"
 	serve
 	[ "$(req "$url/up/")" = 200 ]
-	! grep -qi '<form' "$TMP/b"
-	! grep -qi 'type="file"' "$TMP/b"
+	lacks -i '<form' "$TMP/b"
+	lacks -i 'type="file"' "$TMP/b"
 }
 
 # --- whole or nothing -------------------------------------------------------
@@ -399,7 +435,7 @@ post_mp() {
 	head -c 5000 /dev/zero >"$TMP/f5000"
 	send PUT /up/big.bin --body "$TMP/f5000" --expect 10 >"$TMP/r.out" 2>"$TMP/r.err"
 	grep -q '^final before body HTTP/1.1 413' "$TMP/r.err"
-	! grep -q '100 Continue' "$TMP/r.out"
+	lacks -a '100 Continue' "$TMP/r.out"
 	# POST multipart too.
 	mp_body XyZzy42 f big.bin "$(head -c 3000 /dev/zero | tr '\0' a)" >"$TMP/mp"
 	[ "$(post_mp /up/ "$TMP/mp")" = 413 ]
@@ -554,7 +590,7 @@ post_mp() {
 	printf 'PUT /up/new.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\nGET /sub/f.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
 		"${#smuggled}" "$smuggled" | raw --wait 5 >"$TMP/r.out"
 	[[ "$(head -n 1 "$TMP/r.out")" == "HTTP/1.1 401 "* ]]
-	! grep -aq 'hello world' "$TMP/r.out"
+	lacks -a 'hello world' "$TMP/r.out"
 	[ ! -e "$TMP/www/up/new.txt" ]
 }
 
@@ -648,7 +684,7 @@ post_mp() {
 		[ $((($(date +%s%N) - start) / 1000000)) -lt 2000 ]
 	done
 	# All that while the PUT was still arriving.
-	! grep -q '^body 400$' "$TMP/put.err"
+	lacks '^body 400$' "$TMP/put.err"
 	[ ! -e "$TMP/www/up/slow.bin" ]
 	wait_exit "$put_pid" 40
 	[ "$(status_of "$TMP/put.out")" = 201 ]
