@@ -291,6 +291,8 @@ static int parse_field(const char *p, size_t n, struct sk_http_req *r, struct bo
 	else if (eq_ci(p, nlen, "accept-encoding") && !r->accept_encoding) {
 		r->accept_encoding = v; /* a second line is not read: the first decides */
 		r->accept_encoding_len = n;
+	} else if (eq_ci(p, nlen, "content-range")) {
+		r->content_range = true;
 	} else if (eq_ci(p, nlen, "expect")) {
 		if (eq_ci(v, n, "100-continue"))
 			r->expect_continue = true;

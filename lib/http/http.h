@@ -31,6 +31,7 @@ struct sk_http_req {
 	size_t content_type_len;
 	bool expect_continue; /* Expect: 100-continue */
 	bool expect_other;    /* an Expect the server cannot meet: 417 */
+	bool content_range;   /* Content-Range: a partial PUT, which is refused (RFC 9110 14.5) */
 	bool keep_alive;      /* by version and Connection */
 	bool has_body;	      /* Content-Length > 0 or chunked */
 	bool chunked; /* Transfer-Encoding ends in chunked: the body is chunked (chunked.h) */

@@ -193,6 +193,10 @@ int sk_upload_start(struct sk_upload *u, const struct sk_root *root, const struc
 	u->why = "";
 	if (q->expect_other)
 		return 417;
+	if (q->content_range) { /* a part of a file is not the file: RFC 9110 14.5 */
+		u->why = "a partial PUT (Content-Range)";
+		return 400;
+	}
 	if (q->content_length > max) {
 		u->why = "the body is larger than --max-upload";
 		return 413;
