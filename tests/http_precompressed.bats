@@ -238,9 +238,9 @@ choose() {
 	[ "$code" = 403 ] || [ "$code" = 404 ]
 }
 
-@test "precompressed: a sibling uploaded after a request for X is used at once" {
+@test "precompressed: a sibling uploaded after a request for X is used at once (with --overwrite; without it, 409)" {
 	setup_www
-	serve --precompressed --upload
+	serve --precompressed --upload --overwrite
 	[ "$(req -H 'Accept-Encoding: gzip' "$url/none.txt")" = 200 ]
 	no_hdr Content-Encoding
 	gzip -c "$TMP/www/none.txt" >"$TMP/none.txt.gz"
@@ -248,4 +248,11 @@ choose() {
 	[ "$(req -H 'Accept-Encoding: gzip' "$url/none.txt")" = 200 ]
 	want_hdr Content-Encoding gzip
 	cmp "$TMP/b" "$TMP/none.txt.gz"
+	# Without --overwrite a variant of an existing file would change what its
+	# clients get: refused like the file itself.
+	kill "$srv_pid"
+	wait_exit "$srv_pid" 10 || true
+	serve --precompressed --upload
+	[ "$(req -T "$TMP/none.txt.gz" "$url/none.txt.br")" = 409 ]
+	[ ! -e "$TMP/www/none.txt.br" ]
 }
