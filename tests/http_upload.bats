@@ -85,6 +85,10 @@ post_mp() {
 	head -c 70000 /dev/urandom >"$TMP/bin"
 	[ "$(req -T "$TMP/bin" "$url/up/bin")" = 201 ]
 	cmp "$TMP/www/up/bin" "$TMP/bin"
+	# An HTTP/1.0 client.
+	printf 'PUT /up/old.txt HTTP/1.0\r\nContent-Length: 4\r\n\r\nold\n' | raw >"$TMP/r.out"
+	[ "$(status_of "$TMP/r.out")" = 201 ]
+	[ "$(cat "$TMP/www/up/old.txt")" = old ]
 }
 
 @test "upload: UTF-8 file names are stored as sent (PUT percent-encoded, POST as browsers send them)" {
@@ -234,6 +238,10 @@ post_mp() {
 	# To the top directory, and with the browser's multiple-file field name.
 	[ "$(req -F "file=@$TMP/b.txt;filename=one.txt" -F "file=@$TMP/c.dat;filename=two.txt" "$url/")" = 303 ]
 	loc_is /
+	# A query string (a form on a listing URL that had one) is not part of it.
+	[ "$(req -F "file=@$TMP/b.txt;filename=q.txt" "$url/up/?from=form")" = 303 ]
+	loc_is /up/
+	cmp "$TMP/www/up/q.txt" "$TMP/b.txt"
 	cmp "$TMP/www/one.txt" "$TMP/b.txt"
 	cmp "$TMP/www/two.txt" "$TMP/c.dat"
 	# A hand-made body: a part with CRLFs, a prefix of the delimiter, and the
