@@ -238,21 +238,30 @@ choose() {
 	[ "$code" = 403 ] || [ "$code" = 404 ]
 }
 
-@test "precompressed: a sibling uploaded after a request for X is used at once (with --overwrite; without it, 409)" {
+@test "precompressed --upload: X.gz of an existing X is 409 without --overwrite; with it, used at once" {
 	setup_www
+	gzip -c "$TMP/www/none.txt" >"$TMP/none.txt.gz"
+	serve --precompressed --upload
+	[ "$(req -H 'Accept-Encoding: gzip' "$url/none.txt")" = 200 ]
+	no_hdr Content-Encoding
+	# It would change what the clients of none.txt get: refused like a
+	# replacement of none.txt itself.
+	for v in none.txt.gz none.txt.br none.txt.zst; do
+		[ "$(req -T "$TMP/none.txt.gz" "$url/$v")" = 409 ] || { echo "PUT $v: $(head -n 1 "$TMP/h")"; return 1; }
+		[ ! -e "$TMP/www/$v" ]
+	done
+	mp_body() { printf -- '--B\r\nContent-Disposition: form-data; name="f"; filename="%s"\r\n\r\nx\r\n--B--\r\n' "$1"; }
+	mp_body none.txt.gz >"$TMP/mp"
+	[ "$(req -H 'Content-Type: multipart/form-data; boundary=B' --data-binary "@$TMP/mp" "$url/")" = 409 ]
+	[ ! -e "$TMP/www/none.txt.gz" ]
+	# A .gz of nothing that exists is an ordinary upload.
+	[ "$(req -T "$TMP/none.txt.gz" "$url/orphan.txt.gz")" = 201 ]
+	kill "$srv_pid"
 	serve --precompressed --upload --overwrite
 	[ "$(req -H 'Accept-Encoding: gzip' "$url/none.txt")" = 200 ]
 	no_hdr Content-Encoding
-	gzip -c "$TMP/www/none.txt" >"$TMP/none.txt.gz"
 	[ "$(req -T "$TMP/none.txt.gz" "$url/none.txt.gz")" = 201 ]
 	[ "$(req -H 'Accept-Encoding: gzip' "$url/none.txt")" = 200 ]
 	want_hdr Content-Encoding gzip
 	cmp "$TMP/b" "$TMP/none.txt.gz"
-	# Without --overwrite a variant of an existing file would change what its
-	# clients get: refused like the file itself.
-	kill "$srv_pid"
-	wait_exit "$srv_pid" 10 || true
-	serve --precompressed --upload
-	[ "$(req -T "$TMP/none.txt.gz" "$url/none.txt.br")" = 409 ]
-	[ ! -e "$TMP/www/none.txt.br" ]
 }

@@ -85,6 +85,10 @@ post_mp() {
 	head -c 70000 /dev/urandom >"$TMP/bin"
 	[ "$(req -T "$TMP/bin" "$url/up/bin")" = 201 ]
 	cmp "$TMP/www/up/bin" "$TMP/bin"
+	# An HTTP/1.0 client.
+	printf 'PUT /up/old.txt HTTP/1.0\r\nContent-Length: 4\r\n\r\nold\n' | raw >"$TMP/r.out"
+	[ "$(status_of "$TMP/r.out")" = 201 ]
+	[ "$(cat "$TMP/www/up/old.txt")" = old ]
 }
 
 @test "upload: UTF-8 file names are stored as sent (PUT percent-encoded, POST as browsers send them)" {
@@ -234,6 +238,10 @@ post_mp() {
 	# To the top directory, and with the browser's multiple-file field name.
 	[ "$(req -F "file=@$TMP/b.txt;filename=one.txt" -F "file=@$TMP/c.dat;filename=two.txt" "$url/")" = 303 ]
 	loc_is /
+	# A query string (a form on a listing URL that had one) is not part of it.
+	[ "$(req -F "file=@$TMP/b.txt;filename=q.txt" "$url/up/?from=form")" = 303 ]
+	loc_is /up/
+	cmp "$TMP/www/up/q.txt" "$TMP/b.txt"
 	cmp "$TMP/www/one.txt" "$TMP/b.txt"
 	cmp "$TMP/www/two.txt" "$TMP/c.dat"
 	# A hand-made body: a part with CRLFs, a prefix of the delimiter, and the
@@ -416,6 +424,72 @@ post_mp() {
 	wait_until 20 none_deleted_in "$srv_pid" "$TMP/www"
 	[ -z "$(lsa "$TMP/www/up")" ]
 	[ "$(curl -sS --max-time 10 "$url/a.txt")" = "hello world" ]
+}
+
+@test "upload POST: all files or none: when one cannot be linked (its name appeared meanwhile), the others are removed" {
+	setup_www
+	serve --upload
+	{
+		printf -- '--XyZzy42\r\nContent-Disposition: form-data; name="f"; filename="first.txt"\r\n\r\nfirst\r\n'
+		printf -- '--XyZzy42\r\nContent-Disposition: form-data; name="f"; filename="race.txt"\r\n\r\n'
+		head -c 400000 /dev/zero | tr '\0' r
+		printf -- '\r\n--XyZzy42--\r\n'
+	} >"$TMP/mp"
+	bg post timeout 60 python3 "$SEND" "$port" POST /up/ -H 'Content-Type: multipart/form-data; boundary=XyZzy42' \
+		--body "$TMP/mp" --pause-at 200000 --go "$TMP/go"
+	wait_for "$TMP/post.err" 'paused at' 20
+	wait_until 20 recv_queue_empty "$port"
+	printf 'mine\n' >"$TMP/www/up/race.txt"
+	touch "$TMP/go"
+	wait_exit "$post_pid" 30
+	[ "$(status_of "$TMP/post.out")" = 409 ] || { cat "$TMP/post.out"; false; }
+	[ "$(cat "$TMP/www/up/race.txt")" = mine ]
+	[ "$(lsa "$TMP/www/up")" = race.txt ]
+	wait_until 20 none_deleted_in "$srv_pid" "$TMP/www"
+}
+
+@test "upload: the --overwrite temporary names (.sockctl-upload.*) are refused as upload names" {
+	setup_www
+	serve --upload --overwrite
+	tree_state >"$TMP/before"
+	printf 'x\n' >"$TMP/x.txt"
+	[ "$(req -T "$TMP/x.txt" "$url/up/.sockctl-upload.1234.0")" = 400 ]
+	mp_body XyZzy42 f .sockctl-upload.x x >"$TMP/body"
+	[ "$(post_mp /up/ "$TMP/body")" = 400 ]
+	unchanged_since "$TMP/before"
+	# A name that only looks alike is fine.
+	[ "$(req -T "$TMP/x.txt" "$url/up/sockctl-upload.txt")" = 201 ]
+}
+
+@test "upload: thousands of pipelined PUTs on one connection, under a 256 KiB stack: all answered, in order" {
+	setup_www
+	bg srv bash -c 'ulimit -s 256 && exec "$0" serve-http -p 0 -b 127.0.0.1 --upload "$1"' "$SK" "$TMP/www"
+	port=$(port_of "$TMP/srv.err")
+	run timeout 120 python3 - "$port" <<'PY'
+import re, socket, sys, threading
+n = 3000
+reqs = b"".join(b"PUT /up/f%d HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n%d" % (i, i % 10)
+                for i in range(n))
+reqs += b"GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
+# Sent while the answers are read: neither side's buffers fill up for good.
+t = threading.Thread(target=s.sendall, args=(reqs,))
+t.start()
+out = b""
+while True:
+    b = s.recv(1 << 16)
+    if not b:
+        break
+    out += b
+codes = re.findall(rb"HTTP/1\.1 ([0-9]{3}) ", out)
+t.join()
+print(len(codes), codes.count(b"201"), codes[-1].decode(), out.endswith(b"hello world\n"))
+PY
+	[ "$status" -eq 0 ]
+	[ "$output" = "3001 3000 200 True" ] || { echo "got: $output"; cat "$TMP/srv.err" | tail -5; false; }
+	kill -0 "$srv_pid"
+	[ "$(cat "$TMP/www/up/f2999")" = 9 ]
+	[ "$(ls "$TMP/www/up" | wc -l)" -eq 3000 ]
 }
 
 # --- limits, Expect, chunked --------------------------------------------------
