@@ -21,6 +21,8 @@ TLS_LIBS     = $(shell pkg-config --libs openssl)
 else
 $(info sockctl: building without TLS (no OpenSSL 3 headers found, or TLS=0; apt-get install libssl-dev pkg-config))
 endif
+# serve-http --auth-file checks bcrypt and SHA-crypt hashes with crypt(3) (libcrypt-dev).
+AUTH_LIBS = -lcrypt
 # lib/ has one folder per subsystem; headers are included by bare name.
 LIB_DIRS = $(sort $(dir $(wildcard lib/*/*.c)))
 ALL_CPPFLAGS = -D_GNU_SOURCE -DSOCKCTL_VERSION='"$(VERSION)"' $(LIB_DIRS:%/=-I%) $(TLS_CPPFLAGS) \
@@ -44,7 +46,7 @@ SAN_LIB_OBJ = $(LIB_SRC:%.c=build/san/%.o)
 all: sockctl
 
 sockctl: $(CMD_OBJ) build/libsockctl.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) build/libsockctl.a $(TLS_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) build/libsockctl.a $(TLS_LIBS) $(AUTH_LIBS)
 
 build/libsockctl.a: $(LIB_OBJ)
 	$(AR) rcs $@ $(LIB_OBJ)
@@ -63,15 +65,15 @@ build/san/%.o: %.c $(LIB_HDR) cmd/cmd.h Makefile build/config.stamp
 	$(CC) $(ALL_CPPFLAGS) $(WARNINGS) $(SAN_FLAGS) -c -o $@ $<
 
 build/san/sockctl: $(SAN_OBJ)
-	$(CC) $(SAN_FLAGS) -o $@ $(SAN_OBJ) $(TLS_LIBS)
+	$(CC) $(SAN_FLAGS) -o $@ $(SAN_OBJ) $(TLS_LIBS) $(AUTH_LIBS)
 
 build/unit/%: tests/unit/%.c build/libsockctl.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< build/libsockctl.a $(TLS_LIBS)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< build/libsockctl.a $(TLS_LIBS) $(AUTH_LIBS)
 
 build/san/unit/%: tests/unit/%.c $(SAN_LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(WARNINGS) $(SAN_FLAGS) -o $@ $< $(SAN_LIB_OBJ) $(TLS_LIBS)
+	$(CC) $(ALL_CPPFLAGS) $(WARNINGS) $(SAN_FLAGS) -o $@ $< $(SAN_LIB_OBJ) $(TLS_LIBS) $(AUTH_LIBS)
 
 units: $(UNITS)
 

@@ -3,21 +3,27 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "acl.h"
 #include "addr.h"
+#include "auth.h"
 #include "cmd.h"
 #include "fsafe.h"
+#include "http.h"
 #include "httpd.h"
 #include "io.h"
 #include "mime.h"
+#include "multipart.h"
 #include "net.h"
 #include "parse.h"
 #include "child.h"
@@ -53,14 +59,60 @@ static const char usage[] =
     "      --workers N        N processes share the port (SO_REUSEPORT), each with\n"
     "                         its own --max-conns (default 1)\n" ACL_USAGE
     "                         (a refused client is closed at once and logged\n"
-    "                         with the request \"-\" and the status -)\n" TLS_SERVER_USAGE
-    "  -h, --help             show this help\n"
+    "                         with the request \"-\" and the status -)\n"
+    "  -H, --header 'NAME: VALUE'  add this header to every response (repeatable)\n"
+    "      --cors[=ORIGIN]    allow cross-origin requests from ORIGIN (default *):\n"
+    "                         Access-Control-Allow-Origin on every response, and\n"
+    "                         OPTIONS preflights answered\n"
+    "      --fallback FILE    answer GET/HEAD of paths that do not exist with FILE\n"
+    "                         (a file inside DIR) and 200\n"
+    "      --spa              --fallback index.html (single-page apps)\n"
+    "      --cache SECS       Cache-Control: max-age=SECS on files\n"
+    "      --no-cache         Cache-Control: no-cache on files\n"
+    "      --precompressed    send X.br, X.zst or X.gz for X when the client accepts\n"
+    "                         that encoding (Accept-Encoding, q-values honoured)\n"
+    "      --auth USER:PASS   require HTTP Basic authentication (repeatable)\n"
+    "      --auth-file FILE   ... with the users of an htpasswd FILE (bcrypt, or\n"
+    "                         SHA-256/512-crypt: htpasswd -B, -2, -5)\n"
+    "      --upload           store PUT bodies as files, and multipart/form-data\n"
+    "                         POSTs to a directory as its files (an upload form\n"
+    "                         in listings); a file appears only when complete\n"
+    "      --overwrite        with --upload, replace existing files (else 409)\n"
+    "      --max-upload SIZE  the largest upload body, e.g. 100M (default 1G; "
+    "413)\n" TLS_SERVER_USAGE "  -h, --help             show this help\n"
     "\n"
     "SIGINT and SIGTERM stop it after the responses in flight, with exit status 0.\n"
     "Exit status: 0 stopped, 1 runtime failure, 2 usage error.\n";
 
+enum {
+	OPT_HEADER = 512,
+	OPT_CORS,
+	OPT_FALLBACK,
+	OPT_SPA,
+	OPT_CACHE,
+	OPT_NO_CACHE,
+	OPT_PRECOMPRESSED,
+	OPT_AUTH,
+	OPT_AUTH_FILE,
+	OPT_UPLOAD,
+	OPT_OVERWRITE,
+	OPT_MAX_UPLOAD,
+};
+
 static const struct option longopts[] = {
     {"port", required_argument, NULL, 'p'},
+    {"header", required_argument, NULL, 'H'},
+    {"cors", optional_argument, NULL, OPT_CORS},
+    {"fallback", required_argument, NULL, OPT_FALLBACK},
+    {"spa", no_argument, NULL, OPT_SPA},
+    {"cache", required_argument, NULL, OPT_CACHE},
+    {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+    {"precompressed", no_argument, NULL, OPT_PRECOMPRESSED},
+    {"auth", required_argument, NULL, OPT_AUTH},
+    {"auth-file", required_argument, NULL, OPT_AUTH_FILE},
+    {"upload", no_argument, NULL, OPT_UPLOAD},
+    {"overwrite", no_argument, NULL, OPT_OVERWRITE},
+    {"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
     {"bind", required_argument, NULL, 'b'},
     {"ipv4", no_argument, NULL, '4'},
     {"ipv6", no_argument, NULL, '6'},
@@ -90,14 +142,179 @@ struct http_opts {
 	struct sk_tls_ctx *tls_ctx; /* NULL: plain HTTP */
 	struct sk_acl acl;	    /* --allow, --deny */
 	char alpn[256];		    /* --alpn with http/1.1 added */
+	char *headers;		    /* -H and --cors lines, "Name: value\r\n"... */
+	size_t headers_len;
+	const char *cors;	 /* --cors's origin, or NULL */
+	const char *fallback;	 /* as given */
+	char fallback_rel[4096]; /* beneath DIR */
+	bool spa, precompressed, upload, overwrite, no_cache, max_upload_given;
+	int cache_secs; /* --cache, or -1 */
+	char cache_control[64];
+	struct sk_auth *auth; /* --auth, --auth-file, or NULL */
+	unsigned long long max_upload;
 };
+
+/* Appends "name: value\r\n" to the headers of every response. Returns 0 or EXIT_USAGE. */
+static int add_header(struct http_opts *o, const char *line, size_t n)
+{
+	char *h = realloc(o->headers, o->headers_len + n + 3);
+
+	if (!h)
+		return cmd_usage(name, "out of memory");
+	o->headers = h;
+	memcpy(h + o->headers_len, line, n);
+	memcpy(h + o->headers_len + n, "\r\n", 3);
+	o->headers_len += n + 2;
+	return 0;
+}
+
+/* -H 'Name: value': checked as HTTP has it; framing headers are the server's own. */
+static int header_option(struct http_opts *o, const char *arg)
+{
+	static const char *const own[] = {"content-length", "transfer-encoding", "connection"};
+	const char *colon = strchr(arg, ':'), *v, *end;
+	char line[1024];
+	size_t i, nlen;
+
+	if (!colon || colon == arg)
+		return cmd_usage(name, "bad --header '%s': expected 'NAME: VALUE'", arg);
+	nlen = (size_t)(colon - arg);
+	for (i = 0; i < nlen; i++)
+		if (!sk_http_tchar((unsigned char)arg[i]))
+			return cmd_usage(name, "bad --header '%s': the name is not an HTTP token",
+					 arg);
+	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (strlen(own[i]) == nlen && !strncasecmp(arg, own[i], nlen))
+			return cmd_usage(name, "bad --header '%s': %.*s is the server's to set",
+					 arg, (int)nlen, arg);
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		;
+	for (end = v + strlen(v); end > v && (end[-1] == ' ' || end[-1] == '\t'); end--)
+		;
+	for (i = 0; v + i < end; i++)
+		if (((unsigned char)v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
+			return cmd_usage(name,
+					 "bad --header: a control character in the value of %.*s",
+					 (int)nlen, arg);
+	if (nlen + 2 + (size_t)(end - v) >= sizeof(line))
+		return cmd_usage(name, "bad --header: longer than %zu bytes", sizeof(line) - 1);
+	i = (size_t)snprintf(line, sizeof(line), "%.*s: %.*s", (int)nlen, arg, (int)(end - v), v);
+	return add_header(o, line, i);
+}
+
+static int cors_option(struct http_opts *o, const char *arg)
+{
+	const char *p;
+	char line[1024];
+	int n;
+
+	if (!arg)
+		arg = "*";
+	if (!*arg)
+		return cmd_usage(name, "bad --cors: an empty origin");
+	for (p = arg; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return cmd_usage(name,
+					 "bad --cors '%s': an origin has no spaces or control "
+					 "characters",
+					 arg);
+	if (o->cors)
+		return cmd_usage(name, "--cors given twice");
+	o->cors = arg;
+	n = snprintf(line, sizeof(line), "Access-Control-Allow-Origin: %s", arg);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return cmd_usage(name, "bad --cors: too long");
+	if (add_header(o, line, (size_t)n))
+		return EXIT_USAGE;
+	n = snprintf(line, sizeof(line),
+		     "Access-Control-Expose-Headers: Content-Length, "
+		     "Content-Range, Content-Encoding, ETag, Last-Modified, "
+		     "Accept-Ranges");
+	if (add_header(o, line, (size_t)n))
+		return EXIT_USAGE;
+	if (strcmp(arg, "*") != 0) {
+		n = snprintf(line, sizeof(line), "Access-Control-Allow-Credentials: true");
+		return add_header(o, line, (size_t)n);
+	}
+	return 0;
+}
+
+/* --auth and --auth-file: into one table. */
+static int auth_option(struct http_opts *o, int c, char *arg)
+{
+	char err[SK_ERRLEN];
+
+	if (!o->auth && !(o->auth = sk_auth_new()))
+		return cmd_usage(name, "out of memory");
+	if (c == OPT_AUTH && sk_auth_add_plain(o->auth, arg, err) < 0)
+		return cmd_usage(name, "bad %s", err); /* err names --auth */
+	if (c == OPT_AUTH_FILE && sk_auth_load_file(o->auth, arg, err) < 0)
+		return cmd_usage(name, "bad --auth-file: %s", err);
+	/* Out of ps: the password in argv becomes stars. */
+	if (c == OPT_AUTH && strchr(arg, ':'))
+		memset(strchr(arg, ':') + 1, '*', strlen(strchr(arg, ':') + 1));
+	return 0;
+}
+
+/* The additions' options. Returns 0, EXIT_USAGE, or -1: not one of them. */
+static int addition_option(struct http_opts *o, int c, char *arg)
+{
+	long long secs;
+
+	switch (c) {
+	case 'H': return header_option(o, arg);
+	case OPT_CORS: return cors_option(o, arg);
+	case OPT_FALLBACK: o->fallback = arg; return 0;
+	case OPT_SPA: o->spa = true; return 0;
+	case OPT_CACHE:
+		if (sk_parse_num(arg, 0, INT32_MAX, &secs) < 0)
+			return cmd_usage(name, "bad --cache '%s': %s", arg,
+					 errno == ERANGE ? "too large"
+							 : "a whole number of seconds");
+		o->cache_secs = (int)secs;
+		return 0;
+	case OPT_NO_CACHE: o->no_cache = true; return 0;
+	case OPT_PRECOMPRESSED: o->precompressed = true; return 0;
+	case OPT_AUTH:
+	case OPT_AUTH_FILE: return auth_option(o, c, arg);
+	case OPT_UPLOAD: o->upload = true; return 0;
+	case OPT_OVERWRITE: o->overwrite = true; return 0;
+	case OPT_MAX_UPLOAD:
+		o->max_upload_given = true;
+		if (sk_parse_size(arg, 1ULL << 60, &o->max_upload) < 0)
+			return cmd_usage(name, "bad --max-upload '%s': %s", arg,
+					 errno == ERANGE ? "too large" : "a size, like 100M or 2G");
+		return 0;
+	}
+	return -1;
+}
+
+/* Conflicts among the additions. Returns 0 or EXIT_USAGE. */
+static int check_additions(struct http_opts *o)
+{
+	if (o->spa && o->fallback)
+		return cmd_usage(name, "--spa is --fallback index.html: give one of them");
+	if (o->spa)
+		o->fallback = "index.html";
+	if (o->cache_secs >= 0 && o->no_cache)
+		return cmd_usage(name, "--cache and --no-cache cannot be used together");
+	if (o->cache_secs >= 0)
+		snprintf(o->cache_control, sizeof(o->cache_control),
+			 "Cache-Control: max-age=%d\r\n", o->cache_secs);
+	else if (o->no_cache)
+		snprintf(o->cache_control, sizeof(o->cache_control), "Cache-Control: no-cache\r\n");
+	if ((o->overwrite || o->max_upload_given) && !o->upload)
+		return cmd_usage(name, "%s needs --upload",
+				 o->overwrite ? "--overwrite" : "--max-upload");
+	return 0;
+}
 
 static enum cmd_parsed parse_args(int argc, char **argv, struct http_opts *o)
 {
 	enum cmd_option opt;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, ":p:b:46nqw:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:b:46nqw:H:h", longopts, NULL)) != -1) {
 		opt = cmd_common_option(name, c, optarg, &o->net, NULL);
 		if (opt == CMD_OPTION_NOT_MINE)
 			opt = cmd_tls_option(name, c, optarg, &o->tls);
@@ -107,6 +324,11 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct http_opts *o)
 			return CMD_USAGE_ERROR;
 		if (opt == CMD_OPTION_TAKEN)
 			continue;
+		if ((rc = addition_option(o, c, optarg)) >= 0) {
+			if (rc)
+				return rc;
+			continue;
+		}
 		switch (c) {
 		case 'p':
 			if ((rc = cmd_port(name, optarg, "tcp", &o->port)))
@@ -131,7 +353,8 @@ static enum cmd_parsed parse_args(int argc, char **argv, struct http_opts *o)
 		default: return cmd_bad_option(name, c, argv);
 		}
 	}
-	if ((rc = cmd_check_common(name, &o->net, NULL)) || (rc = cmd_check_tls(name, &o->tls)))
+	if ((rc = cmd_check_common(name, &o->net, NULL)) || (rc = cmd_check_tls(name, &o->tls)) ||
+	    (rc = check_additions(o)))
 		return rc;
 	if (o->net.timeout_ms == 0)
 		return cmd_usage(name, "bad timeout '0': the timeout must be more than 0 s");
@@ -246,7 +469,16 @@ static int serve(struct http_opts *o, struct sk_root *root, struct sk_mime *mime
 				   .on_log = o->log_fd >= 0 ? write_log : NULL,
 				   .ctx = o,
 				   .tls = o->tls_ctx,
-				   .acl = sk_acl_active(&o->acl) ? &o->acl : NULL};
+				   .acl = sk_acl_active(&o->acl) ? &o->acl : NULL,
+				   .headers = o->headers,
+				   .cors = o->cors != NULL,
+				   .cache_control = o->cache_control[0] ? o->cache_control : NULL,
+				   .fallback = o->fallback ? o->fallback_rel : NULL,
+				   .precompressed = o->precompressed,
+				   .auth = o->auth,
+				   .upload = o->upload,
+				   .overwrite = o->overwrite,
+				   .max_upload = o->max_upload};
 	char err[SK_ERRLEN];
 	int rc;
 
@@ -309,6 +541,37 @@ static int listen_and_serve(struct http_opts *o, struct sk_root *root, struct sk
 	return rc;
 }
 
+/*
+ * --fallback: a regular file inside DIR, checked as a read would open it.
+ * Returns 0 or EXIT_USAGE.
+ */
+static int check_fallback(struct http_opts *o, const struct sk_root *root)
+{
+	const char *p = o->fallback, *seg;
+	struct stat st;
+	int fd;
+
+	while (*p == '/' || (p[0] == '.' && p[1] == '/'))
+		p += *p == '/' ? 1 : 2;
+	for (seg = p; seg; seg = strchr(seg, '/') ? strchr(seg, '/') + 1 : NULL)
+		if (!strncmp(seg, "..", 2) && (seg[2] == '/' || !seg[2]))
+			return cmd_usage(name, "bad --fallback '%s': not inside %s", o->fallback,
+					 o->dir);
+	if (!*p || strlen(p) >= sizeof(o->fallback_rel))
+		return cmd_usage(name, "bad --fallback '%s'", o->fallback);
+	snprintf(o->fallback_rel, sizeof(o->fallback_rel), "%s", p);
+	fd = sk_open_beneath(root, o->fallback_rel);
+	if (fd < 0)
+		return cmd_usage(name, "bad --fallback '%s': %s", o->fallback,
+				 errno == EXDEV ? "it leads outside DIR" : strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return cmd_usage(name, "bad --fallback '%s': not a regular file", o->fallback);
+	}
+	close(fd);
+	return 0;
+}
+
 /* Opens DIR, the log and the MIME types, then serves. Returns the exit status. */
 static int run(struct http_opts *o)
 {
@@ -320,6 +583,13 @@ static int run(struct http_opts *o)
 		cmd_error(name, "%s: %s", o->dir, strerror(errno));
 		return EXIT_FAIL;
 	}
+	if (o->fallback && (rc = check_fallback(o, &root))) {
+		sk_root_close(&root);
+		return rc;
+	}
+	if (o->auth && !o->tls.on)
+		cmd_error(name, "warning: --auth without --tls: Basic authentication sends "
+				"passwords in clear text");
 	o->log_fd = o->log ? open(o->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
 			   : (o->quiet ? -1 : STDERR_FILENO);
 	if (o->log && o->log_fd < 0) {
@@ -349,7 +619,12 @@ static int run(struct http_opts *o)
 
 int cmd_serve_http(int argc, char **argv)
 {
-	struct http_opts o = {.port = 8080, .max_conns = 10000, .log_fd = -1, .workers = 1};
+	struct http_opts o = {.port = 8080,
+			      .max_conns = 10000,
+			      .log_fd = -1,
+			      .workers = 1,
+			      .cache_secs = -1,
+			      .max_upload = 1ULL << 30};
 	int rc;
 
 	net_opts_init(&o.net);
@@ -357,5 +632,7 @@ int cmd_serve_http(int argc, char **argv)
 	rc = parse_args(argc, argv, &o);
 	rc = rc == CMD_RUN ? run(&o) : cmd_parsed_exit(rc);
 	sk_acl_free(&o.acl);
+	sk_auth_free(o.auth);
+	free(o.headers);
 	return rc;
 }

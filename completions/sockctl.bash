@@ -216,7 +216,9 @@ _sockctl()
 		--alpn --tls-min -h --help"
 	local serve_http_opts="-p --port -b --bind -4 --ipv4 -6 --ipv6
 		-n --numeric -q --quiet --no-listing -w --timeout --max-conns
-		--log --workers -h --help $acl_opts $tls_server_opts"
+		--log --workers -H --header --cors --fallback --spa --cache --no-cache
+		--precompressed --auth --auth-file --upload --overwrite --max-upload
+		-h --help $acl_opts $tls_server_opts"
 	local whois_port_opts='-a --all --all-netns --json -k --kill --grace
 		-s --signal -y --yes -h --help'
 
@@ -272,11 +274,31 @@ _sockctl()
 			_sockctl_hosts "$cur"
 			return 0
 			;;
-		--log)
+		--log | --fallback | --auth-file)
 			_sockctl_files "$cur"
 			return 0
 			;;
-		--workers)
+		--max-upload)
+			# A size: bytes, or K, M, G, T (1024-based).
+			COMPREPLY=($(compgen -W "100M 500M 1G 2G 10G" -- "$cur"))
+			return 0
+			;;
+		--cors)
+			# Its ORIGIN is optional, and only ever --cors=ORIGIN: a
+			# word after a bare --cors is not its argument.
+			if $split; then
+				COMPREPLY=($(compgen -W "https:// http://" -- "$cur"))
+				compopt -o nospace 2>/dev/null
+				# bash replaces only what follows the last colon when
+				# colons break words.
+				if [[ $cur == *:* && $COMP_WORDBREAKS == *:* ]]; then
+					local pre=${cur%"${cur##*:}"}
+					COMPREPLY=("${COMPREPLY[@]#"$pre"}")
+				fi
+				return 0
+			fi
+			;;
+		--workers | -H | --header | --cache | --auth)
 			return 0
 			;;
 		esac
@@ -381,7 +403,8 @@ _sockctl()
 			# serve-http's options whose argument is the next word.
 			if [[ $cmd == serve-http ]]; then
 				case ${words[i]} in
-				-p | --port | -b | --bind | --log | --workers)
+				-p | --port | -b | --bind | --log | --workers | -H | --header | \
+					--fallback | --cache | --auth | --auth-file | --max-upload)
 					skip=true
 					continue
 					;;

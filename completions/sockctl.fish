@@ -27,7 +27,8 @@ function __sockctl_npos
                 --tls-key --tls-min --tls-client-ca --allow --deny --workers --idle \
                 --grace --proxy-protocol --proxy
                 set skip 1
-            case -p --port -b --bind --log
+            case -p --port -b --bind --log -H --header --fallback --cache --auth --auth-file \
+                --max-upload
                 # Only serve-http's take an argument (udp-send's -b does not).
                 test "$cmd" = serve-http; and set skip 1
             case '-?*'
@@ -295,8 +296,26 @@ complete -c sockctl -n $http_cond -l max-conns -x \
     -d 'At most N connections at once; a new client replaces the oldest idle one'
 complete -c sockctl -n $http_cond -l log -r -F -d 'Append the access log (Common Log Format) to FILE'
 complete -c sockctl -n $http_cond -l workers -x -d 'N processes share the port (SO_REUSEPORT)'
+complete -c sockctl -n $http_cond -s H -l header -x -d "Add 'NAME: VALUE' to every response (repeatable)"
+# --cors takes its ORIGIN only as --cors=ORIGIN.
+complete -c sockctl -n $http_cond -l cors -a 'https:// http://' \
+    -d 'Allow cross-origin requests from ORIGIN (default *); answer preflights'
+complete -c sockctl -n $http_cond -l fallback -r -F \
+    -d 'Answer GET/HEAD of paths that do not exist with FILE (inside DIR)'
+complete -c sockctl -n $http_cond -l spa -d 'Same as --fallback index.html (single-page apps)'
+complete -c sockctl -n $http_cond -l cache -x -d 'Cache-Control: max-age=SECS on files'
+complete -c sockctl -n $http_cond -l no-cache -d 'Cache-Control: no-cache on files'
+complete -c sockctl -n $http_cond -l precompressed -d 'Send X.br, X.zst or X.gz for X by Accept-Encoding'
+complete -c sockctl -n $http_cond -l auth -x -d 'Require HTTP Basic authentication of USER:PASS (repeatable)'
+complete -c sockctl -n $http_cond -l auth-file -r -F \
+    -d 'Require HTTP Basic authentication of the users of an htpasswd FILE'
+complete -c sockctl -n $http_cond -l upload -d 'Store PUT bodies and multipart/form-data POSTs as files'
+complete -c sockctl -n $http_cond -l overwrite -d 'With --upload, replace existing files (else 409)'
+complete -c sockctl -n $http_cond -l max-upload -x -a '100M 500M 1G 2G 10G' \
+    -d 'The largest upload body, with --upload (default 1G; 413)'
 complete -c sockctl -n $http_cond -s h -l help -d 'Show this help'
-complete -c sockctl -n "$http_cond; and test (__sockctl_npos) -eq 0" \
+# (Not after --cors=, whose ORIGIN is no directory.)
+complete -c sockctl -n "$http_cond; and test (__sockctl_npos) -eq 0; and not string match -q -- '-*' (commandline -ct)" \
     -a '(__fish_complete_directories (commandline -ct) Directory)'
 
 # whois-port [OPTIONS] [PORT[/tcp|/udp]...]

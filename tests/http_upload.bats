@@ -819,3 +819,41 @@ PY
 	wait_until 10 lines_at_least "$TMP/srv.err" 2 '"-" - -$'
 	unchanged_since "$TMP/before"
 }
+
+@test "upload: pipelined uploads whose bodies cross buffer refills do not grow the stack (a 256 KiB stack, 2000 requests)" {
+	mkdir -p "$TMP/www"
+	echo a >"$TMP/www/a.txt"
+	bg srv bash -c "ulimit -s 256 && exec \"\$0\" \"\$@\"" "$SK" serve-http -p 0 -b 127.0.0.1 \
+		--log /dev/null --upload "$TMP/www"
+	port=$(port_of "$TMP/srv.err")
+	# Small chunked PUTs, one large one ending just past each 17 KiB read of
+	# the server's, so that every read ends inside a body; then a GET.
+	run timeout 120 python3 - "$port" <<'PY'
+import socket, sys
+cap = 16384 + 1024
+head = b"PUT /q%06d HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+out, n = bytearray(), 0
+for k in range(1, 11):
+    while len(out) + 120 < cap * k:
+        out += head % n + b"1\r\nx\r\n0\r\n\r\n"
+        n += 1
+    d = cap * k - (len(out) + len(head % n) + 6) + 50
+    out += head % n + b"%04x\r\n" % d + b"y" * d + b"\r\n0\r\n\r\n"
+    n += 1
+out += b"GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=100)
+s.sendall(bytes(out))
+got = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    got += d
+print(n, got.count(b"HTTP/1.1 201 "), got.endswith(b"a\n"))
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	read -r sent created last <<<"$output"
+	[ "$sent" -gt 1000 ] && [ "$created" -eq "$sent" ] && [ "$last" = True ]
+	kill -0 "$srv_pid"
+}

@@ -32,6 +32,43 @@ int sk_parse_num(const char *s, long long min, long long max, long long *out)
 	return 0;
 }
 
+int sk_parse_size(const char *s, unsigned long long max, unsigned long long *out)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v = 0, mul = 1;
+	const char *p = s, *u;
+
+	if (!isdigit((unsigned char)*p)) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (; isdigit((unsigned char)*p); p++) {
+		if (v > (~0ULL - 9) / 10) {
+			errno = ERANGE;
+			return -1;
+		}
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (*p && (u = strchr(units, toupper((unsigned char)*p)))) {
+		mul = 1ULL << (10 * (u - units + 1));
+		p++;
+		if (*p == 'i' || *p == 'I')
+			p++;
+		if (*p == 'b' || *p == 'B')
+			p++;
+	}
+	if (*p) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (v > max / mul) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = v * mul;
+	return 0;
+}
+
 int sk_parse_seconds(const char *s, int *out_ms)
 {
 	const char *p = s;

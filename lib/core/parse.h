@@ -17,6 +17,13 @@
 int sk_parse_num(const char *s, long long min, long long max, long long *out);
 
 /*
+ * Parses a size: a decimal number of bytes, or one with a suffix K, M, G
+ * or T (either case, 1024-based; "KiB" and "KB" read the same), at most
+ * max. Returns 0, or -1 with errno EINVAL (not a size) or ERANGE.
+ */
+int sk_parse_size(const char *s, unsigned long long max, unsigned long long *out);
+
+/*
  * Parses a duration in seconds ("5", "0.25") into milliseconds, at most
  * SK_MAX_SECONDS. Returns 0, or -1 with errno EINVAL or ERANGE.
  */

@@ -40,7 +40,8 @@ struct sk_fcache *sk_fcache_new(const struct sk_root *root, const struct sk_mime
 static void entry_clear(struct sk_fentry *e)
 {
 	if (e->rel) {
-		close(e->fd);
+		if (e->fd >= 0)
+			close(e->fd);
 		free(e->rel);
 		free(e->small);
 	}
@@ -122,7 +123,7 @@ const struct sk_fentry *sk_fcache_lookup(struct sk_fcache *fc, const char *rel, 
 	struct sk_fentry *e = &fc->slot[path_hash(rel) % CACHE_SLOTS];
 
 	*fd = -1;
-	if (e->rel && strcmp(e->rel, rel) == 0 && sk_now_ms() < e->until)
+	if (e->rel && !e->missing && strcmp(e->rel, rel) == 0 && sk_now_ms() < e->until)
 		return e;
 	*fd = sk_open_beneath(fc->root, rel);
 	if (*fd < 0)
@@ -140,4 +141,38 @@ const struct sk_fentry *sk_fcache_lookup(struct sk_fcache *fc, const char *rel, 
 	e = store(fc, rel, *fd, st);
 	*fd = -1;
 	return e;
+}
+
+const struct sk_fentry *sk_fcache_probe(struct sk_fcache *fc, const char *rel)
+{
+	struct sk_fentry *e = &fc->slot[path_hash(rel) % CACHE_SLOTS];
+	const struct sk_fentry *found;
+	struct stat st;
+	int fd;
+
+	if (e->rel && strcmp(e->rel, rel) == 0 && sk_now_ms() < e->until) {
+		errno = ENOENT;
+		return e->missing ? NULL : e;
+	}
+	found = sk_fcache_lookup(fc, rel, &fd, &st);
+	if (found || errno == ENOMEM)
+		return found;
+	if (fd >= 0)
+		close(fd); /* not a regular file */
+	entry_clear(e);
+	if ((e->rel = strdup(rel))) {
+		e->fd = -1;
+		e->missing = true;
+		e->until = sk_now_ms() + CACHE_MS;
+	}
+	errno = ENOENT;
+	return NULL;
+}
+
+void sk_fcache_forget(struct sk_fcache *fc, const char *rel)
+{
+	struct sk_fentry *e = &fc->slot[path_hash(rel) % CACHE_SLOTS];
+
+	if (e->rel && strcmp(e->rel, rel) == 0)
+		entry_clear(e);
 }

@@ -22,6 +22,7 @@ struct sk_fentry {
 	struct stat st;
 	int64_t until; /* sk_now_ms() after which it is looked up again */
 	char *small;   /* the whole file when it is at most SK_FCACHE_SMALL bytes */
+	bool missing;  /* sk_fcache_probe found nothing at rel (fd is -1) */
 	char etag[64], lastmod[32], ctype[128];
 };
 
@@ -45,6 +46,18 @@ void sk_fcache_free(struct sk_fcache *fc);
  */
 const struct sk_fentry *sk_fcache_lookup(struct sk_fcache *fc, const char *rel, int *fd,
 					 struct stat *st);
+
+/*
+ * Like sk_fcache_lookup for a file that may well not exist (a
+ * precompressed sibling): a regular file comes back as its entry, and
+ * anything else as NULL, remembered for as long as an entry is, so that
+ * asking again costs no system call. Returns NULL with errno ENOMEM only
+ * when that is why.
+ */
+const struct sk_fentry *sk_fcache_probe(struct sk_fcache *fc, const char *rel);
+
+/* Drops what the cache holds for rel (a file just uploaded there). */
+void sk_fcache_forget(struct sk_fcache *fc, const char *rel);
 
 /* Closes every cached file. Returns true when that freed any fd. */
 bool sk_fcache_release(struct sk_fcache *fc);

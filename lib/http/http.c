@@ -37,14 +37,19 @@ static const char *line_end(const char *p, const char *end, size_t *len)
 
 static enum sk_http_method method_kind(const char *m, size_t n)
 {
-	static const char *const other[] = {"POST",    "PUT",	"DELETE", "CONNECT",
-					    "OPTIONS", "TRACE", "PATCH"};
+	static const char *const other[] = {"DELETE", "CONNECT", "TRACE", "PATCH"};
 	size_t i;
 
 	if (n == 3 && memcmp(m, "GET", 3) == 0)
 		return SK_GET;
 	if (n == 4 && memcmp(m, "HEAD", 4) == 0)
 		return SK_HEAD;
+	if (n == 3 && memcmp(m, "PUT", 3) == 0)
+		return SK_PUT;
+	if (n == 4 && memcmp(m, "POST", 4) == 0)
+		return SK_POST;
+	if (n == 7 && memcmp(m, "OPTIONS", 7) == 0)
+		return SK_OPTIONS;
 	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++)
 		if (n == strlen(other[i]) && memcmp(m, other[i], n) == 0)
 			return SK_OTHER_KNOWN;
@@ -120,14 +125,14 @@ struct body_framing {
 	bool te_last_chunked;
 };
 
-static size_t skip_ows(const char *v, size_t n, size_t i)
+size_t sk_http_skip_ows(const char *v, size_t n, size_t i)
 {
 	while (i < n && (v[i] == ' ' || v[i] == '\t'))
 		i++;
 	return i;
 }
 
-static size_t token_end(const char *v, size_t n, size_t i)
+size_t sk_http_token_end(const char *v, size_t n, size_t i)
 {
 	while (i < n && sk_http_tchar((unsigned char)v[i]))
 		i++;
@@ -154,20 +159,20 @@ static int coding_params(const char *v, size_t n, size_t *pi)
 	size_t i = *pi, j;
 
 	for (;;) {
-		j = skip_ows(v, n, i);
+		j = sk_http_skip_ows(v, n, i);
 		if (j == n || v[j] != ';') {
 			*pi = i;
 			return 0;
 		}
-		j = skip_ows(v, n, j + 1);
-		i = token_end(v, n, j);
+		j = sk_http_skip_ows(v, n, j + 1);
+		i = sk_http_token_end(v, n, j);
 		if (i == j)
 			return 400;
-		i = skip_ows(v, n, i);
+		i = sk_http_skip_ows(v, n, i);
 		if (i == n || v[i] != '=')
 			return 400;
-		j = skip_ows(v, n, i + 1);
-		i = j < n && v[j] == '"' ? quoted_end(v, n, j) : token_end(v, n, j);
+		j = sk_http_skip_ows(v, n, i + 1);
+		i = j < n && v[j] == '"' ? quoted_end(v, n, j) : sk_http_token_end(v, n, j);
 		if (i == j)
 			return 400;
 	}
@@ -184,10 +189,10 @@ static int transfer_encoding(const char *v, size_t n, struct body_framing *f)
 
 	f->saw_te = true;
 	for (;;) {
-		i = skip_ows(v, n, i);
+		i = sk_http_skip_ows(v, n, i);
 		if (i < n && v[i] != ',') {
 			start = i;
-			i = token_end(v, n, i);
+			i = sk_http_token_end(v, n, i);
 			if (i == start)
 				return 400;
 			f->te_last_chunked = eq_ci(v + start, i - start, "chunked");
@@ -195,7 +200,7 @@ static int transfer_encoding(const char *v, size_t n, struct body_framing *f)
 			f->te_codings++;
 			if (coding_params(v, n, &i))
 				return 400;
-			i = skip_ows(v, n, i);
+			i = sk_http_skip_ows(v, n, i);
 		}
 		if (i == n)
 			return 0;
@@ -273,6 +278,27 @@ static int parse_field(const char *p, size_t n, struct sk_http_req *r, struct bo
 		return set_once(&r->if_none_match, &r->if_none_match_len, v, n);
 	else if (eq_ci(p, nlen, "if-modified-since"))
 		return set_once(&r->if_modified_since, &r->if_modified_since_len, v, n);
+	else if (eq_ci(p, nlen, "authorization"))
+		return set_once(&r->authorization, &r->authorization_len, v, n);
+	else if (eq_ci(p, nlen, "origin"))
+		return set_once(&r->origin, &r->origin_len, v, n);
+	else if (eq_ci(p, nlen, "access-control-request-method"))
+		return set_once(&r->ac_method, &r->ac_method_len, v, n);
+	else if (eq_ci(p, nlen, "access-control-request-headers"))
+		return set_once(&r->ac_headers, &r->ac_headers_len, v, n);
+	else if (eq_ci(p, nlen, "content-type"))
+		return set_once(&r->content_type, &r->content_type_len, v, n);
+	else if (eq_ci(p, nlen, "accept-encoding") && !r->accept_encoding) {
+		r->accept_encoding = v; /* a second line is not read: the first decides */
+		r->accept_encoding_len = n;
+	} else if (eq_ci(p, nlen, "content-range")) {
+		r->content_range = true;
+	} else if (eq_ci(p, nlen, "expect")) {
+		if (eq_ci(v, n, "100-continue"))
+			r->expect_continue = true;
+		else
+			r->expect_other = true;
+	}
 	return 0;
 }
 
@@ -642,22 +668,32 @@ size_t sk_log_escape(const char *s, size_t n, char *out)
 const char *sk_http_reason(int status)
 {
 	switch (status) {
+	case 100: return "Continue";
 	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
 	case 206: return "Partial Content";
 	case 301: return "Moved Permanently";
+	case 303: return "See Other";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
 	case 416: return "Range Not Satisfiable";
+	case 417: return "Expectation Failed";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
 	case 505: return "HTTP Version Not Supported";
+	case 507: return "Insufficient Storage";
 	}
 	return "Unknown";
 }

@@ -12,7 +12,7 @@
 #define SK_HTTP_MAX_HEAD    16384 /* a longer request head gets 431 */
 #define SK_HTTP_MAX_HEADERS 100	  /* more header fields get 431 */
 
-enum sk_http_method { SK_GET, SK_HEAD, SK_OTHER_KNOWN, SK_UNKNOWN };
+enum sk_http_method { SK_GET, SK_HEAD, SK_PUT, SK_POST, SK_OPTIONS, SK_OTHER_KNOWN, SK_UNKNOWN };
 
 /* A parsed request head. Strings point into the caller's buffer. */
 struct sk_http_req {
@@ -24,9 +24,17 @@ struct sk_http_req {
 	size_t target_len;
 	const char *host, *range, *if_range, *if_none_match, *if_modified_since;
 	size_t host_len, range_len, if_range_len, if_none_match_len, if_modified_since_len;
-	bool keep_alive; /* by version and Connection */
-	bool has_body;	 /* Content-Length > 0 or chunked */
-	bool chunked;	 /* Transfer-Encoding ends in chunked: the body is chunked (chunked.h) */
+	/* For --auth, --cors, --precompressed and --upload (NULL: absent). */
+	const char *authorization, *origin, *ac_method, *ac_headers, *accept_encoding;
+	size_t authorization_len, origin_len, ac_method_len, ac_headers_len, accept_encoding_len;
+	const char *content_type;
+	size_t content_type_len;
+	bool expect_continue; /* Expect: 100-continue */
+	bool expect_other;    /* an Expect the server cannot meet: 417 */
+	bool content_range;   /* Content-Range: a partial PUT, which is refused (RFC 9110 14.5) */
+	bool keep_alive;      /* by version and Connection */
+	bool has_body;	      /* Content-Length > 0 or chunked */
+	bool chunked; /* Transfer-Encoding ends in chunked: the body is chunked (chunked.h) */
 	unsigned long long content_length; /* the Content-Length value; 0 when absent or chunked */
 	size_t line_len;		   /* the request line without its line end */
 	size_t head_len;		   /* bytes of the whole head, blank line included */
@@ -87,6 +95,12 @@ enum sk_http_range_result sk_http_range(const char *v, size_t len, off_t size,
 
 /* True when c may stand in a token (RFC 9110 tchar), in any locale. */
 bool sk_http_tchar(unsigned char c);
+
+/* The index past the spaces and tabs (OWS) at v[i], before n. */
+size_t sk_http_skip_ows(const char *v, size_t n, size_t i);
+
+/* The index past the token at v[i], before n (i itself when there is none). */
+size_t sk_http_token_end(const char *v, size_t n, size_t i);
 
 /* The value of hex digit c (either case), or -1. */
 int sk_http_hexval(unsigned char c);

@@ -14,6 +14,7 @@
 #include "httpd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -27,6 +28,7 @@
 
 #include "acl.h"
 #include "addr.h"
+#include "auth.h"
 #include "clock.h"
 #include "filecache.h"
 #include "http.h"
@@ -35,6 +37,7 @@
 #include "response.h"
 #include "route.h"
 #include "tls.h"
+#include "upload.h"
 
 #define IN_CAP	   (SK_HTTP_MAX_HEAD + 1024)
 #define MAX_EVENTS 256
@@ -55,8 +58,16 @@
 /* C_HANDSHAKE: TLS only, before the first request. C_SHUTDOWN: TLS only,
  * close_notify waits for the socket. C_DRAIN: response sent, write side
  * shut; unread input is discarded so the kernel does not answer it with
- * a reset that would destroy the response in flight. */
-enum cstate { C_READ, C_WRITE, C_HANDSHAKE, C_SHUTDOWN, C_DRAIN };
+ * a reset that would destroy the response in flight. C_BODY: an upload's
+ * body is coming (--upload). */
+enum cstate { C_READ, C_WRITE, C_HANDSHAKE, C_SHUTDOWN, C_DRAIN, C_BODY };
+
+/* Body bytes one upload may take in one turn of the loop, before the others get theirs. */
+#define BODY_QUANTUM (1024 * 1024)
+#define SPLICE_CHUNK (64 * 1024)
+
+static const char basic_challenge[] =
+    "WWW-Authenticate: Basic realm=\"sockctl\", charset=\"UTF-8\"\r\n";
 
 #define DRAIN_MS 2000
 
@@ -79,6 +90,14 @@ struct conn {
 	char *body;		   /* TLS_BODY_CAP bytes while a file body is sent, or NULL */
 	size_t body_off, body_len; /* what of body is sent, what it holds */
 	unsigned tls_want;	   /* the loop mask a TLS write that said EAGAIN waits for */
+	/* --auth: the user of the request, for the log ("" : none). */
+	char user[SK_AUTH_USER_MAX + 1];
+	/* --upload: the body in flight, and what its answer will need. */
+	struct sk_upload *up;
+	char *loc;     /* "Location: ...\r\n" of the answer */
+	bool interim;  /* resp is the 100 Continue: the body follows it */
+	bool deferred; /* a request after an upload waits for the next turn of the loop */
+	bool up_keep_alive, up_http10;
 };
 
 struct server {
@@ -95,6 +114,7 @@ struct server {
 	unsigned batch;	 /* accept_all() calls, to spare the connections of this one */
 	int64_t stop_by; /* when stopping: the end of the grace for responses in flight */
 	int fail;	 /* the errno that ended the loop, or 0 */
+	int pipe[2];	 /* uploads: socket -> pipe -> file with splice(2); -1 until needed */
 };
 
 /* Formats the Date header and the log's time again once the second has changed. */
@@ -133,8 +153,87 @@ static void log_line(struct conn *c, const struct sk_http_req *r)
 enum handled {
 	HANDLED_WAIT,	/* the head is not complete: wait for more bytes */
 	HANDLED_READY,	/* a response is ready to send */
+	HANDLED_BODY,	/* an upload's body comes next (c->up) */
 	HANDLED_FAILED, /* not even a 500 could be built */
 };
+
+/* "Location: TARGET\r\n" for an upload's answer: the path as sent, a directory's with its slash. */
+static char *upload_location(const char *rel, bool dir)
+{
+	char *loc = malloc(3 * strlen(rel) + 32), *o = loc;
+	const char *p = rel, *slash;
+
+	if (!loc)
+		return NULL;
+	/* From the resolved path, each segment encoded: never "//host" or a client's own text. */
+	o += sprintf(o, "Location: /");
+	while (*p) {
+		slash = strchr(p, '/');
+		o += sk_url_encode(p, slash ? (size_t)(slash - p) : strlen(p), o);
+		if (!slash)
+			break;
+		*o++ = '/';
+		p = slash + 1;
+	}
+	strcpy(o, dir && rel[0] ? "/\r\n" : "\r\n");
+	return loc;
+}
+
+/*
+ * A PUT or POST with --upload: checked, and ready for its body; or
+ * answered at once (the body unread: the connection then closes). With
+ * Expect: 100-continue, resp is the interim answer.
+ */
+static enum handled upload_begin(struct conn *c, struct server *s, const struct sk_http_req *r)
+{
+	char rel[SK_HTTP_MAX_TARGET + 1], allow[64];
+	struct sk_hresp *resp = &c->resp;
+	bool dir_slash;
+	int st = 400;
+
+	free(c->loc);
+	c->loc = NULL;
+	if (sk_http_target_path(r->target, r->target_len, rel, sizeof(rel), &dir_slash) == 0) {
+		if (!(c->loc = upload_location(rel, r->method == SK_POST)) ||
+		    !(c->up = calloc(1, sizeof(*c->up))))
+			return HANDLED_FAILED;
+		st = sk_upload_start(c->up, s->o->root, r, rel, dir_slash, s->o->max_upload,
+				     (s->o->overwrite ? SK_UPLOAD_OVERWRITE : 0) |
+					 (s->o->precompressed ? SK_UPLOAD_VARIANTS : 0));
+		if (st < 0)
+			return HANDLED_FAILED;
+	}
+	if (st) {
+		if (c->up)
+			sk_upload_free(c->up);
+		free(c->up);
+		c->up = NULL;
+		free(c->loc);
+		c->loc = NULL;
+		/* 405: a POST to a file (which takes PUT), a PUT to a directory (POST). */
+		snprintf(allow, sizeof(allow), "Allow: GET, HEAD%s, %s\r\n",
+			 s->o->cors ? ", OPTIONS" : "", r->method == SK_POST ? "PUT" : "POST");
+		return sk_hresp_error(resp, st, false, st == 405 ? allow : NULL) < 0
+			   ? HANDLED_FAILED
+			   : HANDLED_READY;
+	}
+	c->up_keep_alive = r->keep_alive && !s->stopping;
+	c->up_http10 = r->minor == 0;
+	if (r->expect_continue && r->minor >= 1 && !sk_upload_body_done(c->up)) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+		c->interim = true;
+		return sk_buf_add(&resp->out, cont, sizeof(cont) - 1) < 0 ? HANDLED_FAILED
+									  : HANDLED_READY;
+	}
+	return HANDLED_BODY;
+}
+
+/* True for a CORS preflight, which is answered without credentials. */
+static bool preflight(const struct server *s, const struct sk_http_req *r)
+{
+	return s->o->cors && r->method == SK_OPTIONS && r->origin && r->ac_method;
+}
 
 /* Builds the response to the head in c->in. */
 static enum handled handle(struct conn *c, struct server *s)
@@ -150,13 +249,21 @@ static enum handled handle(struct conn *c, struct server *s)
 	sk_hresp_reset(resp);
 	resp->server = s->o->server;
 	resp->date = date_now(s);
+	resp->always = s->o->headers;
 	resp->keep_alive = ok && r.keep_alive && !r.has_body && !s->stopping;
 	resp->http10 = ok && r.minor == 0;
 	log_line(c, ok ? &r : NULL);
 	c->consumed = ok ? r.head_len : c->in_len;
+	c->user[0] = '\0';
 	if (!ok) /* a head that fills the whole buffer is too large */
 		rc = sk_hresp_error(resp, pr == SK_HTTP_BAD ? r.status : 431,
 				    r.method_str && r.method == SK_HEAD, NULL);
+	else if (s->o->auth && !preflight(s, &r) &&
+		 sk_auth_check(s->o->auth, r.authorization, r.authorization_len, c->user) !=
+		     SK_AUTH_OK)
+		rc = sk_hresp_error(resp, 401, r.method == SK_HEAD, basic_challenge);
+	else if (s->o->upload && (r.method == SK_PUT || r.method == SK_POST))
+		return upload_begin(c, s, &r);
 	else
 		rc = sk_route(resp, s->cache, s->o, &r);
 	return rc < 0 ? HANDLED_FAILED : HANDLED_READY;
@@ -172,8 +279,8 @@ static void log_response(const struct conn *c, struct server *s)
 	clock_tick(s);
 	if (c->resp.body_bytes > 0)
 		snprintf(bytes, sizeof(bytes), "%lld", c->resp.body_bytes);
-	n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %s\n", c->host, s->log_when,
-		     c->line, c->resp.status, bytes);
+	n = snprintf(line, sizeof(line), "%s - %s [%s] \"%s\" %d %s\n", c->host,
+		     c->user[0] ? c->user : "-", s->log_when, c->line, c->resp.status, bytes);
 	s->o->on_log(s->o->ctx, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
@@ -205,6 +312,10 @@ static void conn_close(struct conn *c)
 	sk_hresp_free(&c->resp);
 	free(c->in);
 	free(c->body);
+	if (c->up) /* an upload cut short: its files vanish */
+		sk_upload_free(c->up);
+	free(c->up);
+	free(c->loc);
 	free(c);
 }
 
@@ -426,6 +537,12 @@ static void conn_done(struct conn *c)
 	}
 	c->state = C_READ;
 	c->deadline = sk_deadline(s->o->timeout_ms);
+	if (c->deferred && c->in_len > 0) {
+		/* After an upload: the next request on the next turn (the socket is writable). */
+		watch(c, SK_LOOP_READ | SK_LOOP_WRITE);
+		return;
+	}
+	c->deferred = false;
 	if (watch(c, SK_LOOP_READ) < 0)
 		return;
 	/*
@@ -444,13 +561,19 @@ static void conn_done(struct conn *c)
 		watch(c, SK_LOOP_READ | SK_LOOP_WRITE);
 }
 
+static void body_begin(struct conn *c);
+
 static void conn_write(struct conn *c)
 {
 	enum flushed rc = conn_flush(c);
 
 	if (rc == FLUSH_FAILED) {
-		log_response(c, c->s);
+		if (!c->interim)
+			log_response(c, c->s);
 		conn_close(c);
+	} else if (rc == FLUSH_COMPLETE && c->interim) {
+		c->interim = false; /* 100 Continue is out: now the body */
+		body_begin(c);
 	} else if (rc == FLUSH_COMPLETE) {
 		c->s->fd_starved = false; /* a response's file fd was just closed */
 		conn_done(c);
@@ -476,6 +599,10 @@ static bool conn_process(struct conn *c)
 		return true;
 	if (rc == HANDLED_FAILED) {
 		conn_close(c); /* out of memory: nothing true to answer */
+		return false;
+	}
+	if (rc == HANDLED_BODY) {
+		body_begin(c);
 		return false;
 	}
 	c->state = C_WRITE;
@@ -520,6 +647,187 @@ static void conn_read(struct conn *c)
 	} while (conn_process(c) && c->tls && sk_tls_pending(c->tls) && c->in_len < IN_CAP);
 }
 
+/* ---------------------------------------------------------------- uploads */
+
+/* The upload's answer, status st, sent as any response is. */
+static void upload_answer(struct conn *c, int st)
+{
+	struct sk_hresp *resp = &c->resp;
+	static const char created[] = "Created.\n", see[] = "Stored.\n";
+	int rc;
+
+	if (c->up)
+		sk_upload_free(c->up);
+	free(c->up);
+	c->up = NULL;
+	c->consumed = 0; /* the buffer holds only what follows the body */
+	sk_hresp_reset(resp);
+	resp->keep_alive = c->up_keep_alive && !c->s->stopping && st < 400;
+	resp->http10 = c->up_http10;
+	resp->date = date_now(c->s);
+	if (st == 201 || st == 303)
+		rc = sk_hresp_body(resp, st, "text/plain; charset=utf-8", c->loc,
+				   st == 201 ? created : see,
+				   st == 201 ? sizeof(created) - 1 : sizeof(see) - 1, false);
+	else if (st == 204)
+		rc = sk_hresp_empty(resp, 204, NULL);
+	else
+		rc = sk_hresp_error(resp, st, false, NULL);
+	free(c->loc); /* in the head now, or not needed */
+	c->loc = NULL;
+	if (rc < 0) {
+		conn_close(c);
+		return;
+	}
+	/*
+	 * The body's reads refilled the buffer: answering what follows by
+	 * recursion (conn_done) could go as deep as the client pipelines.
+	 */
+	c->deferred = true;
+	c->state = C_WRITE;
+	c->deadline = sk_deadline(c->s->o->timeout_ms);
+	conn_write(c);
+}
+
+/* The body has arrived: the files go into place, and the answer out. */
+static void upload_end(struct conn *c)
+{
+	const struct sk_upload *u = c->up;
+	int st = sk_upload_finish(c->up);
+	char rel[SK_HTTP_MAX_TARGET + SK_MP_MAX_NAME + 2];
+	size_t i;
+
+	/* What the cache knew of those names is old now. */
+	for (i = 0; i < u->nlinked; i++) {
+		snprintf(rel, sizeof(rel), "%s%s%s", u->dir_rel, u->dir_rel[0] ? "/" : "",
+			 u->files[i].name);
+		sk_fcache_forget(c->s->cache, rel);
+	}
+	upload_answer(c, st < 0 ? 500 : st);
+}
+
+/*
+ * Hands the upload the body bytes in c->in past what is consumed, and
+ * keeps what follows the body (a pipelined request). Returns 0, or -1
+ * when c went on (answered or closed).
+ */
+static int body_take(struct conn *c)
+{
+	long long n;
+	int st;
+
+	if (c->in_len > c->consumed) {
+		n = sk_upload_feed(c->up, c->in + c->consumed, c->in_len - c->consumed, &st);
+		if (n < 0) {
+			upload_answer(c, st);
+			return -1;
+		}
+		c->consumed += (size_t)n;
+	}
+	if (c->consumed) {
+		memmove(c->in, c->in + c->consumed, c->in_len - c->consumed);
+		c->in_len -= c->consumed;
+		c->consumed = 0;
+	}
+	if (sk_upload_body_done(c->up)) {
+		upload_end(c);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Moves up to max body bytes from the socket into the file with
+ * splice(2), through the server's pipe. Returns the bytes moved, 0 at
+ * the client's EOF, or -1 with errno (EAGAIN: nothing waiting; *st set
+ * when the file could not take them).
+ */
+static ssize_t body_splice(struct conn *c, unsigned long long max, int *st)
+{
+	struct server *s = c->s;
+	ssize_t n, m;
+	size_t moved = 0;
+
+	*st = 0;
+	if (s->pipe[0] < 0 && pipe2(s->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+		s->pipe[0] = s->pipe[1] = -1;
+		return -2; /* no pipe: through the buffer */
+	}
+	n = splice(c->fd, NULL, s->pipe[1], NULL, max < SPLICE_CHUNK ? (size_t)max : SPLICE_CHUNK,
+		   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n <= 0)
+		return n;
+	while (moved < (size_t)n) {
+		m = splice(s->pipe[0], NULL, sk_upload_direct_fd(c->up), NULL, (size_t)n - moved,
+			   SPLICE_F_MOVE);
+		if (m <= 0) {
+			/* The file took no more: what is left in the pipe is dropped with it. */
+			*st = m == 0 || errno == ENOSPC || errno == EDQUOT || errno == EFBIG ? 507
+											     : 500;
+			close(s->pipe[0]);
+			close(s->pipe[1]);
+			s->pipe[0] = s->pipe[1] = -1;
+			return -1;
+		}
+		moved += (size_t)m;
+	}
+	sk_upload_direct_done(c->up, (unsigned long long)n);
+	return n;
+}
+
+/* Reads the body as it comes, a quantum a turn, so that other clients get theirs. */
+static void body_read(struct conn *c)
+{
+	unsigned long long direct;
+	size_t taken = 0;
+	ssize_t n;
+	int st;
+
+	while (taken < BODY_QUANTUM) {
+		direct = !c->tls && c->in_len == 0 ? sk_upload_direct(c->up) : 0;
+		n = direct ? body_splice(c, direct, &st) : -2;
+		if (n == -1 && st) {
+			upload_answer(c, st);
+			return;
+		}
+		if (n == -2) {
+			if (!c->in && !(c->in = malloc(IN_CAP))) {
+				conn_close(c);
+				return;
+			}
+			n = c->tls ? sk_tls_read(c->tls, c->in + c->in_len, IN_CAP - c->in_len)
+				   : recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
+			if (n > 0)
+				c->in_len += (size_t)n;
+		}
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			conn_close(c); /* gone in the middle: nothing is left of it */
+			return;
+		}
+		if (n < 0) {
+			if (c->tls)
+				watch(c, tls_mask(c, POLLIN));
+			return;
+		}
+		taken += (size_t)n;
+		c->deadline = sk_deadline(c->s->o->timeout_ms);
+		if (body_take(c) < 0) /* answered, or closed */
+			return;
+	}
+	/* Its turn is over: TLS bytes held in the session bring it back through writability. */
+	if (c->tls && sk_tls_pending(c->tls))
+		watch(c, SK_LOOP_READ | SK_LOOP_WRITE);
+}
+
+static void body_begin(struct conn *c)
+{
+	c->state = C_BODY;
+	c->deadline = sk_deadline(c->s->o->timeout_ms);
+	if (body_take(c) < 0 || watch(c, SK_LOOP_READ) < 0)
+		return;
+	body_read(c);
+}
+
 static const char https_hint[] = "This port speaks HTTPS: use an https:// URL.\n";
 
 /* A client spoke plain HTTP to the TLS port: a plain 400 that says so, then a close. */
@@ -541,6 +849,7 @@ static void tls_plaintext(struct conn *c)
 	sk_hresp_reset(resp);
 	resp->server = c->s->o->server;
 	resp->date = date_now(c->s);
+	resp->always = c->s->o->headers;
 	resp->keep_alive = false;
 	log_line(c, NULL);
 	if (sk_hresp_body(resp, 400, "text/plain; charset=utf-8", NULL, https_hint,
@@ -589,11 +898,19 @@ static void conn_event(struct sk_loop *l, int fd, unsigned events, void *ctx)
 	(void)fd;
 	(void)events; /* what the state waits for, or an error its next call finds */
 	switch (c->state) {
-	case C_READ: conn_read(c); break;
+	case C_READ:
+		if (c->deferred) { /* a request that waited behind an upload */
+			c->deferred = false;
+			if (watch(c, SK_LOOP_READ) < 0 || !conn_process(c))
+				break;
+		}
+		conn_read(c);
+		break;
 	case C_WRITE: conn_write(c); break;
 	case C_HANDSHAKE: tls_handshake(c); break;
 	case C_SHUTDOWN: conn_shut(c); break;
 	case C_DRAIN: conn_drain(c); break;
+	case C_BODY: body_read(c); break;
 	}
 }
 
@@ -788,7 +1105,7 @@ static void before_sleep(struct sk_loop *l, void *ctx)
 
 int sk_httpd_run(const struct sk_httpd_opts *o, char *err)
 {
-	struct server s = {.o = o, .stop_by = -1};
+	struct server s = {.o = o, .stop_by = -1, .pipe = {-1, -1}};
 	size_t i;
 
 	s.cache = sk_fcache_new(o->root, o->mime);
@@ -810,6 +1127,10 @@ int sk_httpd_run(const struct sk_httpd_opts *o, char *err)
 	sk_loop_free(s.loop);
 	sk_fcache_free(s.cache);
 	free(s.conns);
+	if (s.pipe[0] >= 0) {
+		close(s.pipe[0]);
+		close(s.pipe[1]);
+	}
 	if (s.fail) {
 		errno = s.fail;
 		sk_seterr(err, "epoll: %s", strerror(errno));

@@ -10,6 +10,7 @@
 #include "mime.h"
 
 struct sk_acl;
+struct sk_auth;
 struct sk_tls_ctx;
 
 struct sk_httpd_opts {
@@ -28,6 +29,16 @@ struct sk_httpd_opts {
 	/* Set: a client it refuses is closed at once, before any TLS or
 	 * HTTP, and logged with the request "-" and the status -. */
 	const struct sk_acl *acl;
+	/* Added to every response: "Name: value\r\n" lines (-H, --cors), or NULL. */
+	const char *headers;
+	bool cors;		   /* OPTIONS preflights answered (the headers carry the origin) */
+	const char *cache_control; /* "Cache-Control: ...\r\n" on file responses, or NULL */
+	const char *fallback;	   /* beneath the root: the answer for missing paths, or NULL */
+	bool precompressed;	   /* .br, .zst, .gz siblings by Accept-Encoding */
+	struct sk_auth *auth;	   /* Basic authentication of every request, or NULL */
+	bool upload;		   /* PUT and multipart POST store files */
+	bool overwrite;		   /* ... replacing what is there */
+	unsigned long long max_upload;
 	/* One Common Log Format line per response, newline included. */
 	void (*on_log)(void *ctx, const char *line, size_t len);
 	void *ctx;

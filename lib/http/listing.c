@@ -173,7 +173,8 @@ static int page_start(struct sk_buf *b, const char *rel)
 	return rc;
 }
 
-int sk_listing_html(struct sk_buf *body, const struct sk_root *root, int fd, const char *rel)
+int sk_listing_html(struct sk_buf *body, const struct sk_root *root, int fd, const char *rel,
+		    bool upload_form)
 {
 	struct entries l = {0};
 	size_t i;
@@ -190,6 +191,11 @@ int sk_listing_html(struct sk_buf *body, const struct sk_root *root, int fd, con
 		rc = sk_buf_printf(body,
 				   "<p>Only %d entries are listed; this directory has more.</p>\n",
 				   SK_LISTING_MAX);
+	/* The form posts to this very page: the directory's URL, with its slash. */
+	if (rc == 0 && upload_form)
+		rc = sk_buf_printf(body, "<form method=\"post\" enctype=\"multipart/form-data\">\n"
+					 "<input type=\"file\" name=\"file\" multiple required>\n"
+					 "<button type=\"submit\">Upload</button>\n</form>\n");
 	if (rc == 0)
 		rc = sk_buf_printf(body, "</body></html>\n");
 	return rc;

@@ -29,11 +29,12 @@ static int head_start(struct sk_hresp *r, int status)
 {
 	sk_hresp_reset(r);
 	r->status = status;
-	return sk_buf_printf(&r->out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n%s", status,
+	return sk_buf_printf(&r->out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n%s%s", status,
 			     sk_http_reason(status), r->date, r->server,
 			     !r->keep_alive ? "Connection: close\r\n"
 			     : r->http10    ? "Connection: keep-alive\r\n" /* 1.0 assumes close */
-					    : "");
+					    : "",
+			     r->always ? r->always : "");
 }
 
 int sk_hresp_body(struct sk_hresp *r, int status, const char *ctype, const char *extra,
@@ -55,7 +56,7 @@ int sk_hresp_error(struct sk_hresp *r, int status, bool head_only, const char *e
 	    snprintf(body, sizeof(body), "<!doctype html>\n<title>%d %s</title>\n<h1>%d %s</h1>\n",
 		     status, sk_http_reason(status), status, sk_http_reason(status));
 
-	if (status >= 400 && status != 404 && status != 416)
+	if (status >= 400 && status != 401 && status != 404 && status != 416)
 		r->keep_alive = false;
 	return sk_hresp_body(r, status, "text/html; charset=utf-8", extra, body, (size_t)n,
 			     head_only);
@@ -85,6 +86,13 @@ int sk_hresp_redirect(struct sk_hresp *r, const char *path, bool head_only)
 	rc = sk_hresp_error(r, 301, head_only, enc);
 	free(enc);
 	return rc;
+}
+
+int sk_hresp_empty(struct sk_hresp *r, int status, const char *extra)
+{
+	return head_start(r, status) < 0 || sk_buf_printf(&r->out, "%s\r\n", extra ? extra : "") < 0
+		   ? -1
+		   : 0;
 }
 
 static bool not_modified(const struct sk_http_req *q, const struct stat *st, const char *etag)
@@ -125,7 +133,8 @@ static int file_body(struct sk_hresp *r, const struct sk_fentry *e,
 	return 0;
 }
 
-int sk_hresp_file(struct sk_hresp *r, const struct sk_http_req *q, const struct sk_fentry *e)
+int sk_hresp_file(struct sk_hresp *r, const struct sk_http_req *q, const struct sk_fentry *e,
+		  const char *ctype, const char *extra)
 {
 	const struct stat *st = &e->st;
 	char crange[96] = "";
@@ -136,8 +145,8 @@ int sk_hresp_file(struct sk_hresp *r, const struct sk_http_req *q, const struct 
 	if (not_modified(q, st, e->etag))
 		return head_start(r, 304) < 0
 			   ? -1
-			   : sk_buf_printf(&r->out, "ETag: %s\r\nLast-Modified: %s\r\n\r\n",
-					   e->etag, e->lastmod);
+			   : sk_buf_printf(&r->out, "ETag: %s\r\nLast-Modified: %s\r\n%s\r\n",
+					   e->etag, e->lastmod, extra ? extra : "");
 	if (q->range && range_applies(q, e->etag, e->lastmod))
 		rr = sk_http_range(q->range, q->range_len, st->st_size, &range);
 	if (rr == SK_RANGE_UNSATISFIABLE) {
@@ -154,8 +163,9 @@ int sk_hresp_file(struct sk_hresp *r, const struct sk_http_req *q, const struct 
 	if (head_start(r, status) < 0 ||
 	    sk_buf_printf(&r->out,
 			  "Content-Type: %s\r\nContent-Length: %lld\r\nLast-Modified: %s\r\n"
-			  "ETag: %s\r\nAccept-Ranges: bytes\r\n%s\r\n",
-			  e->ctype, (long long)range.len, e->lastmod, e->etag, crange) < 0)
+			  "ETag: %s\r\nAccept-Ranges: bytes\r\n%s%s\r\n",
+			  ctype ? ctype : e->ctype, (long long)range.len, e->lastmod, e->etag,
+			  crange, extra ? extra : "") < 0)
 		return -1;
 	r->body_bytes = head_only ? 0 : range.len;
 	if (head_only || range.len == 0)

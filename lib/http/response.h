@@ -21,6 +21,7 @@
 struct sk_hresp {
 	const char *server; /* the Server header */
 	const char *date;   /* the Date header, an IMF-fixdate */
+	const char *always; /* header lines for every response ("Name: value\r\n"...), or NULL */
 	bool keep_alive;    /* cleared by error statuses that end the connection */
 	bool http10;	    /* the request was HTTP/1.0 */
 	struct sk_buf out;  /* status line, head, and any body that fits in memory */
@@ -47,8 +48,8 @@ int sk_hresp_body(struct sk_hresp *r, int status, const char *ctype, const char 
 
 /*
  * Builds an error page for status (also 301 and the like), with extra
- * header lines or NULL. Statuses from 400 up, but for 404 and 416, end the
- * connection. Returns 0, or -1 with errno ENOMEM.
+ * header lines or NULL. Statuses from 400 up, but for 401, 404 and 416,
+ * end the connection. Returns 0, or -1 with errno ENOMEM.
  */
 int sk_hresp_error(struct sk_hresp *r, int status, bool head_only, const char *extra);
 
@@ -59,11 +60,21 @@ int sk_hresp_error(struct sk_hresp *r, int status, bool head_only, const char *e
 int sk_hresp_redirect(struct sk_hresp *r, const char *path, bool head_only);
 
 /*
+ * Builds a response without a body or Content-Length (204), with extra
+ * header lines or NULL. Returns 0, or -1 with errno ENOMEM.
+ */
+int sk_hresp_empty(struct sk_hresp *r, int status, const char *extra);
+
+/*
  * Builds the answer to req for a cached file: 200, 206 for a Range, 304
  * when it is not modified, 416. A small body goes into out, a larger one
  * is left to send from r->file (a dup of the cache's fd, which the cache
- * may close meanwhile). Returns 0, or -1 with errno (ENOMEM, or dup's).
+ * may close meanwhile). ctype (NULL: the file's own) is the Content-Type
+ * (a precompressed file is typed as the file it stands for); extra (or
+ * NULL) are header lines for the 200, 206 and 304. Returns 0, or -1 with
+ * errno (ENOMEM, or dup's).
  */
-int sk_hresp_file(struct sk_hresp *r, const struct sk_http_req *req, const struct sk_fentry *e);
+int sk_hresp_file(struct sk_hresp *r, const struct sk_http_req *req, const struct sk_fentry *e,
+		  const char *ctype, const char *extra);
 
 #endif

@@ -86,7 +86,25 @@ static void heads(void)
 	      !r.keep_alive);
 	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n", &r) == 0 &&
 	      r.has_body);
-	CHECK(parse("POST / HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 0 && r.method == SK_OTHER_KNOWN);
+	CHECK(parse("POST / HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 0 && r.method == SK_POST);
+	CHECK(parse("PUT / HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 0 && r.method == SK_PUT);
+	CHECK(parse("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 0 && r.method == SK_OPTIONS);
+	CHECK(parse("DELETE / HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 0 && r.method == SK_OTHER_KNOWN);
+	/* What the additions read: auth, CORS, encodings, uploads. */
+	CHECK(parse("PUT /f HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YTpi\r\n"
+		    "Origin: http://o\r\nAccess-Control-Request-Method: PUT\r\n"
+		    "Access-Control-Request-Headers: x-a\r\nAccept-Encoding: br\r\n"
+		    "Accept-Encoding: gzip\r\nContent-Type: text/plain\r\n"
+		    "Expect: 100-Continue\r\nContent-Length: 1\r\n\r\n",
+		    &r) == 0 &&
+	      r.authorization_len == 10 && !memcmp(r.authorization, "Basic YTpi", 10) &&
+	      r.origin_len == 8 && r.ac_method_len == 3 && r.ac_headers_len == 3 &&
+	      r.accept_encoding_len == 2 && r.content_type_len == 10 && r.expect_continue &&
+	      !r.expect_other);
+	CHECK(parse("PUT /f HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n", &r) == 0 &&
+	      r.expect_other && !r.expect_continue);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: x\r\nAuthorization: a\r\nAuthorization: b\r\n\r\n",
+		    &r) == 400);
 	CHECK(parse("BREW / HTTP/1.1\r\nHost: x\r\n\r\n", &r) == 0 && r.method == SK_UNKNOWN);
 	CHECK(parse("GET / HTTP/1.1\r\n\r\n", &r) == 400);
 	CHECK(parse("GET / HTTP/1.1\r\nXHost: x\r\n\r\n", &r) == 400);

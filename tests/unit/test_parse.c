@@ -81,8 +81,30 @@ static void port_lists(void)
 	CHECK(l.ranges == NULL && l.count == 0);
 }
 
+static void sizes(void)
+{
+	unsigned long long v;
+
+	CHECK(sk_parse_size("0", ~0ULL, &v) == 0 && v == 0);
+	CHECK(sk_parse_size("1024", ~0ULL, &v) == 0 && v == 1024);
+	CHECK(sk_parse_size("1k", ~0ULL, &v) == 0 && v == 1024);
+	CHECK(sk_parse_size("10M", ~0ULL, &v) == 0 && v == 10ULL << 20);
+	CHECK(sk_parse_size("1G", ~0ULL, &v) == 0 && v == 1ULL << 30);
+	CHECK(sk_parse_size("2GiB", ~0ULL, &v) == 0 && v == 2ULL << 30);
+	CHECK(sk_parse_size("3tb", ~0ULL, &v) == 0 && v == 3ULL << 40);
+	CHECK(sk_parse_size("", ~0ULL, &v) < 0 && errno == EINVAL);
+	CHECK(sk_parse_size("-1", ~0ULL, &v) < 0 && errno == EINVAL);
+	CHECK(sk_parse_size("1X", ~0ULL, &v) < 0 && errno == EINVAL);
+	CHECK(sk_parse_size("1Gx", ~0ULL, &v) < 0 && errno == EINVAL);
+	CHECK(sk_parse_size(" 1", ~0ULL, &v) < 0 && errno == EINVAL);
+	CHECK(sk_parse_size("99999999999999999999", ~0ULL, &v) < 0 && errno == ERANGE);
+	CHECK(sk_parse_size("17179869184G", ~0ULL, &v) < 0 && errno == ERANGE);
+	CHECK(sk_parse_size("2K", 2047, &v) < 0 && errno == ERANGE);
+}
+
 int main(void)
 {
+	sizes();
 	numbers();
 	seconds();
 	ports();
