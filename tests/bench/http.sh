@@ -4,21 +4,34 @@
 # packaged, darkhttpd, for a 1 KiB and a 1 MiB file. Every server runs as
 # one process with no access log; the peers are set to use sendfile. The
 # figure the issue asks for: sockctl's requests/s over the best peer's, per
-# file size. Then the same over HTTPS (sockctl serve-http --tls, lighttpd
-# with mod_openssl, nginx with ssl; one ECDSA P-256 certificate made here,
-# each server's default cipher), and the memory each holds for
-# BENCH_IDLE_CONNS idle keep-alive TLS connections: the sum of the RSS of
-# its processes (nginx as usually run: a master and one worker). Targets:
-# req/s at or above the best peer's, idle RSS no more than nginx's. The
-# script only prints figures: it exits non-zero when a server breaks (wrong
-# status, wrong or short body, a crash, a dropped idle connection), never
-# because of timing.
+# file size. Then precompressed files: a 1 KiB and a 1 MiB text file X
+# with X.gz beside it, requested with Accept-Encoding: gzip from sockctl
+# serve-http --precompressed, nginx with gzip_static and lighttpd (which has
+# no such switch: mod_rewrite sends X.gz for X when the request header
+# names gzip, mod_setenv adds Content-Encoding), all sending the same .gz
+# bytes. Then uploads: one file of BENCH_UPLOAD_MB MiB (default 1 GiB) sent
+# with curl -T (HTTP/1.1 PUT) to sockctl serve-http --upload, nginx with
+# dav_methods PUT and lighttpd with mod_webdav, each storing it in its own
+# directory of the same file system as the file came from: MB/s and the
+# server's CPU per GiB stored. Then the same over HTTPS (sockctl
+# serve-http --tls, lighttpd with mod_openssl, nginx with ssl; one ECDSA
+# P-256 certificate made here, each server's default cipher), and the
+# memory each holds for BENCH_IDLE_CONNS idle keep-alive TLS connections:
+# the sum of the RSS of its processes (nginx as usually run: a master and
+# one worker). Targets: req/s and upload MB/s at or above the best peer's,
+# idle RSS no more than nginx's. The script only prints figures: it exits
+# non-zero when a server breaks (wrong status, wrong or short body, a
+# crash, a dropped idle connection, a stored upload of the wrong size or
+# SHA-256), never because of timing.
 #
 # Knobs: SOCKCTL (binary), BENCH_SECONDS (wrk duration per run, default 10),
 # BENCH_ROUNDS (default 3; each round runs every server on every file once,
 # so servers interleave), BENCH_CONNS (wrk connections, default 50),
 # BENCH_TLS_SECONDS (wrk duration per HTTPS run, default 3),
-# BENCH_IDLE_CONNS (idle TLS connections, default 1000).
+# BENCH_IDLE_CONNS (idle TLS connections, default 1000), BENCH_GZ_SECONDS
+# (wrk duration per precompressed run, default 5), BENCH_UPLOAD_MB (the
+# upload's size in MiB, default 1024), BENCH_UPLOAD_ROUNDS (counted
+# uploads per server after one to check, default BENCH_ROUNDS).
 set -euo pipefail
 export LC_ALL=C        # '.' decimal point in awk and sort
 PATH=$PATH:/usr/sbin   # nginx and lighttpd live there
@@ -32,12 +45,16 @@ ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-50}
 TLS_DURATION=${BENCH_TLS_SECONDS:-3}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-1000}
+GZ_DURATION=${BENCH_GZ_SECONDS:-5}
+UPLOAD_MB=${BENCH_UPLOAD_MB:-1024}
+UPLOAD_ROUNDS=${BENCH_UPLOAD_ROUNDS:-$ROUNDS}
 FILES=(1k 1m)
 declare -A SIZE=([1k]=1024 [1m]=1048576) LABEL=([1k]="1 KiB" [1m]="1 MiB")
 
 
 for v in "BENCH_SECONDS=$DURATION" "BENCH_ROUNDS=$ROUNDS" "BENCH_CONNS=$CONNS" \
-	"BENCH_TLS_SECONDS=$TLS_DURATION" "BENCH_IDLE_CONNS=$IDLE_CONNS"; do
+	"BENCH_TLS_SECONDS=$TLS_DURATION" "BENCH_IDLE_CONNS=$IDLE_CONNS" \
+	"BENCH_GZ_SECONDS=$GZ_DURATION" "BENCH_UPLOAD_MB=$UPLOAD_MB" "BENCH_UPLOAD_ROUNDS=$UPLOAD_ROUNDS"; do
 	[[ ${v#*=} =~ ^[1-9][0-9]{0,5}$ ]] || die "${v%%=*} must be a positive integer, not '${v#*=}'"
 done
 
@@ -49,7 +66,8 @@ has_candidate() {
 
 # Install wrk and the peers only when they are missing. nginx is 'nginx' on
 # current Debian ('nginx-light' there is nginx plus a module); darkhttpd is
-# not packaged everywhere: without it the run goes on with a note.
+# not packaged everywhere, and neither is lighttpd's WebDAV module: without
+# them the run goes on with a note.
 need_tools() {
 	local -a pkgs=()
 	command -v wrk >/dev/null || pkgs+=(wrk)
@@ -62,10 +80,14 @@ need_tools() {
 	[[ -x /usr/bin/time ]] || pkgs+=(time)
 	local sudo=; ((EUID == 0)) || sudo=sudo
 	export DEBIAN_FRONTEND=noninteractive
-	if ((${#pkgs[@]})); then
+	if ((${#pkgs[@]})) || [[ ! -e /usr/lib/lighttpd/mod_webdav.so ]]; then
 		$sudo apt-get update -qq >/dev/null || die "apt-get update failed"
 		if [[ " ${pkgs[*]} " == *" nginx "* ]] && ! has_candidate nginx; then
 			pkgs=("${pkgs[@]/#nginx/nginx-light}")
+		fi
+		# For the upload figures (PUT); lighttpd-mod-webdav on Debian.
+		if [[ ! -e /usr/lib/lighttpd/mod_webdav.so ]] && has_candidate lighttpd-mod-webdav; then
+			pkgs+=(lighttpd-mod-webdav)
 		fi
 	fi
 	# darkhttpd alone is no reason for an apt-get update on every run.
@@ -84,14 +106,34 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# root_of NAME: the directory server NAME serves: WWW, GZWWW for the
+# precompressed files (gz-SERVER), or its own directory under $TMP/up for
+# uploads (up-SERVER), on the file system of TMP, like the uploaded file.
+root_of() {
+	case $1 in
+	gz-*) echo "$GZWWW" ;;
+	up-*) echo "$TMP/up/${1#up-}" ;;
+	*) echo "$WWW" ;;
+	esac
+}
+
 # write_nginx_conf NAME PORT: the configuration in $TMP/NAME/ for NAME
-# (nginx, tls-nginx or idle-nginx). nginx and tls-nginx are one process
-# like the other servers; idle-nginx, whose memory is measured, runs as
-# nginx usually does: a master and one worker (as root, the worker would be
-# 'nobody', who cannot read $TMP: it stays root).
+# (nginx, tls-nginx, idle-nginx, gz-nginx or up-nginx). All but idle-nginx
+# are one process like the other servers; idle-nginx, whose memory is
+# measured, runs as nginx usually does: a master and one worker (as root,
+# the worker would be 'nobody', who cannot read $TMP: it stays root).
+# gz-nginx: gzip_static (with Vary, as sockctl sends it); up-nginx: PUT
+# (the body goes to client_body_temp_path, in TMP, then is renamed), read
+# and written 256 KiB at a time rather than its default 8 KiB, which costs
+# it about twice the CPU per GiB: the peer at its best, as lighttpd (128
+# KiB reads, 256 KiB writes).
 write_nginx_conf() {
-	local d=$TMP/$1 port=$2
+	local d=$TMP/$1 port=$2 extra=
 	mkdir -p "$d"
+	case $1 in
+	gz-*) extra="gzip_static on; gzip_vary on;" ;;
+	up-*) extra="dav_methods PUT; create_full_put_path on; client_max_body_size 0; client_body_buffer_size 256k;" ;;
+	esac
 	{
 		if [[ $1 == idle-* ]]; then
 			((EUID != 0)) || echo "user root;"
@@ -121,8 +163,9 @@ write_nginx_conf() {
 		    keepalive_timeout 300s;
 		    server {
 		        listen 127.0.0.1:$port${TLS:+ ssl};
-		        root $WWW;
+		        root $(root_of "$1");
 		        ${TLS:+ssl_certificate $CERT; ssl_certificate_key $KEY; ssl_protocols TLSv1.2 TLSv1.3;}
+		        $extra
 		    }
 		}
 	EOF
@@ -132,11 +175,16 @@ write_nginx_conf() {
 # default (server.max-worker 0) and has no access log unless mod_accesslog
 # is loaded. With TLS set: mod_openssl on the port; idle-lighttpd keeps
 # idle connections open for 300 s (the default is 5) and has the fds for
-# IDLE_CONNS of them.
+# IDLE_CONNS of them. gz-lighttpd: lighttpd has no switch for precompressed
+# files, so mod_rewrite maps X.bin to X.bin.gz when Accept-Encoding names
+# gzip (a plain match, q-values ignored: enough for wrk's header) and
+# mod_setenv adds Content-Encoding and Vary. up-lighttpd: mod_webdav, which
+# (1.4.69) writes the body as it comes into a temporary file beside the
+# target, linked in at the end: 128 KiB reads, 256 KiB writes.
 write_lighttpd_conf() {
 	local conf=$TMP/$1.conf
 	cat >"$conf" <<-EOF
-		server.document-root = "$WWW"
+		server.document-root = "$(root_of "$1")"
 		server.bind = "127.0.0.1"
 		server.port = $2
 		server.upload-dirs = ( "$TMP" )
@@ -152,6 +200,24 @@ write_lighttpd_conf() {
 			ssl.privkey = "$KEY"
 		EOF
 	fi
+	if [[ $1 == gz-* ]]; then
+		cat >>"$conf" <<-'EOF'
+			server.modules += ( "mod_rewrite", "mod_setenv" )
+			$REQUEST_HEADER["Accept-Encoding"] =~ "gzip" {
+			    url.rewrite-once = ( "^(/[^?]*\.bin)(\?.*)?$" => "$1.gz$2" )
+			}
+			$HTTP["url"] =~ "\.bin\.gz$" {
+			    setenv.set-response-header = ( "Content-Encoding" => "gzip", "Vary" => "Accept-Encoding" )
+			}
+		EOF
+	fi
+	if [[ $1 == up-* ]]; then
+		cat >>"$conf" <<-EOF
+			server.modules += ( "mod_webdav" )
+			webdav.activate = "enable"
+			webdav.is-readonly = "disable"
+		EOF
+	fi
 	if [[ $1 == idle-* ]]; then
 		cat >>"$conf" <<-EOF
 			server.max-keep-alive-idle = 300
@@ -161,23 +227,27 @@ write_lighttpd_conf() {
 	fi
 }
 
-# start_server NAME: starts NAME on a free port of 127.0.0.1 serving WWW and
-# waits (5 s at most) until it listens; sets PORT[NAME], SPID[NAME] and
-# URL[NAME]. NAME is a server (sockctl, lighttpd, nginx, darkhttpd), or
+# start_server NAME: starts NAME on a free port of 127.0.0.1 serving the
+# directory root_of NAME names, and waits (5 s at most) until it listens;
+# sets PORT[NAME], SPID[NAME] and URL[NAME]. NAME is a server (sockctl, lighttpd, nginx, darkhttpd), or
 # tls-SERVER for HTTPS, or idle-SERVER for HTTPS with room for IDLE_CONNS
-# idle connections.
+# idle connections, or gz-SERVER for precompressed files, or up-SERVER for
+# uploads (PUT).
 declare -A PORT=() SPID=() URL=()
 start_server() {
 	local name=$1 port out=$TMP/$1.out i TLS=
 	local -a cmd
-	[[ $name == *-* ]] && TLS=1
+	[[ $name == tls-* || $name == idle-* ]] && TLS=1
+	[[ $name != up-* ]] || mkdir -p "$(root_of "$name")"
 	port=$(free_port)
 	case ${name#*-} in
 	sockctl)
 		cmd=("$SOCKCTL" serve-http -q -p "$port" -b 127.0.0.1)
 		[[ -z $TLS ]] || cmd+=(--tls --tls-cert "$CERT" --tls-key "$KEY")
 		[[ $name != idle-* ]] || cmd+=(-w 300 --max-conns $((2 * IDLE_CONNS + 1024)))
-		cmd+=("$WWW")
+		[[ $name != gz-* ]] || cmd+=(--precompressed)
+		[[ $name != up-* ]] || cmd+=(--upload --overwrite --max-upload 2G)
+		cmd+=("$(root_of "$name")")
 		;;
 	lighttpd) write_lighttpd_conf "$name" "$port"; cmd=(lighttpd -D -f "$TMP/$name.conf") ;;
 	nginx) write_nginx_conf "$name" "$port"; cmd=(nginx -e stderr -p "$TMP/$name/" -c "$TMP/$name/nginx.conf") ;;
@@ -249,6 +319,84 @@ check_server() {
 	alive "$name"
 }
 
+# check_gz NAME: with Accept-Encoding: gzip, each file must come back 200
+# with Content-Encoding: gzip and exactly the bytes of its .gz; without
+# it, 200 with the file itself and no Content-Encoding (so that the peers'
+# set-ups negotiate, as sockctl does).
+check_gz() {
+	local name=$1 f code enc hdr=$TMP/gz.hdr
+	for f in "${FILES[@]}"; do
+		code=$(curl -sS --max-time 30 --http1.1 -H 'Accept-Encoding: gzip' -D "$hdr" -o "$TMP/got.gz" \
+			-w '%{http_code}' "${URL[$name]}/$f.bin" 2>"$TMP/curl.err") || code=000
+		[[ $code == 200 ]] || die "$name: GET /$f.bin (gzip) answered status $code: $(cat "$TMP/curl.err")"
+		enc=$(sed -n 's/^[Cc]ontent-[Ee]ncoding:[[:space:]]*\([^[:space:]]*\).*/\1/p' "$hdr")
+		[[ $enc == gzip ]] || die "$name: GET /$f.bin with Accept-Encoding: gzip came back with Content-Encoding '$enc'"
+		cmp -s "$GZWWW/$f.bin.gz" "$TMP/got.gz" ||
+			die "$name: GET /$f.bin (gzip) sent $(stat -c %s "$TMP/got.gz") bytes that are not $f.bin.gz's ${BODY[$f]}"
+		code=$(curl -sS --max-time 30 --http1.1 -D "$hdr" -o "$TMP/got.gz" \
+			-w '%{http_code}' "${URL[$name]}/$f.bin" 2>"$TMP/curl.err") || code=000
+		[[ $code == 200 ]] || die "$name: GET /$f.bin answered status $code: $(cat "$TMP/curl.err")"
+		! grep -qi '^content-encoding:' "$hdr" || die "$name: GET /$f.bin without Accept-Encoding came back encoded"
+		cmp -s "$GZWWW/$f.bin" "$TMP/got.gz" || die "$name: GET /$f.bin sent bytes that are not the file's"
+	done
+	rm -f "$TMP/got.gz" "$hdr"
+	alive "$name"
+}
+
+# put NAME ROUND: one upload of UPFILE (UPBYTES) to NAME with curl -T
+# (HTTP/1.1 PUT; curl sends Expect: 100-continue), as upload.bin in
+# NAME's own directory, removed first. The round counts once the file is
+# there with the right size; then it is removed again, so that every
+# upload creates a new file and no server pays for the removal of the
+# last one. Round 0 is each server's check, not counted: the stored file's
+# SHA-256 is compared, and it takes the first write after the big file was
+# made (which ran at about half speed, whoever came first). Appends MB/s
+# (of the body, 10^6 bytes per MB, over curl's whole transfer time, which
+# ends with the server's answer, once the file is stored), the server's
+# CPU seconds per GiB, and curl's CPU share. The round's line also has the machine's steal
+# time over the upload (ticks of this VM's CPUs that ran someone else's):
+# on a shared host, an upload with steal costs every server more CPU.
+declare -A UPMBS=() UPCPU=() UPCCPU=()
+steal_ticks() { awk '$1 == "cpu" { print $9 + 0 }' /proc/stat; }
+put() {
+	local name=$1 r=$2 dest rc=0 t0 t1 s0 s1 code sent secs size mbs cpu ccpu sum
+	dest=$(root_of "$name")/upload.bin
+	rm -f "$dest"
+	s0=$(steal_ticks)
+	t0=$(cpu_ticks "$name")
+	timeout $((300 + UPLOAD_MB / 2)) /usr/bin/time -f '%e %U %S' -o "$TMP/curl.time" \
+		curl -sS --http1.1 -T "$UPFILE" -o "$TMP/put.out" -w '%{http_code} %{size_upload} %{time_total}\n' \
+		"${URL[$name]}/upload.bin" </dev/null >"$TMP/put.w" 2>"$TMP/curl.err" &
+	CURRENT_PID=$!
+	wait "$CURRENT_PID" || rc=$?
+	CURRENT_PID=
+	((rc == 0)) || die "curl -T to $name exited $rc: $(cat "$TMP/curl.err")"
+	t1=$(cpu_ticks "$name")
+	s1=$(steal_ticks)
+	read -r code sent secs <"$TMP/put.w" || die "curl -T to $name printed nothing"
+	[[ $code == 2?? ]] || die "$name: PUT answered status $code: $(head -c 300 "$TMP/put.out")"
+	((sent == UPBYTES)) || die "curl sent $sent bytes to $name, not $UPBYTES"
+	size=$(stat -c %s "$dest" 2>/dev/null) || die "$name answered $code to the PUT but stored no $dest"
+	((size == UPBYTES)) || die "$name stored $size bytes, not $UPBYTES"
+	if ((r == 0)); then
+		sum=$(sha256sum <"$dest") || die "could not read $dest"
+		[[ ${sum%% *} == "$UPSUM" ]] || die "$name stored $size bytes that are not the file sent (SHA-256)"
+	fi
+	rm -f "$dest"
+	mbs=$(awk -v n="$sent" -v t="$secs" 'BEGIN { printf "%.1f", n / t / 1e6 }')
+	cpu=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$sent" 'BEGIN { printf "%.2f", d / hz * 1073741824 / n }')
+	ccpu=$(awk '{ printf "%.0f", ($2 + $3) / $1 * 100 }' "$TMP/curl.time")
+	if ((r == 0)); then
+		printf '  check    %-12s %8.1f MB/s  %5.2f s  (not counted)\n' "$name" "$mbs" "$secs" >&2
+		return 0
+	fi
+	UPMBS[$name]+=" $mbs"
+	UPCPU[$name]+=" $cpu"
+	UPCCPU[$name]+=" $ccpu"
+	printf '  round %d  %-12s %8.1f MB/s  %5.2f s  server %5s cpu-s/GiB  curl %3s%%  steal %d ticks\n' \
+		"$r" "$name" "$mbs" "$secs" "$cpu" "$ccpu" "$((s1 - s0))" >&2
+}
+
 # The wrk script: a machine-readable summary once the run is done. With
 # neither request() nor response() defined, wrk runs its usual C loop.
 cat >"$TMP/report.lua" <<'EOF'
@@ -261,16 +409,19 @@ done = function(summary, latency, requests)
 end
 EOF
 
-# bench NAME FILE ROUND: one wrk run of WRK_SECONDS against NAME for FILE; appends the
-# figures to the per-server lists and dies if the server broke.
+# bench NAME FILE ROUND: one wrk run of WRK_SECONDS against NAME for FILE,
+# with the request headers in WRK_ARGS (-H ...); BODY[FILE] is the size of
+# the body each response must carry. Appends the figures to the per-server
+# lists and dies if the server broke.
 HZ=$(getconf CLK_TCK)
-declare -A RPS=() CPU=() WCPU=() MBS=() P50=() P99=() NON2XX=() SOCKERR=()
+declare -A RPS=() CPU=() WCPU=() MBS=() P50=() P99=() NON2XX=() SOCKERR=() BODY=()
+WRK_ARGS=()
 bench() {
 	local name=$1 f=$2 r=$3 k=$1/$2 rc=0 us reqs bytes ec er ew et es p50 p99 pmax rps mbs err=
 	local t0 t1 cpu wcpu
 	t0=$(cpu_ticks "$name")
 	timeout $((WRK_SECONDS + 30)) /usr/bin/time -f '%e %U %S' -o "$TMP/wrk.time" \
-		wrk -t1 -c"$CONNS" -d"${WRK_SECONDS}s" -s "$TMP/report.lua" \
+		wrk -t1 -c"$CONNS" -d"${WRK_SECONDS}s" -s "$TMP/report.lua" "${WRK_ARGS[@]}" \
 		"${URL[$name]}/$f.bin" </dev/null >"$TMP/wrk.out" 2>"$TMP/wrk.err" &
 	CURRENT_PID=$!
 	wait "$CURRENT_PID" || rc=$?
@@ -284,10 +435,10 @@ bench() {
 		die "wrk against $name ($f) printed no summary: $(cat "$TMP/wrk.out" "$TMP/wrk.err")"
 	((reqs > 0)) || die "$name ($f): no complete response in ${WRK_SECONDS}s: $(cat "$TMP/wrk.out")"
 	# Every complete 2xx response carries the whole body, so wrk must have
-	# read at least the file's size per such response (partial ones only
+	# read at least the body's size per such response (partial ones only
 	# add to it). The others are counted as non-2xx and fail the run at the end.
-	((bytes >= (reqs - es) * ${SIZE[$f]})) ||
-		die "$name ($f): $bytes bytes for $((reqs - es)) 2xx responses, less than ${SIZE[$f]} each"
+	((bytes >= (reqs - es) * ${BODY[$f]})) ||
+		die "$name ($f): $bytes bytes for $((reqs - es)) 2xx responses, less than ${BODY[$f]} each"
 	rps=$(awk -v n="$reqs" -v t="$us" 'BEGIN { printf "%.0f", n / (t / 1e6) }')
 	mbs=$(awk -v n="$bytes" -v t="$us" 'BEGIN { printf "%.1f", n / t }')
 	cpu=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$reqs" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
@@ -484,17 +635,30 @@ idle() {
 	start_server "$name"
 	check_server "$name"
 	before=$(memory "$name")
-	rm -f "$TMP/idle.go"
+	# idle.out goes too: the redirection below truncates it only once the
+	# background job runs, and a 'ready' left by the last server, read
+	# before that, ended the wait at once.
+	rm -f "$TMP/idle.go" "$TMP/idle.out"
 	timeout 300 python3 "$TMP/idle.py" "${PORT[$name]}" "$IDLE_CONNS" "$CERT" "$TMP/idle.go" \
 		</dev/null >"$TMP/idle.out" 2>"$TMP/idle.err" &
 	CURRENT_PID=$!
 	for ((i = 0; i < 2400; i++)); do   # 120 s at most
-		grep -q '^ready' "$TMP/idle.out" && break
+		grep -qs '^ready' "$TMP/idle.out" && break
 		kill -0 "$CURRENT_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	grep -q '^ready' "$TMP/idle.out" ||
-		die "$name: could not open $IDLE_CONNS TLS connections: $(cat "$TMP/idle.err")"
+	if ! grep -qs '^ready' "$TMP/idle.out"; then
+		# Still running (after 120 s), or gone: then with which status (a
+		# signal shows as 128 + its number and leaves idle.err empty).
+		if kill -0 "$CURRENT_PID" 2>/dev/null; then
+			rc="still running after $((i / 20)) s"
+		else
+			wait "$CURRENT_PID" || rc=$?
+			rc="exited $rc after $((i / 20)) s"
+		fi
+		die "$name: could not open $IDLE_CONNS TLS connections (the client $rc," \
+			"$(ss -Htn state established "dport = :${PORT[$name]}" | wc -l) open): $(cat "$TMP/idle.err")"
+	fi
 	sleep 1   # let the server settle (a lazy free, a timer)
 	after=$(memory "$name")
 	touch "$TMP/idle.go"
@@ -521,7 +685,7 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 # --- set-up ---------------------------------------------------------------
 need_tools
 [[ -x $SOCKCTL ]] || die "no sockctl binary at $SOCKCTL (run make)"
-for c in wrk lighttpd nginx curl openssl python3 ss; do command -v "$c" >/dev/null || die "$c is required"; done
+for c in wrk lighttpd nginx curl openssl python3 ss gzip sha256sum; do command -v "$c" >/dev/null || die "$c is required"; done
 
 SERVERS=(sockctl lighttpd nginx)
 TLS_SERVERS=(tls-sockctl tls-lighttpd tls-nginx)
@@ -537,6 +701,32 @@ else
 fi
 # shellcheck disable=SC2034
 PEERS=("${SERVERS[@]:1}")
+
+# Precompressed files: nginx where it was built with gzip_static; lighttpd
+# through mod_rewrite and mod_setenv (built in).
+GZ_SERVERS=(gz-sockctl gz-lighttpd)
+if nginx -V 2>&1 | grep -q -- --with-http_gzip_static_module; then
+	GZ_SERVERS+=(gz-nginx)
+else
+	NOTES+=("precompressed: nginx skipped: this nginx has no gzip_static module")
+fi
+# shellcheck disable=SC2034
+GZ_PEERS=("${GZ_SERVERS[@]:1}")
+# Uploads: nginx where it has the dav module, lighttpd with mod_webdav.
+UP_SERVERS=(up-sockctl)
+UP_NOTES=()
+if nginx -V 2>&1 | grep -q -- --with-http_dav_module; then
+	UP_SERVERS+=(up-nginx)
+else
+	UP_NOTES+=("upload: nginx skipped: this nginx has no dav module (dav_methods PUT)")
+fi
+if [[ -e /usr/lib/lighttpd/mod_webdav.so ]]; then
+	UP_SERVERS+=(up-lighttpd)
+else
+	UP_NOTES+=("upload: lighttpd skipped: no mod_webdav (lighttpd-mod-webdav not installed, and apt has no candidate)")
+fi
+UPBYTES=$((UPLOAD_MB * 1048576))
+if ((UPLOAD_MB % 1024 == 0)); then UPLABEL="$((UPLOAD_MB / 1024)) GiB"; else UPLABEL="$UPLOAD_MB MiB"; fi
 
 # sendfile is lighttpd's default on Linux; name it where this version
 # accepts the name.
@@ -555,6 +745,30 @@ fi
 for f in "${FILES[@]}"; do head -c "${SIZE[$f]}" /dev/urandom >"$WWW/$f.bin"; done
 cat "$WWW"/*.bin >/dev/null
 
+# Text for the precompressed files (random bodies would not compress):
+# words drawn from a made-up vocabulary with a fixed seed, so that every
+# run serves the same bytes; X.bin.gz from gzip -9, as one would deploy it.
+GZWWW=$TMP/gzwww
+mkdir -p "$GZWWW"
+python3 - "$GZWWW" "${SIZE[1k]}" "${SIZE[1m]}" <<'PY'
+import random, sys
+d, sizes = sys.argv[1], {"1k": int(sys.argv[2]), "1m": int(sys.argv[3])}
+r = random.Random(16)
+words = ["".join(r.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(r.randint(2, 9))) for _ in range(2000)]
+for name, size in sizes.items():
+    out, n = [], 0
+    while n < size:
+        w = r.choice(words) + (" " if r.random() > 0.08 else ".\n")
+        out.append(w)
+        n += len(w)
+    with open(f"{d}/{name}.bin", "w") as f:
+        f.write("".join(out)[:size])
+PY
+gzip -9 -n -k "$GZWWW"/*.bin
+touch -r "$GZWWW/1k.bin" "$GZWWW/1k.bin.gz"
+touch -r "$GZWWW/1m.bin" "$GZWWW/1m.bin.gz"
+cat "$GZWWW"/* >/dev/null
+
 # One certificate for every HTTPS server: ECDSA P-256, valid for 127.0.0.1.
 CERT=$TMP/cert.pem KEY=$TMP/key.pem
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -564,7 +778,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 
 # Each run takes its duration plus wrk's 30 s bound at most; the servers
 # live through all of them.
-LIFETIME=$((ROUNDS * ${#FILES[@]} * (${#SERVERS[@]} * (DURATION + 35) + ${#TLS_SERVERS[@]} * (TLS_DURATION + 35)) + 300))
+# Each upload takes curl's bound at most, and its checks.
+LIFETIME=$((ROUNDS * ${#FILES[@]} * (${#SERVERS[@]} * (DURATION + 35) + ${#TLS_SERVERS[@]} * (TLS_DURATION + 35) +
+	${#GZ_SERVERS[@]} * (GZ_DURATION + 35)) + (UPLOAD_ROUNDS + 1) * ${#UP_SERVERS[@]} * (360 + UPLOAD_MB / 2) + 300))
 
 echo "machine: $(nproc) CPUs, kernel $(uname -r)," \
 	"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
@@ -584,9 +800,90 @@ for name in "${SERVERS[@]}"; do start_server "$name"; done
 for name in "${SERVERS[@]}"; do check_server "$name"; done
 echo "check: ${SERVERS[*]} serve both files intact (status 200, bytes compared)"
 WRK_SECONDS=$DURATION
+for f in "${FILES[@]}"; do BODY[$f]=${SIZE[$f]}; done
 rounds "${SERVERS[@]}"
 report http SERVERS PEERS
 stop_servers "${SERVERS[@]}"
+
+# --- HTTP, precompressed files ----------------------------------------------
+echo
+echo "== HTTP, precompressed: wrk -t1 -c$CONNS -d${GZ_DURATION}s -H 'Accept-Encoding: gzip'," \
+	"rounds: $ROUNDS (each figure is the median of the rounds)"
+for f in "${FILES[@]}"; do BODY[$f]=$(stat -c %s "$GZWWW/$f.bin.gz"); done
+echo "files: text of ${LABEL[1k]} and ${LABEL[1m]}; what is sent, X.gz (gzip -9):" \
+	"${BODY[1k]} and ${BODY[1m]} bytes"
+echo "servers: sockctl --precompressed, nginx gzip_static on, lighttpd mod_rewrite to X.gz" \
+	"when Accept-Encoding names gzip, with mod_setenv's Content-Encoding (it has no such switch)"
+for name in "${GZ_SERVERS[@]}"; do start_server "$name"; done
+for name in "${GZ_SERVERS[@]}"; do check_gz "$name"; done
+echo "check: ${GZ_SERVERS[*]} send X.gz's bytes with Content-Encoding: gzip when asked, X without"
+WRK_SECONDS=$GZ_DURATION
+WRK_ARGS=(-H 'Accept-Encoding: gzip')
+rounds "${GZ_SERVERS[@]}"
+WRK_ARGS=()
+report precompressed GZ_SERVERS GZ_PEERS
+stop_servers "${GZ_SERVERS[@]}"
+
+# --- HTTP, uploads ----------------------------------------------------------
+echo
+echo "== HTTP, upload: curl -T of one $UPLABEL file (PUT, HTTP/1.1), rounds: $UPLOAD_ROUNDS" \
+	"(each figure is the median of the rounds)"
+# The sent file and one stored copy at a time (each removed once checked).
+free_kib=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
+if ((free_kib < 2 * UPLOAD_MB * 1024 + 512 * 1024)); then
+	echo "note: upload skipped: $((free_kib / 1024)) MiB free in $TMP, $((2 * UPLOAD_MB + 512)) MiB needed"
+elif ((${#UP_SERVERS[@]} < 2)); then
+	for n in "${UP_NOTES[@]}"; do echo "note: $n"; done
+	echo "note: upload skipped: no peer to compare with"
+else
+	# Random, so that a server storing the wrong bytes cannot pass; written
+	# out (sync) before the first round, and read once: in the page cache.
+	UPFILE=$TMP/upload.src
+	head -c "$UPBYTES" /dev/urandom >"$UPFILE"
+	sync "$UPFILE"
+	UPSUM=$(sha256sum <"$UPFILE")
+	UPSUM=${UPSUM%% *}
+	echo "servers: sockctl --upload --overwrite --max-upload 2G, nginx dav_methods PUT" \
+		"(client_max_body_size 0, client_body_buffer_size 256k), lighttpd mod_webdav;" \
+		"each stores into a directory of $TMP"
+	for name in "${UP_SERVERS[@]}"; do start_server "$name"; done
+	for name in "${UP_SERVERS[@]}"; do put "$name" 0; done
+	echo "check: ${UP_SERVERS[*]} stored the $UPLABEL file intact (size, SHA-256)"
+	# Each round starts with the next server, so none is always first.
+	for ((r = 1; r <= UPLOAD_ROUNDS; r++)); do
+		for ((i = 0; i < ${#UP_SERVERS[@]}; i++)); do
+			put "${UP_SERVERS[(i + r - 1) % ${#UP_SERVERS[@]}]}" "$r"
+		done
+	done
+	stop_servers "${UP_SERVERS[@]}"
+	rm -f "$UPFILE"
+	echo
+	printf '%-12s %9s %-15s %8s %10s %9s\n' server MB/s "[min-max]" vs-peer cpu-s/GiB "curl cpu"
+	best=0 bestname=
+	for name in "${UP_SERVERS[@]}"; do
+		# shellcheck disable=SC2086 # word splitting of the per-round lists is wanted
+		MED[$name]=$(median ${UPMBS[$name]})
+		if [[ $name != up-sockctl && $(max "$best" "${MED[$name]}") != "$best" ]]; then
+			best=${MED[$name]} bestname=${name#up-}
+		fi
+	done
+	for name in "${UP_SERVERS[@]}"; do
+		# shellcheck disable=SC2086
+		printf '%-12s %9.1f %-15s %7sx %10s %8s%%\n' "$name" "${MED[$name]}" \
+			"[$(lo ${UPMBS[$name]})-$(hi ${UPMBS[$name]})]" "$(ratio "${MED[$name]}" "$best")" \
+			"$(median ${UPCPU[$name]})" "$(median ${UPCCPU[$name]})"
+	done
+	echo
+	echo "MB/s: the body's bytes (10^6 per MB) over curl's transfer time, which ends with the"
+	echo "  server's answer once the file is stored; median of $UPLOAD_ROUNDS rounds, [min-max] over them;"
+	echo "  vs-peer: over the best of ${UP_SERVERS[*]:1}; cpu-s/GiB: the server's CPU (user + system)"
+	echo "  per GiB stored; curl cpu: the client's own CPU over the transfer (near 100%: the bottleneck)."
+	for n in "${UP_NOTES[@]}"; do echo "note: $n"; done
+	echo
+	echo "sockctl vs best peer, upload ($UPLABEL PUT): $(ratio "${MED[up-sockctl]}" "$best")x" \
+		"  (best peer: $bestname, MB/s)"
+	result "upload: MB/s, $UPLABEL PUT, vs $bestname" "$(ratio "${MED[up-sockctl]}" "$best")" ">=1"
+fi
 
 # --- HTTPS ------------------------------------------------------------------
 echo
@@ -596,6 +893,7 @@ for name in "${TLS_SERVERS[@]}"; do check_server "$name"; done
 echo "check: ${TLS_SERVERS[*]} serve both files intact over TLS (status 200, bytes compared)"
 for name in "${TLS_SERVERS[@]}"; do echo "cipher: $name: $(tls_cipher "$name")"; done
 WRK_SECONDS=$TLS_DURATION
+for f in "${FILES[@]}"; do BODY[$f]=${SIZE[$f]}; done
 rounds "${TLS_SERVERS[@]}"
 report https TLS_SERVERS TLS_PEERS
 stop_servers "${TLS_SERVERS[@]}"
@@ -623,7 +921,7 @@ result "https: RSS, $IDLE_CONNS idle TLS conns, vs nginx" "$(ratio "$sa" "$na")"
 
 # Statuses other than 2xx or 3xx mean a server broke under load.
 broken=
-for name in "${SERVERS[@]}" "${TLS_SERVERS[@]}"; do
+for name in "${SERVERS[@]}" "${GZ_SERVERS[@]}" "${TLS_SERVERS[@]}"; do
 	for f in "${FILES[@]}"; do
 		((${NON2XX[$name/$f]} == 0)) || broken+=" $name (${LABEL[$f]}: ${NON2XX[$name/$f]})"
 	done
