@@ -157,28 +157,6 @@ enum handled {
 	HANDLED_FAILED, /* not even a 500 could be built */
 };
 
-/* "Location: TARGET\r\n" for an upload's answer: the path as sent, a directory's with its slash. */
-static char *upload_location(const char *rel, bool dir)
-{
-	char *loc = malloc(3 * strlen(rel) + 32), *o = loc;
-	const char *p = rel, *slash;
-
-	if (!loc)
-		return NULL;
-	/* From the resolved path, each segment encoded: never "//host" or a client's own text. */
-	o += sprintf(o, "Location: /");
-	while (*p) {
-		slash = strchr(p, '/');
-		o += sk_url_encode(p, slash ? (size_t)(slash - p) : strlen(p), o);
-		if (!slash)
-			break;
-		*o++ = '/';
-		p = slash + 1;
-	}
-	strcpy(o, dir && rel[0] ? "/\r\n" : "\r\n");
-	return loc;
-}
-
 /*
  * A PUT or POST with --upload: checked, and ready for its body; or
  * answered at once (the body unread: the connection then closes). With
@@ -194,7 +172,7 @@ static enum handled upload_begin(struct conn *c, struct server *s, const struct 
 	free(c->loc);
 	c->loc = NULL;
 	if (sk_http_target_path(r->target, r->target_len, rel, sizeof(rel), &dir_slash) == 0) {
-		if (!(c->loc = upload_location(rel, r->method == SK_POST)) ||
+		if (!(c->loc = sk_hresp_location(rel, r->method == SK_POST)) ||
 		    !(c->up = calloc(1, sizeof(*c->up))))
 			return HANDLED_FAILED;
 		st = sk_upload_start(c->up, s->o->root, r, rel, dir_slash, s->o->max_upload,

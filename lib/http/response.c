@@ -62,15 +62,14 @@ int sk_hresp_error(struct sk_hresp *r, int status, bool head_only, const char *e
 			     head_only);
 }
 
-int sk_hresp_redirect(struct sk_hresp *r, const char *path, bool head_only)
+char *sk_hresp_location(const char *path, bool dir)
 {
-	char *enc = malloc(3 * strlen(path) + 16), *o = enc;
+	char *loc = malloc(3 * strlen(path) + 16), *o = loc;
 	const char *p = path, *slash;
-	int rc;
 
-	if (!enc) {
+	if (!loc) {
 		errno = ENOMEM;
-		return -1;
+		return NULL;
 	}
 	/* Each segment encoded; the path never starts with "//": no other host. */
 	o += sprintf(o, "Location: /");
@@ -82,7 +81,17 @@ int sk_hresp_redirect(struct sk_hresp *r, const char *path, bool head_only)
 		*o++ = '/';
 		p = slash + 1;
 	}
-	strcpy(o, "/\r\n");
+	strcpy(o, dir && path[0] ? "/\r\n" : "\r\n");
+	return loc;
+}
+
+int sk_hresp_redirect(struct sk_hresp *r, const char *path, bool head_only)
+{
+	char *enc = sk_hresp_location(path, true);
+	int rc;
+
+	if (!enc)
+		return -1;
 	rc = sk_hresp_error(r, 301, head_only, enc);
 	free(enc);
 	return rc;

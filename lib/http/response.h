@@ -60,6 +60,14 @@ int sk_hresp_error(struct sk_hresp *r, int status, bool head_only, const char *e
 int sk_hresp_redirect(struct sk_hresp *r, const char *path, bool head_only);
 
 /*
+ * "Location: /PATH\r\n" for a path beneath the root, each segment
+ * percent-encoded (never "//host"), with a trailing slash when dir and
+ * the path is not the root. Returns it (malloc'd), or NULL with errno
+ * ENOMEM.
+ */
+char *sk_hresp_location(const char *path, bool dir);
+
+/*
  * Builds a response without a body or Content-Length (204), with extra
  * header lines or NULL. Returns 0, or -1 with errno ENOMEM.
  */
