@@ -306,6 +306,8 @@ PY
 
 @test "--dry-run alone is a usage error" {
 	hold h tcp 127.0.0.1 --record "$TMP/h.sig"
+	run --separate-stderr "$SK" whois-port -k --dry-run "$h_port"
+	[ "$status" -eq 0 ]
 	for args in "--dry-run $h_port" "--dry-run" "--dry-run --json $h_port" "--dry-run -a $h_port"; do
 		# shellcheck disable=SC2086
 		run --separate-stderr "$SK" whois-port $args
@@ -329,7 +331,7 @@ PY
 	# the listener still accepts
 	hold c tcp-client "$h_port"
 	wait_for "$TMP/h.err" '^accepted'
-	! grep -q 'accept failed' "$TMP/h.err"
+	run ! grep -q 'accept failed' "$TMP/h.err"
 	only_sentinel "$h_pid" "$TMP/h.sig"
 }
 
@@ -482,7 +484,7 @@ PY
 	[ "$status" -eq 1 ]
 	run --separate-stderr "$SK" whois-port -a "$h_port"
 	has_rows 1 STATE=ESTABLISHED PID="$c_pid"
-	! grep -q '^conn:' "$TMP/c.err"
+	run ! grep -q '^conn:' "$TMP/c.err"
 	# nothing holds the port: a new listener binds it without SO_REUSEADDR
 	bind_free tcp "$h_port"
 }
@@ -581,7 +583,7 @@ PY
 	has_rows 1 STATE=LISTEN
 	hold c tcp-client "$h_port"
 	wait_for "$TMP/h.err" '^accepted'
-	! grep -q 'accept failed' "$TMP/h.err"
+	run ! grep -q 'accept failed' "$TMP/h.err"
 }
 
 @test "unprivileged: --free and --wait-free work" {
