@@ -469,24 +469,35 @@ PY
 @test "--close closes a listener: the holder lives on and the port is free" {
 	[ "$(id -u)" = 0 ] || skip "needs CAP_NET_ADMIN (the unprivileged case is tested below)"
 	hold h tcp 127.0.0.1 --accept
-	hold c tcp-client "$h_port"
-	wait_for "$TMP/h.err" '^accepted'
 	run --separate-stderr "$SK" whois-port --close -y "$h_port" </dev/null
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"sockctl whois-port: closed tcp 127.0.0.1:$h_port LISTEN (PID $h_pid python3)"* ]]
 	[[ "${stderr##*$'\n'}" == "sockctl whois-port: port $h_port is free" ]]
-	# without -a, the connection is left alone
-	[[ "$stderr" != *"ESTABLISHED"* ]]
 	wait_for "$TMP/h.err" '^accept failed' 5
 	kill -0 "$h_pid"
-	kill -0 "$c_pid"
 	run --separate-stderr "$SK" whois-port "$h_port"
 	[ "$status" -eq 1 ]
-	run --separate-stderr "$SK" whois-port -a "$h_port"
-	has_rows 1 STATE=ESTABLISHED PID="$c_pid"
-	run ! grep -q '^conn:' "$TMP/c.err"
 	# nothing holds the port: a new listener binds it without SO_REUSEADDR
 	bind_free tcp "$h_port"
+}
+
+@test "--close without -a leaves the connections of the port alone" {
+	[ "$(id -u)" = 0 ] || skip "needs CAP_NET_ADMIN (the unprivileged case is tested below)"
+	hold s tcp 127.0.0.1 --accept
+	hold c tcp-client "$s_port"
+	wait_for "$TMP/s.err" '^accepted'
+	run --separate-stderr "$SK" whois-port --close -y "$s_port" </dev/null
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"sockctl whois-port: closed tcp 127.0.0.1:$s_port LISTEN (PID $s_pid python3)"* ]]
+	[[ "$stderr" != *"ESTABLISHED"* ]]
+	wait_for "$TMP/s.err" '^accept failed' 5
+	run --separate-stderr "$SK" whois-port -a "$s_port"
+	has_rows 1 STATE=ESTABLISHED PID="$s_pid"
+	has_rows 1 STATE=ESTABLISHED PID="$c_pid"
+	has_rows 0 STATE=LISTEN
+	run ! grep -q '^conn:' "$TMP/c.err" "$TMP/s.err"
+	kill -0 "$s_pid"
+	kill -0 "$c_pid"
 }
 
 @test "--close -a closes the connections too, at both ends; both processes live on" {
@@ -497,8 +508,8 @@ PY
 	run --separate-stderr "$SK" whois-port -a --close -y "$s_port" </dev/null
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"sockctl whois-port: closed tcp 127.0.0.1:$s_port LISTEN (PID $s_pid python3)"* ]]
-	[[ "$stderr" == *"sockctl whois-port: closed tcp 127.0.0.1:$s_port ESTABLISHED (PID $s_pid python3)"* ]]
-	[[ "$stderr" == *"sockctl whois-port: closed tcp 127.0.0.1:$c_port ESTABLISHED (PID $c_pid python3)"* ]]
+	# (closing one end resets the other: it may be gone before its turn)
+	[[ "$stderr" == *"sockctl whois-port: closed tcp 127.0.0.1:"*" ESTABLISHED (PID "*" python3)"* ]]
 	[[ "$stderr" == *"port $s_port is free"* ]]
 	# the client sees its connection end (reset or aborted), and lives on
 	wait_for "$TMP/c.err" '^conn: (eof|error)' 5
@@ -675,8 +686,9 @@ PY
 	kill -0 "$w_pid"
 	touch "$TMP/go"
 	wait_for "$TMP/h.err" '^closed' 5
-	run wait_exit "$w_pid" 5
-	[ "$status" -eq 0 ]
+	st=0
+	wait_exit "$w_pid" 5 || st=$?
+	[ "$st" -eq 0 ]
 	[ "$(ms_since "$start")" -lt 5000 ]
 	[ ! -s "$TMP/w.out" ]
 	[ ! -s "$TMP/w.err" ]
@@ -710,8 +722,9 @@ PY
 	kill -0 "$w_pid"
 	touch "$TMP/go-u"
 	wait_for "$TMP/u.err" '^closed' 5
-	run wait_exit "$w_pid" 5
-	[ "$status" -eq 0 ]
+	st=0
+	wait_exit "$w_pid" 5 || st=$?
+	[ "$st" -eq 0 ]
 	[ ! -s "$TMP/w.err" ]
 	# usage errors
 	for args in "--wait-free 1" "--wait-free soon 80" "--wait-free 1 -k 80" "--wait-free 1 -s HUP 80" \
