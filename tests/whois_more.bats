@@ -102,7 +102,7 @@ HEAD='^PROTO +LOCAL +STATE +PID +USER +UNIT +COMMAND$'
 	run --separate-stderr "$SK" whois-port 9000-8000
 	[ "$status" -eq 2 ]
 	[ -z "$output" ]
-	[[ "$stderr" == "sockctl whois-port: "*"the first port is above the last"* ]]
+	[[ "$stderr" == "sockctl whois-port: "*"start is after end"* ]]
 	[[ "$stderr" == *"see 'sockctl whois-port --help'" ]]
 	for a in 0-5 1-70000 80,,443 "80," a-b 80-90/sctp 70000,80; do
 		run --separate-stderr "$SK" whois-port "$a"
