@@ -308,6 +308,9 @@ static const char *state_name(const struct sk_sock *s)
 	if (s->e.family == AF_UNIX) {
 		if (s->e.state == SK_TCP_LISTEN)
 			return "LISTEN";
+		/* a datagram server's state follows its clients' connect(): still bound */
+		if (s->utype == SOCK_DGRAM && s->unamelen && !s->uclient)
+			return "BOUND";
 		if (s->e.state == SK_TCP_CLOSE)
 			return s->unamelen && !s->uclient ? "BOUND" : "UNCONNECTED";
 		return sk_tcp_state_name(s->e.state);
@@ -562,6 +565,10 @@ static int report(const struct sk_whois *w, const struct whois_opts *o)
 			any = true;
 		else
 			say_spec(&o->specs[i], "nothing holds");
+		if (!w->held[i] && o->specs[i].has_file && !o->all_netns)
+			cmd_error(name,
+				  "(the socket file is there, but no socket of this network "
+				  "namespace is bound to it; --all-netns looks in the others)");
 	}
 	rc = any ? 0 : EXIT_FAIL;
 	if (o->nspecs == 0 && w->nrows == 0)
@@ -728,40 +735,58 @@ static void put_sock(const struct sk_whois_row *r, FILE *f)
 
 struct close_ctx {
 	const struct whois_opts *o;
-	bool eperm, unix_sock, unsupported;
+	size_t still_bound;
 };
 
-static void say_close(void *ctx, const struct sk_whois_row *r, int err)
+static void say_close(void *ctx, const struct sk_whois_row *r, enum sk_close_result res, int err)
 {
 	struct close_ctx *c = ctx;
 
 	fprintf(stderr, "sockctl %s: ", name);
-	if (!err) {
+	switch (res) {
+	case SK_CLOSED:
 		fputs(c->o->dry_run ? "would close " : "closed ", stderr);
 		put_sock(r, stderr);
 		fputc('\n', stderr);
 		return;
+	case SK_CLOSE_GONE:
+		put_sock(r, stderr);
+		fputs(": gone already\n", stderr);
+		return;
+	case SK_CLOSE_STILL_BOUND:
+		c->still_bound++;
+		fputs("closed ", stderr);
+		put_sock(r, stderr);
+		fputs(": it no longer listens, but its process keeps the port bound (a server that "
+		      "sets SO_REUSEADDR can bind it; --kill frees it)\n",
+		      stderr);
+		return;
+	case SK_CLOSE_FAILED: break;
 	}
-	fputs("cannot close ", stderr);
+	fputs(c->o->dry_run ? "would not close " : "cannot close ", stderr);
 	put_sock(r, stderr);
-	if (r->sock->e.family == AF_UNIX) {
-		c->unix_sock = true;
+	if (err == EOPNOTSUPP && r->sock->e.family == AF_UNIX)
 		fputs(": unix sockets cannot be closed from outside their process: use --kill\n",
 		      stderr);
-	} else if (err == EPERM || err == EACCES) {
-		c->eperm = true;
+	else if (err == EPERM || err == EACCES)
 		fprintf(stderr, ": %s: closing a socket needs CAP_NET_ADMIN%s\n", strerror(err),
 			geteuid() ? ": run it with sudo" : "");
-	} else if (err == EOPNOTSUPP) {
-		c->unsupported = true;
+	else if (err == EOPNOTSUPP)
 		fputs(": the kernel cannot close sockets (it is built without "
 		      "CONFIG_INET_DIAG_DESTROY): use --kill\n",
 		      stderr);
-	} else if (err == ENOENT) {
-		fputs(": it is already gone\n", stderr);
-	} else {
+	else if (err == ENOTCONN)
+		fputs(": it is bound but neither listens nor is connected, and the kernel closes "
+		      "sockets by their address: use --kill\n",
+		      stderr);
+	else if (err == EADDRINUSE)
+		fputs(": the kernel disconnects a UDP socket bound to a port of its choosing, but "
+		      "leaves it bound: use --kill\n",
+		      stderr);
+	else if (err == ESTALE)
+		fputs(": its address leads the kernel to another socket: use --kill\n", stderr);
+	else
 		fprintf(stderr, ": %s\n", strerror(err));
-	}
 }
 
 static size_t count_closable(const struct sk_whois *w)
@@ -770,12 +795,9 @@ static size_t count_closable(const struct sk_whois *w)
 	size_t i, n = 0;
 
 	for (i = 0; i < w->nrows; i++) {
-		const struct sk_whois_row *r = &w->rows[i];
-
-		if (r->sock != last && r->sock->e.inode &&
-		    (w->q.all || (r->holder && sk_whois_holds(r->sock))))
+		if (w->rows[i].sock != last && sk_whois_closable(w, &w->rows[i]))
 			n++;
-		last = r->sock;
+		last = w->rows[i].sock;
 	}
 	return n;
 }
@@ -785,7 +807,7 @@ static int close_sockets(struct sk_whois *w, const struct whois_opts *o, int rc)
 {
 	struct close_ctx ctx = {.o = o};
 	struct sk_whois_close c = {.say = say_close, .ctx = &ctx, .dry_run = o->dry_run};
-	size_t n = count_closable(w);
+	size_t n = count_closable(w), i;
 	char q[64];
 
 	if (n == 0)
@@ -799,7 +821,17 @@ static int close_sockets(struct sk_whois *w, const struct whois_opts *o, int rc)
 		rc = EXIT_UNSEEN;
 	if (o->dry_run)
 		return rc;
-	return check_freed(w, o, rc);
+	/* what is left on each port: SOCK_DESTROY is synchronous, nothing to wait for */
+	for (i = 0; i < o->nspecs; i++) {
+		if (!w->held[i])
+			continue;
+		if (sk_whois_port_free(&w->q, &o->specs[i], 0) == SK_PORT_FREE)
+			say_spec(&o->specs[i], "is free");
+		else
+			say_spec(&o->specs[i],
+				 ctx.still_bound ? "is still bound" : "is still held");
+	}
+	return rc;
 }
 
 /* --free: the first free port of the list on stdout. */
@@ -818,29 +850,36 @@ static int first_free(const struct whois_opts *o, bool no_netlink)
 	return fflush(stdout) == 0 ? 0 : EXIT_FAIL;
 }
 
-/* --wait-free SECS: until nothing holds any of the list. */
+/* --wait-free SECS: until one pass finds nothing holding any of the list. */
 static int wait_free(const struct whois_opts *o, const struct sk_whois_query *q)
 {
 	int64_t deadline = sk_now_ms() + o->wait_free_ms;
-	size_t i;
+	size_t i, waited;
 
-	for (i = 0; i < o->nspecs; i++) {
-		int64_t left = deadline - sk_now_ms();
-		enum sk_port_state st =
-		    sk_whois_port_free(q, &o->specs[i], left > 0 ? (int)left : 0);
-		char what[64];
+	do {
+		for (i = 0, waited = 0; i < o->nspecs; i++) {
+			int64_t left = deadline - sk_now_ms();
+			enum sk_port_state st = sk_whois_port_free(q, &o->specs[i], 0);
+			char what[64];
 
-		if (st == SK_PORT_UNKNOWN) {
-			cmd_error(name, "cannot read the socket tables: %s", strerror(errno));
-			return EXIT_FAIL;
+			if (st == SK_PORT_HELD) { /* wait; then the others are looked at again */
+				st = sk_whois_port_free(q, &o->specs[i], left > 0 ? (int)left : 0);
+				waited++;
+			}
+
+			if (st == SK_PORT_UNKNOWN) {
+				cmd_error(name, "cannot read the socket tables: %s",
+					  strerror(errno));
+				return EXIT_FAIL;
+			}
+			if (st == SK_PORT_HELD) {
+				snprintf(what, sizeof(what), "is still held after %d.%03d s",
+					 o->wait_free_ms / 1000, o->wait_free_ms % 1000);
+				say_spec(&o->specs[i], what);
+				return EXIT_FAIL;
+			}
 		}
-		if (st == SK_PORT_HELD) {
-			snprintf(what, sizeof(what), "is still held after %d.%03d s",
-				 o->wait_free_ms / 1000, o->wait_free_ms % 1000);
-			say_spec(&o->specs[i], what);
-			return EXIT_FAIL;
-		}
-	}
+	} while (waited && o->nspecs > 1);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "parse.h"
@@ -176,6 +177,31 @@ enum sk_holds sk_pid_holds_inode(const char *root, pid_t pid, unsigned long inod
 			found = SK_HOLDS_YES;
 	closedir(d);
 	return found;
+}
+
+bool sk_pid_inode_is_unix(const char *root, pid_t pid, unsigned long inode)
+{
+	char path[4096], proto[32];
+	struct dirent *de;
+	ssize_t n = -1;
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+
+	if (rootfd < 0)
+		return false;
+	d = open_fd_dir(rootfd, pid);
+	close(rootfd);
+	if (!d)
+		return false;
+	while (n < 0 && (de = readdir(d)))
+		if (de->d_name[0] != '.' && socket_inode(dirfd(d), de->d_name) == inode &&
+		    snprintf(path, sizeof(path), "%s/%d/fd/%s", root, (int)pid, de->d_name) <
+			(int)sizeof(path))
+			n = getxattr(path, "system.sockprotoname", proto, sizeof(proto) - 1);
+	closedir(d);
+	/* "UNIX", "UNIX-STREAM", "UNIX-SEQPACKET", the kernel's NUL counted in */
+	return n >= 4 && memcmp(proto, "UNIX", 4) == 0 &&
+	       (n == 4 || proto[4] == '\0' || proto[4] == '-');
 }
 
 int sk_proc_uid(const char *root, pid_t pid, unsigned *uid)

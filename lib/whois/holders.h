@@ -38,6 +38,12 @@ enum sk_holds {
 /* Whether process pid has an fd on the socket inode. */
 enum sk_holds sk_pid_holds_inode(const char *root, pid_t pid, unsigned long inode);
 
+/*
+ * Whether pid's fd on the socket inode is a unix socket, by the kernel's
+ * own word (the system.sockprotoname attribute of the fd link).
+ */
+bool sk_pid_inode_is_unix(const char *root, pid_t pid, unsigned long inode);
+
 /* The effective uid of pid (the owner of root/PID). Returns 0 or -1 with errno. */
 int sk_proc_uid(const char *root, pid_t pid, unsigned *uid);
 

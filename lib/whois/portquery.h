@@ -51,6 +51,7 @@ struct sk_sock {
 	int utype;	     /* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
 	bool uclient;	     /* the client end of a connection to uname (unnamed itself) */
 	bool uvfs;	     /* the socket file's identity is known (netlink) */
+	bool uproc;	     /* from /proc/net/unix, where a name can forge lines: check it */
 	unsigned uvfs_dev;
 	unsigned long uvfs_ino;
 	unsigned char unamelen;

@@ -1,10 +1,15 @@
 #include "unixquery.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "unixsock.h"
 
@@ -13,7 +18,31 @@ static bool same_name(const unsigned char *a, size_t alen, const unsigned char *
 	return alen > 0 && alen == blen && memcmp(a, b, alen) == 0;
 }
 
-/* The socket-file and name test, on the fields both kinds of entry have. */
+/*
+ * Whether a socket bound to the absolute path name[0..namelen) is bound
+ * to sp's file: where stat() and unix_diag name a file's device
+ * differently (btrfs subvolumes, overlayfs over several filesystems),
+ * the path the socket was bound by must still lead to that file.
+ */
+static bool same_file_by_name(const struct sk_whois_spec *sp, const unsigned char *name,
+			      size_t namelen)
+{
+	char path[SK_SOCK_UNIX_NAME + 1];
+	struct stat st;
+
+	if (namelen == 0 || name[0] != '/' || namelen >= sizeof(path))
+		return false;
+	memcpy(path, name, namelen);
+	path[namelen] = '\0';
+	return stat(path, &st) == 0 && st.st_dev == sp->st_dev && st.st_ino == sp->st_ino;
+}
+
+/*
+ * The socket-file and name test, on the fields both kinds of entry have.
+ * A file that exists is matched by its identity; a name alone (the file
+ * is gone, or /proc/net/unix does not say) only when absolute: a relative
+ * one depends on the binder's directory.
+ */
 static bool match(const struct sk_whois_spec *sp, bool vfs, unsigned long ino, unsigned dev,
 		  const unsigned char *name, size_t namelen)
 {
@@ -24,7 +53,12 @@ static bool match(const struct sk_whois_spec *sp, bool vfs, unsigned long ino, u
 	if (name[0] == '\0')
 		return false;
 	if (sp->has_file && vfs)
-		return ino == sp->file_ino && dev == sp->file_dev;
+		return ino == sp->file_ino &&
+		       (dev == sp->file_dev || same_file_by_name(sp, name, namelen));
+	if (name[0] != '/')
+		return false;
+	if (sp->has_file)
+		return same_file_by_name(sp, name, namelen);
 	return same_name(sp->name, sp->namelen, name, namelen) ||
 	       same_name(sp->abs, sp->abslen, name, namelen);
 }
@@ -47,6 +81,9 @@ struct collect {
 	struct sk_socks *out;
 	struct client *clients;
 	size_t nclients, capclients;
+	unsigned long *inodes; /* from /proc/net/unix: every inode of the table */
+	size_t ninodes, capinodes;
+	bool from_proc;
 	int error;
 };
 
@@ -95,6 +132,20 @@ static void collect(void *ctx, const struct sk_unix_entry *e)
 
 	if (c->error || e->namelen > SK_SOCK_UNIX_NAME)
 		return;
+	if (c->from_proc) {
+		if (c->ninodes == c->capinodes) {
+			size_t ncap = c->capinodes ? 2 * c->capinodes : 256;
+			unsigned long *nv = realloc(c->inodes, ncap * sizeof(*nv));
+
+			if (!nv) {
+				c->error = ENOMEM;
+				return;
+			}
+			c->inodes = nv;
+			c->capinodes = ncap;
+		}
+		c->inodes[c->ninodes++] = e->inode;
+	}
 	if (e->namelen == 0) {
 		struct client *nv;
 
@@ -124,6 +175,7 @@ static void collect(void *ctx, const struct sk_unix_entry *e)
 	if (!match(c->q->spec, e->has_vfs, e->vfs_ino, e->vfs_dev, e->name, e->namelen))
 		return;
 	to_sock(c, e, &s);
+	s.uproc = c->from_proc;
 	if (push(c->out, &s) < 0)
 		c->error = ENOMEM;
 }
@@ -190,6 +242,159 @@ static int add_clients(struct collect *c, size_t first)
 	return rc;
 }
 
+static int cmp_ulong(const void *pa, const void *pb)
+{
+	unsigned long a = *(const unsigned long *)pa, b = *(const unsigned long *)pb;
+
+	return (a > b) - (a < b);
+}
+
+/*
+ * The kernel prints a unix socket's name raw in /proc/net/unix, newlines
+ * too, so a process can bind a name that reads as a line of its own,
+ * naming another socket's inode. Drops the sockets found from first on
+ * whose inode the table lists more than once (the forged line and the
+ * real one); what is left is checked against its holders' fds later.
+ */
+static void drop_forged(struct collect *c, size_t first)
+{
+	size_t i, k = first;
+
+	qsort(c->inodes, c->ninodes, sizeof(*c->inodes), cmp_ulong);
+	for (i = first; i < c->out->count; i++) {
+		unsigned long ino = c->out->v[i].e.inode;
+		const unsigned long *at =
+		    bsearch(&ino, c->inodes, c->ninodes, sizeof(ino), cmp_ulong);
+		bool twice = at && ((at > c->inodes && at[-1] == ino) ||
+				    (at + 1 < c->inodes + c->ninodes && at[1] == ino));
+
+		if (!twice)
+			c->out->v[k++] = c->out->v[i];
+	}
+	c->out->count = k;
+}
+
+/* Reads all of fd. Returns the bytes read (*buf to free), or -1. */
+static ssize_t read_all(int fd, char **buf)
+{
+	size_t len = 0, cap = 0;
+	char *b = NULL, *nb;
+	ssize_t n;
+
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? 2 * cap : 4096;
+			if (!(nb = realloc(b, cap))) {
+				free(b);
+				return -1;
+			}
+			b = nb;
+		}
+		n = read(fd, b + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(b);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*buf = b;
+	return (ssize_t)len;
+}
+
+/* The child's part: the query from inside the namespace, its sockets down the pipe. */
+static void child_query(const struct sk_unix_query *q, int nsfd, int out)
+{
+	struct sk_unix_query cq = *q;
+	struct sk_socks s = {0};
+	const char *p;
+	size_t left;
+	ssize_t n;
+
+	if (setns(nsfd, CLONE_NEWNET) < 0)
+		_exit(errno & 0xff ? errno & 0xff : EPERM);
+	cq.netns_pid = 0; /* this process is inside it now: netlink, or its own /proc/net */
+	if (sk_unix_query(&cq, &s) < 0)
+		_exit(errno & 0xff ? errno & 0xff : EIO);
+	for (p = (const char *)s.v, left = s.count * sizeof(*s.v); left > 0;) {
+		if ((n = write(out, p, left)) < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(EIO);
+		p += n;
+		left -= (size_t)n;
+	}
+	_exit(0);
+}
+
+/*
+ * The query in another namespace, through netlink from a child that
+ * joins it (as root), so that no /proc/net/unix line of that namespace is
+ * taken on trust. Returns 0, or -1 with errno (EPERM: not allowed).
+ */
+static int query_in_netns(const struct sk_unix_query *q, struct sk_socks *out)
+{
+	char path[4096], *buf = NULL;
+	int nsfd, p[2], status, err;
+	ssize_t len;
+	size_t i, n;
+	pid_t child;
+
+	snprintf(path, sizeof(path), "%s/%d/ns/net", q->proc, (int)q->netns_pid);
+	if ((nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		close(nsfd);
+		return -1;
+	}
+	if ((child = fork()) < 0) {
+		err = errno;
+		close(nsfd), close(p[0]), close(p[1]);
+		errno = err;
+		return -1;
+	}
+	if (child == 0) {
+		close(p[0]);
+		child_query(q, nsfd, p[1]);
+	}
+	close(nsfd);
+	close(p[1]);
+	len = read_all(p[0], &buf);
+	err = errno;
+	close(p[0]);
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR) {
+			status = -1;
+			break;
+		}
+	if (len < 0 || status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) ||
+	    (size_t)len % sizeof(*out->v)) {
+		free(buf);
+		errno = len < 0					   ? err
+			: WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status)
+								   : EIO;
+		return -1;
+	}
+	n = (size_t)len / sizeof(*out->v);
+	for (i = 0; i < n; i++) {
+		struct sk_sock s;
+
+		memcpy(&s, buf + i * sizeof(s), sizeof(s));
+		s.netns = q->netns;
+		s.netns_pid = q->netns_pid;
+		if (push(out, &s) < 0) {
+			free(buf);
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	free(buf);
+	return 0;
+}
+
 int sk_unix_query(const struct sk_unix_query *q, struct sk_socks *out)
 {
 	struct collect c = {.q = q, .out = out};
@@ -198,6 +403,8 @@ int sk_unix_query(const struct sk_unix_query *q, struct sk_socks *out)
 	long n = -1;
 	int rc = 0;
 
+	if (q->netns_pid > 0 && !q->no_netlink && query_in_netns(q, out) == 0)
+		return 0;
 	if (!q->all)
 		states =
 		    1u << SK_TCP_LISTEN | 1u << SK_TCP_CLOSE | 1u << 1 /* a connected datagram */;
@@ -208,12 +415,15 @@ int sk_unix_query(const struct sk_unix_query *q, struct sk_socks *out)
 
 		out->count = first; /* a dump cut short is read again */
 		c.nclients = 0;
+		c.from_proc = true;
 		if (q->netns_pid > 0)
 			snprintf(root, sizeof(root), "%s/%d", q->proc, (int)q->netns_pid);
 		else
 			snprintf(root, sizeof(root), "%s", q->proc);
 		n = sk_unix_read_proc(root, collect, &c, &bad);
 		out->bad += bad;
+		if (n >= 0 && !c.error)
+			drop_forged(&c, first);
 	}
 	if (c.error) {
 		errno = c.error;
@@ -225,5 +435,6 @@ int sk_unix_query(const struct sk_unix_query *q, struct sk_socks *out)
 		rc = -1;
 	}
 	free(c.clients);
+	free(c.inodes);
 	return rc;
 }

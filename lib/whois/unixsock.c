@@ -13,8 +13,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-/* The longest path: sun_path less its NUL (an abstract name has no NUL but a leading one). */
-#define PATH_MAX_LEN (SK_UNIX_NAME_MAX - 1)
+/* The longest path: all of sun_path (Linux binds 108 bytes without a NUL). */
+#define PATH_MAX_LEN SK_UNIX_NAME_MAX
 
 /* /proc/net/unix: the Flags bit of a listening socket, and the St values of struct socket. */
 #define FLAG_ACCEPTCON 0x10000UL

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -411,6 +412,32 @@ static int build_rows(struct sk_whois *w)
 	return 0;
 }
 
+/*
+ * A unix socket read from /proc/net/unix is taken only from holders whose
+ * fd on its inode is a unix socket indeed: a forged line of that table
+ * may name the inode of any socket (see unixquery.c).
+ */
+static void check_unix_holders(struct sk_whois *w)
+{
+	struct sk_holders *h = &w->info->holders;
+	size_t i, k, keep = 0;
+
+	for (i = 0; i < w->socks.count; i++) {
+		const struct sk_sock *s = &w->socks.v[i];
+
+		if (!s->uproc)
+			continue;
+		for (k = first_holder(h, s->e.inode); k < h->count && h->v[k].inode == s->e.inode;
+		     k++)
+			if (!sk_pid_inode_is_unix(w->q.proc, h->v[k].pid, s->e.inode))
+				h->v[k].pid = 0; /* dropped below */
+	}
+	for (i = 0; i < h->count; i++)
+		if (h->v[i].pid)
+			h->v[keep++] = h->v[i];
+	h->count = keep;
+}
+
 int sk_whois_find(const struct sk_whois_query *q, struct sk_whois *w)
 {
 	memset(w, 0, sizeof(*w));
@@ -421,7 +448,10 @@ int sk_whois_find(const struct sk_whois_query *q, struct sk_whois *w)
 		goto fail;
 	/* sorted, and once each where two PORT arguments found the same socket */
 	w->socks.count = sk_sort_unique(w->socks.v, w->socks.count, sizeof(*w->socks.v), cmp_sock);
-	if (find_holders(q, &w->socks, &w->info->holders) < 0 || build_rows(w) < 0)
+	if (find_holders(q, &w->socks, &w->info->holders) < 0)
+		goto fail;
+	check_unix_holders(w);
+	if (build_rows(w) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -757,9 +787,160 @@ static int destroy_in(const char *proc, const struct sk_sock *s)
 	return 0;
 }
 
+/*
+ * Whether s is still there, and in which state: looked for by inode on
+ * its port, in its namespace. Returns 1 (*state set), 0 gone, or -1.
+ */
+static int sock_now(const struct sk_whois_query *wq, const struct sk_sock *s, int *state)
+{
+	struct sk_port_query pq = {
+	    .proc = wq->proc,
+	    .lo = s->e.lport,
+	    .hi = s->e.lport,
+	    .tcp = !s->udp,
+	    .udp = s->udp,
+	    .all_states = true,
+	    .no_netlink = wq->no_netlink,
+	    .netns = s->netns,
+	    .netns_pid = s->netns_pid,
+	};
+	struct sk_socks found = {0};
+	size_t i;
+	int rc = 0;
+
+	if (s->e.lport == 0)
+		return 0;
+	if (sk_port_query(&pq, &found) < 0) {
+		sk_socks_free(&found);
+		return -1;
+	}
+	for (i = 0; i < found.count && rc == 0; i++)
+		if (found.v[i].e.inode == s->e.inode && found.v[i].e.lport == s->e.lport) {
+			*state = found.v[i].e.state;
+			rc = 1;
+		}
+	sk_socks_free(&found);
+	return rc;
+}
+
+/* Whether this process may close sockets: CAP_NET_ADMIN in its effective set. */
+static bool have_net_admin(void)
+{
+	char line[256];
+	unsigned long long caps = 0;
+	bool found = false;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return geteuid() == 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "CapEff: %llx", &caps) == 1;
+	fclose(f);
+	return found ? (caps >> 12 & 1) != 0 /* CAP_NET_ADMIN */ : geteuid() == 0;
+}
+
+/*
+ * Closes one socket and tells what became of it. The kernel finds the
+ * socket by its address and checks the cookie; in a SO_REUSEPORT group
+ * the address leads to one member only (ENOENT for the others), so a
+ * listener still there is closed again without the cookie, which takes
+ * whichever member the address leads to: all of them are on the port.
+ */
+static enum sk_close_result close_one(const struct sk_whois_query *q, const struct sk_sock *s,
+				      int *err)
+{
+	struct sk_sock any = *s;
+	int state = 0, now, tries;
+
+	*err = 0;
+	if (s->e.family == AF_UNIX) {
+		*err = EOPNOTSUPP;
+		return SK_CLOSE_FAILED;
+	}
+	if (!s->udp && s->e.state != SK_TCP_LISTEN &&
+	    (s->e.state == SK_TCP_CLOSE || s->e.state == SK_TCP_BOUND_INACTIVE)) {
+		*err = ENOTCONN; /* bound, not listening: no address leads to it */
+		return SK_CLOSE_FAILED;
+	}
+	if (destroy_in(q->proc, s) < 0 && (*err = errno) != ENOENT)
+		return SK_CLOSE_FAILED;
+	any.e.has_cookie = false;
+	for (tries = 0; (now = sock_now(q, s, &state)) == 1 && tries < 64; tries++) {
+		if (*err != ENOENT || state != SK_TCP_LISTEN || s->udp)
+			break;
+		if (destroy_in(q->proc, &any) < 0) {
+			*err = errno;
+			return SK_CLOSE_FAILED;
+		}
+	}
+	if (now < 0) { /* closed, but it cannot be looked for again */
+		*err = 0;
+		return SK_CLOSED;
+	}
+	if (now == 0) {
+		bool gone = *err == ENOENT && tries == 0;
+
+		*err = 0;
+		return gone ? SK_CLOSE_GONE : SK_CLOSED;
+	}
+	if (!s->udp && s->e.state == SK_TCP_LISTEN && state != SK_TCP_LISTEN) {
+		*err = 0;
+		return SK_CLOSE_STILL_BOUND;
+	}
+	/* UDP bound to a port of its choosing, or an address that leads elsewhere */
+	*err = s->udp ? EADDRINUSE : ESTALE;
+	return SK_CLOSE_FAILED;
+}
+
+/* True for an address of this machine's: loopback, or one of its interfaces'. */
+static bool local_address(int family, const unsigned char *addr)
+{
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	struct ifaddrs *ifs, *i;
+	bool found = false;
+	const unsigned char *v4 = NULL;
+
+	if (family == AF_INET)
+		v4 = addr;
+	else if (memcmp(addr, mapped, 12) == 0)
+		v4 = addr + 12;
+	if ((v4 && v4[0] == 127) || (!v4 && memcmp(addr, in6addr_loopback.s6_addr, 16) == 0))
+		return true;
+	if (getifaddrs(&ifs) < 0)
+		return false;
+	for (i = ifs; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if (v4 && i->ifa_addr->sa_family == AF_INET)
+			found = memcmp(&((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, v4,
+				       4) == 0;
+		else if (!v4 && i->ifa_addr->sa_family == AF_INET6)
+			found = memcmp(&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr,
+				       addr, 16) == 0;
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+bool sk_whois_closable(const struct sk_whois *w, const struct sk_whois_row *r)
+{
+	const struct sk_sock *s = r->sock;
+
+	if (!s->e.inode)
+		return false;
+	if (r->holder && sk_whois_holds(s))
+		return true;
+	if (!w->q.all)
+		return false;
+	/* a connection: on a queried port, or from here to one (never a remote server's) */
+	return r->holder || (s->e.family != AF_UNIX && local_address(s->e.family, s->e.remote));
+}
+
 int sk_whois_close(const struct sk_whois *w, const struct sk_whois_close *c)
 {
 	const struct sk_sock *last = NULL;
+	bool may = !c->dry_run || have_net_admin();
+	enum sk_close_result res;
 	size_t i;
 	int rc = 0, err;
 
@@ -767,19 +948,23 @@ int sk_whois_close(const struct sk_whois *w, const struct sk_whois_close *c)
 		const struct sk_whois_row *r = &w->rows[i];
 		const struct sk_sock *s = r->sock;
 
-		/* each socket once (rows go socket by socket), a connection only with -a */
-		if (s == last || !s->e.inode || (!w->q.all && !(r->holder && sk_whois_holds(s))))
+		/* each socket once (rows go socket by socket) */
+		if (s == last || !sk_whois_closable(w, r))
 			continue;
 		last = s;
-		err = 0;
-		if (s->e.family == AF_UNIX)
-			err = EOPNOTSUPP;
-		else if (!c->dry_run && destroy_in(w->q.proc, s) < 0)
-			err = errno;
-		if (err)
+		if (!c->dry_run) {
+			res = close_one(&w->q, s, &err);
+		} else if (s->e.family == AF_UNIX) {
+			res = SK_CLOSE_FAILED, err = EOPNOTSUPP;
+		} else if (!may) {
+			res = SK_CLOSE_FAILED, err = EPERM;
+		} else {
+			res = SK_CLOSED, err = 0;
+		}
+		if (res == SK_CLOSE_FAILED)
 			rc = -1;
 		if (c->say)
-			c->say(c->ctx, r, err);
+			c->say(c->ctx, r, res, err);
 	}
 	return rc;
 }
@@ -837,7 +1022,6 @@ int sk_whois_first_free(const char *proc, bool no_netlink, const struct sk_whois
 
 int sk_whois_unix_spec(const char *arg, struct sk_whois_spec *s)
 {
-	char cwd[4096];
 	size_t len;
 	struct stat st;
 
@@ -860,11 +1044,25 @@ int sk_whois_unix_spec(const char *arg, struct sk_whois_spec *s)
 		s->name[0] = '\0';
 		return 0;
 	}
-	/* a relative name as a process in another directory may have bound it */
-	if (arg[0] != '/' && getcwd(cwd, sizeof(cwd))) {
-		char full[4096 + SK_SOCK_UNIX_NAME + 2];
-		int n = snprintf(full, sizeof(full), "%s/%s", strcmp(cwd, "/") ? cwd : "", arg);
+	/*
+	 * The absolute name a process would have bound it by: its directory
+	 * resolved (symbolic links, "." and ".."), where that exists.
+	 */
+	if (arg[0] != '/' || strstr(arg, "/./") || strstr(arg, "/../") || strstr(arg, "//")) {
+		char dir[4096], real[4096], full[4096 + SK_SOCK_UNIX_NAME + 2];
+		const char *slash = strrchr(arg, '/'), *base = slash ? slash + 1 : arg;
+		int n = -1;
 
+		if (slash && (size_t)(slash - arg) < sizeof(dir)) {
+			memcpy(dir, arg, (size_t)(slash - arg));
+			dir[slash - arg] = '\0';
+		} else {
+			snprintf(dir, sizeof(dir), "%s", slash ? "" : ".");
+		}
+		if (realpath(dir[0] ? dir : "/", real) && *base && strcmp(base, ".") &&
+		    strcmp(base, ".."))
+			n = snprintf(full, sizeof(full), "%s/%s", strcmp(real, "/") ? real : "",
+				     base);
 		if (n > 0 && (size_t)n <= sizeof(s->abs)) {
 			memcpy(s->abs, full, (size_t)n);
 			s->abslen = (size_t)n;
@@ -872,6 +1070,8 @@ int sk_whois_unix_spec(const char *arg, struct sk_whois_spec *s)
 	}
 	if (stat(arg, &st) == 0 && S_ISSOCK(st.st_mode)) {
 		s->has_file = true;
+		s->st_dev = st.st_dev;
+		s->st_ino = st.st_ino;
 		s->file_ino = (uint32_t)st.st_ino; /* unix_diag gives 32 bits of it */
 		/* unix_diag gives the device as the kernel's dev_t: major << 20 | minor */
 		s->file_dev = major(st.st_dev) << 20 | minor(st.st_dev);

@@ -24,8 +24,13 @@ struct sk_whois_spec {
 	/* unix: the name as given and made absolute ('\0' first: abstract) */
 	unsigned char name[SK_SOCK_UNIX_NAME], abs[SK_SOCK_UNIX_NAME];
 	size_t namelen, abslen;
-	/* unix: the socket file's identity when it exists (vfs_dev as unix_diag gives it) */
+	/*
+	 * unix: the socket file's identity when it exists: as stat() gives it,
+	 * and as unix_diag gives it (the superblock's device, 32 bits of the inode)
+	 */
 	bool has_file;
+	dev_t st_dev;
+	ino_t st_ino;
 	unsigned long file_ino;
 	unsigned file_dev;
 };
@@ -135,18 +140,37 @@ enum sk_port_state {
 enum sk_port_state sk_whois_port_free(const struct sk_whois_query *q,
 				      const struct sk_whois_spec *spec, int ms);
 
+enum sk_close_result {
+	SK_CLOSED,     /* closed (a dry run: it would be) */
+	SK_CLOSE_GONE, /* gone already: closing its peer reset it, or its process closed it */
+	SK_CLOSE_STILL_BOUND, /* a listener no longer listens, but its process keeps the port */
+	SK_CLOSE_FAILED,      /* not closed: err says why */
+};
+
 struct sk_whois_close {
-	/* Told of each socket: err 0 closed (or would be), else why not. */
-	void (*say)(void *ctx, const struct sk_whois_row *r, int err);
+	/*
+	 * Told of each socket. err with SK_CLOSE_FAILED: EPERM (no
+	 * CAP_NET_ADMIN), EOPNOTSUPP (a unix socket, or a kernel without
+	 * CONFIG_INET_DIAG_DESTROY), ENOTCONN (TCP bound, not listening:
+	 * no address leads to it), EADDRINUSE (UDP: the kernel disconnects
+	 * it but it keeps its port), ESTALE (its address leads elsewhere).
+	 */
+	void (*say)(void *ctx, const struct sk_whois_row *r, enum sk_close_result res, int err);
 	void *ctx;
-	bool dry_run;
+	bool dry_run; /* tell what would be closed (and refused), close nothing */
 };
 
 /*
- * Closes, through SOCK_DESTROY, the sockets of w's rows that hold a
- * queried port (and with w->q.all the connections too), each once; the
- * processes holding them live on. Unix sockets cannot be closed that way
- * (EOPNOTSUPP). Returns 0 when every one was closed, -1 otherwise.
+ * True when --close takes r's socket: one that holds a queried port and,
+ * with w->q.all, a connection on a queried port or from a local address
+ * to one (never a connection to another machine's server).
+ */
+bool sk_whois_closable(const struct sk_whois *w, const struct sk_whois_row *r);
+
+/*
+ * Closes, through SOCK_DESTROY, the sockets sk_whois_closable takes, each
+ * once, and looks for each again; the processes holding them live on.
+ * Returns 0 when none failed, -1 otherwise.
  */
 int sk_whois_close(const struct sk_whois *w, const struct sk_whois_close *c);
 

@@ -2,7 +2,7 @@
  * libFuzzer harness: the unix socket parsers. The first byte picks one:
  * odd, a unix_diag answer (sk_unix_diag_parse) over the rest; even, a
  * /proc/net/unix line (sk_unix_parse_line). A parsed entry must hold a
- * name that fits (a path without NULs, at most 107 bytes), only the
+ * name that fits (a path without NULs, at most 108 bytes), only the
  * fields its source gives, and must parse back the same from the line or
  * message it prints as; a rejected one is left zeroed with errno EINVAL.
  */
@@ -30,7 +30,7 @@ static void check_name(const struct sk_unix_entry *e)
 	if (e->namelen > SK_UNIX_NAME_MAX)
 		abort();
 	if (e->namelen > 0 && e->name[0] != '\0' &&
-	    (e->namelen > SK_UNIX_NAME_MAX - 1 || memchr(e->name, '\0', e->namelen)))
+	    (e->namelen > SK_UNIX_NAME_MAX || memchr(e->name, '\0', e->namelen)))
 		abort();
 	if (sk_unix_format_name(e, buf, sizeof(buf)) != e->namelen || strlen(buf) != e->namelen)
 		abort();

@@ -52,7 +52,7 @@ static void table(void)
 	struct seen s = {0};
 	size_t bad;
 
-	CHECK(sk_unix_read_proc(ROOT, keep, &s, &bad) == 11 && bad == 4);
+	CHECK(sk_unix_read_proc(ROOT, keep, &s, &bad) == 12 && bad == 3);
 	CHECK(s.e[0].inode == 20001 && s.e[0].type == SOCK_STREAM && s.e[0].state == 10 &&
 	      path_is(&s.e[0], "/run/app.sock"));
 	CHECK(s.e[1].type == SOCK_DGRAM && s.e[1].state == 7 &&
@@ -70,7 +70,8 @@ static void table(void)
 		    "\0"
 		    "0001a",
 		    6));
-	CHECK(s.e[10].inode == 20014 && s.e[10].namelen == 107);
+	CHECK(s.e[10].inode == 20013 && s.e[10].namelen == 108); /* all of sun_path */
+	CHECK(s.e[11].inode == 20014 && s.e[11].namelen == 107);
 	for (size_t i = 0; i < s.n; i++)
 		CHECK(!s.e[i].has_vfs && !s.e[i].has_uid && s.e[i].peer == 0);
 	CHECK(sk_unix_read_proc("tests/fixtures/nosuch", keep, &s, &bad) < 0 && errno == ENOENT);
@@ -105,10 +106,12 @@ static void lines(void)
 	      e.state == 1 && e.inode == 7);
 	CHECK(sk_unix_parse_line("0: 2 0 0 2 04 7", &e) == 0 && e.state == 7);
 
-	/* 107 path bytes, 108 abstract ones ('@' and 107) */
+	/* 108 path bytes (all of sun_path, no NUL), 108 abstract ones ('@' and 107) */
 	snprintf(buf, sizeof(buf), "%s /%0106d", LINE, 0);
 	CHECK(sk_unix_parse_line(buf, &e) == 0 && e.namelen == 107);
 	snprintf(buf, sizeof(buf), "%s /%0107d", LINE, 0);
+	CHECK(sk_unix_parse_line(buf, &e) == 0 && e.namelen == 108);
+	snprintf(buf, sizeof(buf), "%s /%0108d", LINE, 0);
 	CHECK(sk_unix_parse_line(buf, &e) < 0 && e.namelen == 0);
 	snprintf(buf, sizeof(buf), "%s @%0107d", LINE, 0);
 	CHECK(sk_unix_parse_line(buf, &e) == 0 && e.namelen == 108 && e.name[0] == '\0');
@@ -186,7 +189,10 @@ static void answers(void)
 	put(buf, &n, UNIX_DIAG_NAME, big, 107); /* no NUL: all of it */
 	CHECK(sk_unix_diag_parse(buf, n, &e) == 0 && e.namelen == 107);
 	n = message(buf, AF_UNIX);
-	put(buf, &n, UNIX_DIAG_NAME, big, 108);
+	put(buf, &n, UNIX_DIAG_NAME, big, 108); /* a full sun_path: bound without a NUL */
+	CHECK(sk_unix_diag_parse(buf, n, &e) == 0 && e.namelen == 108);
+	n = message(buf, AF_UNIX);
+	put(buf, &n, UNIX_DIAG_NAME, big, 109);
 	CHECK(sk_unix_diag_parse(buf, n, &e) < 0);
 	big[0] = '\0';
 	n = message(buf, AF_UNIX);
