@@ -17,7 +17,8 @@ _sockctl_services()
 # itself ($1) reports them.
 _sockctl_listening()
 {
-	"$1" whois-port 2>/dev/null | awk 'NR > 1 { sub(/.*:/, "", $2); print $2 }' | sort -un
+	"$1" whois-port 2>/dev/null |
+		awk 'NR > 1 { sub(/.*:/, "", $2); if ($2 ~ /^[0-9]+$/) print $2 }' | sort -un
 }
 
 # The signal names whois-port --signal takes.
@@ -161,6 +162,66 @@ _sockctl_forward_args()
 	COMPREPLY=("${r[@]}")
 }
 
+# whois-port's PORT: a list of ports and ranges, or a unix socket (PATH,
+# unix:PATH, unix:@NAME). unix:PATH holds a colon, which bash may have made
+# words of its own, so the word is taken from the command line itself:
+# unix:PATH and paths complete existing sockets (and directories to descend
+# into), other words the ports in use ($1 is sockctl), service names,
+# socket files and unix:.
+_sockctl_whois_args()
+{
+	local line=${COMP_LINE:0:COMP_POINT} word= f
+	local -a lw r=()
+	read -ra lw <<<"$line"
+	# The word being completed, whole (empty after a space).
+	[[ $line == *[![:space:]] ]] && ((${#lw[@]})) && word=${lw[${#lw[@]} - 1]}
+
+	local IFS=$'\n'
+	case $word in
+	unix:@*) return 0 ;;
+	unix:*)
+		for f in $(compgen -f -- "${word#unix:}"); do
+			if [[ -d $f ]]; then
+				r+=("unix:$f/")
+			elif [[ -S $f ]]; then
+				r+=("unix:$f")
+			fi
+		done
+		compopt -o nospace 2>/dev/null
+		;;
+	*/* | .* | \~*)
+		COMPREPLY=()
+		# PORT/tcp, PORT/udp, unless PORT is a directory.
+		[[ $word =~ ^[[:alnum:],-]+/[a-z]*$ && ! -d ${word%/*} ]] &&
+			COMPREPLY=($(compgen -W "${word%/*}/tcp"$'\n'"${word%/*}/udp" -- "$word"))
+		_sockctl_sockets "$word"
+		return 0
+		;;
+	*)
+		# A list goes on after its last comma: complete the element.
+		local pre=
+		[[ $word == *,* ]] && pre=${word%,*},
+		r=($(compgen -P "$pre" -W "$(_sockctl_listening "$1")" -- "${word##*,}"))
+		r+=($(compgen -P "$pre" -W "$(_sockctl_services)" -- "${word##*,}"))
+		if [[ -n $word && -z $pre ]]; then
+			# Socket files of the current directory, by name.
+			for f in $(compgen -f -- "$word"); do
+				[[ -S $f ]] && r+=("$f")
+			done
+			[[ unix: == "$word"* ]] && r+=(unix:) &&
+				compopt -o nospace 2>/dev/null
+		fi
+		;;
+	esac
+	# bash replaces only what follows the last colon when colons break
+	# words (as __ltrim_colon_completions does).
+	if [[ $word == *:* && $COMP_WORDBREAKS == *:* ]]; then
+		local cpre=${word%"${word##*:}"}
+		r=("${r[@]#"$cpre"}")
+	fi
+	COMPREPLY=("${r[@]}")
+}
+
 _sockctl()
 {
 	local cur prev words cword split=false
@@ -220,7 +281,7 @@ _sockctl()
 		--precompressed --auth --auth-file --upload --overwrite --max-upload
 		-h --help $acl_opts $tls_server_opts"
 	local whois_port_opts='-a --all --all-netns --json -k --kill --grace
-		-s --signal -y --yes -h --help'
+		-s --signal -y --yes --dry-run --close --free --wait-free -h --help'
 
 	# The command is the first word that is not a global option.
 	local i cmd= cmd_at=0
@@ -310,7 +371,7 @@ _sockctl()
 			COMPREPLY=($(compgen -W "$_sockctl_signals" -- "${cur#[Ss][Ii][Gg]}"))
 			return 0
 			;;
-		--grace)
+		--grace | --wait-free)
 			return 0
 			;;
 		esac
@@ -318,10 +379,9 @@ _sockctl()
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 		else
-			# PORT...: the ports in use first, then service names.
-			local IFS=$'\n'
-			COMPREPLY=($(compgen -W "$(_sockctl_listening "${words[0]}")" -- "$cur"))
-			COMPREPLY+=($(compgen -W "$(_sockctl_services)" -- "$cur"))
+			# PORT...: the ports in use first, then service names;
+			# or a unix socket.
+			_sockctl_whois_args "${words[0]}"
 		fi
 		return 0
 	fi

@@ -25,7 +25,7 @@ function __sockctl_npos
             case -s --source -U --unix -w --timeout -e --exec --max-conns --wait \
                 -c --count --size --join --tls-ca --tls-pin --sni --alpn --tls-cert \
                 --tls-key --tls-min --tls-client-ca --allow --deny --workers --idle \
-                --grace --proxy-protocol --proxy
+                --grace --proxy-protocol --proxy --wait-free
                 set skip 1
             case -p --port -b --bind --log -H --header --fallback --cache --auth --auth-file \
                 --max-upload
@@ -111,7 +111,50 @@ end
 # The ports something listens on or is bound to, as sockctl itself reports them.
 function __sockctl_listening
     set -l sk (commandline -opc)[1]
+    command -q $sk; or return 0
     command $sk whois-port 2>/dev/null | string match -r -- '^\S+\s+\S*:(\d+)\s' | string match -r -- '^\d+$' | sort -un
+end
+
+# whois-port's PORT: a list of ports in use, service names and ranges, with
+# /tcp or /udp; or a unix socket: PATH or unix:PATH of an existing socket
+# (unix:@NAME, an abstract name, is the user's).
+function __sockctl_whois_arg
+    set -l cur (commandline -ct)
+    if string match -q -- 'unix:@*' $cur
+        return 0
+    else if string match -q -- 'unix:*' $cur
+        set -l p (string sub -s 6 -- $cur)
+        for f in $p*
+            if test -d $f
+                echo unix:$f/
+            else if test -S $f
+                echo unix:$f
+            end
+        end
+    else if string match -q -r -- '^[[:alnum:],-]+/[a-z]*$' $cur
+        and not test -d (string replace -r '/.*' '' -- $cur)
+        # PORT/tcp or PORT/udp.
+        set -l port (string replace -r '/.*' '' -- $cur)
+        printf '%s\n' $port/tcp $port/udp
+    else if string match -q -r -- '^(.*/|\.|~)' $cur
+        __sockctl_sockets
+    else if string match -q -- '*,*' $cur
+        # The next element of a list.
+        set -l pre (string replace -r '[^,]*$' '' -- $cur)
+        for p in (__sockctl_listening) (__sockctl_services)
+            echo $pre$p
+        end
+    else
+        __sockctl_listening
+        __sockctl_services
+        # Socket files of this directory, by name.
+        if test -n "$cur"
+            for f in $cur*
+                test -S $f; and echo $f
+            end
+        end
+        echo unix:
+    end
 end
 
 set -l listen_cond '__fish_seen_subcommand_from listen; and not __fish_seen_subcommand_from help'
@@ -327,6 +370,10 @@ complete -c sockctl -n $whois_cond -l json -d 'A JSON array of objects instead o
 complete -c sockctl -n $whois_cond -s k -l kill -d 'Stop every holder: SIGTERM, then SIGKILL after the grace'
 complete -c sockctl -n $whois_cond -l grace -x -d 'How long --kill waits before SIGKILL (default 3)'
 complete -c sockctl -n $whois_cond -s s -l signal -x -a "$signals" -d 'Send SIG to every holder, nothing else'
-complete -c sockctl -n $whois_cond -s y -l yes -d 'Do not ask before stopping'
+complete -c sockctl -n $whois_cond -s y -l yes -d 'Do not ask before stopping or closing'
+complete -c sockctl -n $whois_cond -l dry-run -d 'With -k, -s or --close: say what would be done, do nothing'
+complete -c sockctl -n $whois_cond -l close -d 'Close the sockets (SOCK_DESTROY, as ss -K); the holders live on'
+complete -c sockctl -n $whois_cond -l free -d 'Print the first free port of the list'
+complete -c sockctl -n $whois_cond -l wait-free -x -d 'Wait up to SECS until nothing holds PORT'
 complete -c sockctl -n $whois_cond -s h -l help -d 'Show this help'
-complete -c sockctl -n $whois_cond -x -a '(__sockctl_listening; __sockctl_services)'
+complete -c sockctl -n $whois_cond -x -a '(__sockctl_whois_arg)'

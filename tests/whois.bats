@@ -18,9 +18,9 @@ hold() {
 	run --separate-stderr "$SK" whois-port "$h_port"
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	[[ "${lines[0]}" =~ ^PROTO\ +LOCAL\ +STATE\ +PID\ +USER\ +COMMAND$ ]]
+	[[ "${lines[0]}" =~ ^PROTO\ +LOCAL\ +STATE\ +PID\ +USER\ +UNIT\ +COMMAND$ ]]
 	[ "${#lines[@]}" -eq 2 ]
-	read -r proto local state pid user cmd <<<"${lines[1]}"
+	read -r proto local state pid user unit cmd <<<"${lines[1]}"
 	[ "$proto" = tcp ]
 	[ "$local" = "127.0.0.1:$h_port" ]
 	[ "$state" = LISTEN ]
@@ -135,7 +135,7 @@ import json, sys
 path, hp, hpid, up, upid, uid, user = sys.argv[1:]
 rows = json.load(open(path))
 assert len(rows) == 2, rows
-keys = ["proto", "local", "port", "state", "inode", "uid", "user", "pid", "command"]
+keys = ["proto", "local", "port", "state", "inode", "uid", "user", "pid", "command", "unit"]
 for r in rows:
     assert list(r) == keys, r
     assert r["uid"] == int(uid) and r["user"] == user and isinstance(r["inode"], int) and r["inode"] > 0
@@ -194,7 +194,7 @@ PY
 }
 
 @test "bad ports and options are usage errors" {
-	for a in 0 65536 99999999 nosuchservice 80/sctp /tcp "" 80/; do
+	for a in 0 65536 99999999 nosuchservice 80/sctp "" 80/; do
 		run --separate-stderr "$SK" whois-port "$a"
 		[ "$status" -eq 2 ] || { echo "'$a': $status"; false; }
 		[[ "$stderr" == "sockctl whois-port: bad "* ]]
@@ -235,7 +235,7 @@ PY
 		env -u ASAN_OPTIONS -u UBSAN_OPTIONS "$dir/sockctl" whois-port "$h_port"
 	rm -rf "$dir"
 	[ "$status" -eq 3 ]
-	read -r proto local state pid user cmd <<<"${lines[1]}"
+	read -r proto local state pid user unit cmd <<<"${lines[1]}"
 	[ "$local $state $pid $user $cmd" = "127.0.0.1:$h_port LISTEN - root -" ]
 	[[ "$stderr" == *"1 socket is held by processes that cannot be seen: run it with sudo to see them"* ]]
 }

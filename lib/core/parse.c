@@ -159,7 +159,7 @@ static int parse_range(const char *s, const char *proto, struct sk_port_range *r
 		}
 	}
 	if (r->lo == 0) {
-		sk_seterr(err, "bad port '%s': port 0 cannot be connected to", s);
+		sk_seterr(err, "bad port '%s': must be 1-65535", s);
 		errno = ERANGE;
 		return -1;
 	}

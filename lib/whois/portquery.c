@@ -11,14 +11,14 @@
 
 bool sk_port_query_match(const struct sk_port_query *q, bool udp, const struct sk_procnet_entry *e)
 {
-	if (q->port == 0) {
+	if (q->lo == 0) {
 		if (q->all_states)
 			return true;
 		return udp ? e->state == SK_UDP_BOUND : SK_TCP_HOLDS_PORT(e->state);
 	}
-	if (e->lport == q->port)
+	if (e->lport >= q->lo && e->lport <= q->hi)
 		return udp || q->all_states || SK_TCP_HOLDS_PORT(e->state);
-	return q->all_states && e->rport == q->port;
+	return q->all_states && e->rport >= q->lo && e->rport <= q->hi;
 }
 
 struct collect {
@@ -45,7 +45,8 @@ static void collect(void *ctx, const struct sk_procnet_entry *e)
 		s->v = nv;
 		s->cap = ncap;
 	}
-	s->v[s->count++] = (struct sk_sock){.e = *e, .udp = c->udp, .netns = c->q->netns};
+	s->v[s->count++] = (struct sk_sock){
+	    .e = *e, .udp = c->udp, .netns = c->q->netns, .netns_pid = c->q->netns_pid};
 }
 
 /*
@@ -54,16 +55,18 @@ static void collect(void *ctx, const struct sk_procnet_entry *e)
  */
 static long from_netlink(const struct sk_port_query *q, int family, bool udp, struct collect *c)
 {
-	unsigned states = ~0u, lport = 0;
+	unsigned states = ~0u, lo = 0, hi = 0;
 
 	if (!q->all_states) {
 		if (udp)
-			states = q->port ? ~0u : 1u << SK_UDP_BOUND;
+			states = q->lo ? ~0u : 1u << SK_UDP_BOUND;
 		else
 			states = 1u << SK_TCP_LISTEN; /* bound-only ones: see bound_only() */
-		lport = q->port;
+		lo = q->lo;
+		hi = q->hi;
 	}
-	return sk_sockdiag_read(family, udp ? IPPROTO_UDP : IPPROTO_TCP, states, lport, collect, c);
+	return sk_sockdiag_read(family, udp ? IPPROTO_UDP : IPPROTO_TCP, states, lo, hi, collect,
+				c);
 }
 
 static long from_proc(const struct sk_port_query *q, const char *table, struct collect *c)
@@ -84,8 +87,8 @@ static long from_proc(const struct sk_port_query *q, const char *table, struct c
 /*
  * TCP sockets bound but not listening. The kernel finds them by walking
  * its whole bind hash (milliseconds with thousands of connections open),
- * so a port query asks only when no listener holds the port; a listing
- * of every port always asks.
+ * so a one-port query asks only when no listener holds the port; a range
+ * or a listing of every port always asks.
  */
 static void bound_only(const struct sk_port_query *q, struct sk_socks *out)
 {
@@ -94,8 +97,8 @@ static void bound_only(const struct sk_port_query *q, struct sk_socks *out)
 	size_t i;
 
 	for (i = 0; i < 2; i++)
-		sk_sockdiag_read(families[i], IPPROTO_TCP, 1u << SK_TCP_BOUND_INACTIVE, q->port,
-				 collect, &c);
+		sk_sockdiag_read(families[i], IPPROTO_TCP, 1u << SK_TCP_BOUND_INACTIVE, q->lo,
+				 q->hi, collect, &c);
 }
 
 int sk_port_query(const struct sk_port_query *q, struct sk_socks *out)
@@ -142,7 +145,7 @@ int sk_port_query(const struct sk_port_query *q, struct sk_socks *out)
 	for (i = first; i < out->count; i++)
 		tcp_found += !out->v[i].udp;
 	if (q->tcp && !q->all_states && !q->no_netlink && q->netns_pid <= 0 &&
-	    (q->port == 0 || tcp_found == 0))
+	    (q->lo == 0 || tcp_found == 0 || q->hi > q->lo))
 		bound_only(q, out);
 	if (out->error) {
 		errno = out->error;

@@ -27,7 +27,7 @@
 
 struct sk_port_query {
 	const char *proc; /* "/proc", or a fixture root */
-	unsigned port;	  /* 1-65535, or 0 for every listening or bound port */
+	unsigned lo, hi;  /* a port range in 1-65535, or lo 0 for every listening or bound port */
 	bool tcp, udp;
 	bool all_states;     /* every TCP state, and connections to the port */
 	bool no_netlink;     /* read /proc/net even where netlink could answer */
@@ -35,11 +35,29 @@ struct sk_port_query {
 	pid_t netns_pid;     /* > 0: read root/PID/net, the namespace of PID */
 };
 
+/* Room for a unix socket's name (sun_path). */
+#define SK_SOCK_UNIX_NAME 108
+
+/*
+ * One socket. A unix socket has e.family AF_UNIX, e.inode, e.state (the
+ * kernel's TCP state numbers), e.uid (SK_UID_UNKNOWN when the kernel does
+ * not say), no ports, and the u* fields.
+ */
 struct sk_sock {
 	struct sk_procnet_entry e;
 	bool udp;
-	unsigned long netns;
+	unsigned long netns; /* 0: this namespace */
+	pid_t netns_pid;     /* a process inside netns */
+	int utype;	     /* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	bool uclient;	     /* the client end of a connection to uname (unnamed itself) */
+	bool uvfs;	     /* the socket file's identity is known (netlink) */
+	unsigned uvfs_dev;
+	unsigned long uvfs_ino;
+	unsigned char unamelen;
+	unsigned char uname[SK_SOCK_UNIX_NAME]; /* as bound: a path, or '\0' and an abstract name */
 };
+
+#define SK_UID_UNKNOWN 0xffffffffu
 
 struct sk_socks {
 	struct sk_sock *v;
@@ -50,9 +68,10 @@ struct sk_socks {
 
 /*
  * True when e belongs in the answer to q: a TCP listener or bound-only
- * socket (any TCP state with all_states) or a UDP socket whose local port is q->port (every one
- * when q->port is 0: bound UDP sockets only unless all_states); with
- * all_states also a connection whose remote port is q->port.
+ * socket (any TCP state with all_states) or a UDP socket whose local port
+ * is in q's range (every one when q->lo is 0: bound UDP sockets only
+ * unless all_states); with all_states also a connection whose remote
+ * port is in the range.
  */
 bool sk_port_query_match(const struct sk_port_query *q, bool udp, const struct sk_procnet_entry *e);
 

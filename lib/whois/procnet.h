@@ -2,6 +2,7 @@
 #ifndef SK_PROCNET_H
 #define SK_PROCNET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* One socket: a data line of a /proc/net table. */
@@ -12,6 +13,10 @@ struct sk_procnet_entry {
 	int state; /* the kernel's TCP state number (UDP: 7 bound, 1 connected) */
 	unsigned uid;
 	unsigned long inode; /* 0 for TIME_WAIT and not-yet-accepted sockets */
+	/* NETLINK_SOCK_DIAG only (zero from /proc/net): what SOCK_DESTROY needs */
+	unsigned ifindex;   /* the device the socket is bound to, or 0 */
+	unsigned cookie[2]; /* the kernel's socket cookie */
+	bool has_cookie;
 };
 
 /*

@@ -7,13 +7,23 @@
 /*
  * Asks the kernel for the sockets of family (AF_INET, AF_INET6) and
  * protocol (IPPROTO_TCP, IPPROTO_UDP) whose state is in states (a bit
- * mask of 1 << state) and, when lport is 1-65535, whose local port is
- * lport (filtered in the kernel), and calls fn for each, as
+ * mask of 1 << state) and, when lo is 1-65535, whose local port is in
+ * lo-hi (filtered in the kernel), and calls fn for each, as
  * sk_procnet_read does for the same table. Returns the number of entries,
  * or -1 with errno (EPROTONOSUPPORT, ENOENT or EINVAL when the kernel
  * cannot answer for this protocol: read /proc/net instead).
  */
-long sk_sockdiag_read(int family, int protocol, unsigned states, unsigned lport,
+long sk_sockdiag_read(int family, int protocol, unsigned states, unsigned lo, unsigned hi,
 		      void (*fn)(void *ctx, const struct sk_procnet_entry *e), void *ctx);
+
+/*
+ * Closes the socket e (protocol IPPROTO_TCP or IPPROTO_UDP) through
+ * SOCK_DESTROY, as `ss -K` does: its process sees ECONNABORTED and keeps
+ * running. Needs CAP_NET_ADMIN over the socket's network namespace and a
+ * kernel built with CONFIG_INET_DIAG_DESTROY. Returns 0, or -1 with errno
+ * (EPERM, EOPNOTSUPP; ENOENT when the socket is gone; ESTALE when its
+ * address now finds another socket).
+ */
+int sk_sockdiag_destroy(int protocol, const struct sk_procnet_entry *e);
 
 #endif

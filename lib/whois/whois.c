@@ -9,12 +9,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "pidfd.h"
+#include "sockdiag.h"
 #include "sort.h"
+#include "unixquery.h"
 
 /* How long SIGKILLed processes get to go. */
 #define KILL_WAIT_MS 5000
@@ -24,6 +32,8 @@ struct proc_info {
 	unsigned uid;
 	bool known;
 	char *command;
+	struct sk_unit *unit;
+	char *unit_label; /* NULL for none */
 };
 
 struct user_name {
@@ -52,14 +62,42 @@ static int cmp_bytes(const unsigned char *a, const unsigned char *b, size_t n)
 	return memcmp(a, b, n);
 }
 
+/* TCP, UDP, unix; then a unix socket's name, and its ends. */
+static int sock_group(const struct sk_sock *s)
+{
+	return s->e.family == AF_UNIX ? 2 : s->udp;
+}
+
+static int cmp_unix(const struct sk_sock *a, const struct sk_sock *b)
+{
+	size_t n = a->unamelen < b->unamelen ? a->unamelen : b->unamelen;
+	int c;
+
+	if ((c = memcmp(a->uname, b->uname, n)) != 0)
+		return c;
+	if (a->unamelen != b->unamelen)
+		return a->unamelen < b->unamelen ? -1 : 1;
+	if (a->netns != b->netns)
+		return a->netns < b->netns ? -1 : 1;
+	if (a->uclient != b->uclient)
+		return a->uclient ? 1 : -1;
+	if (a->e.state != b->e.state) /* listeners (10) before their connections */
+		return a->e.state > b->e.state ? -1 : 1;
+	if (a->utype != b->utype)
+		return a->utype < b->utype ? -1 : 1;
+	return (a->e.inode > b->e.inode) - (a->e.inode < b->e.inode);
+}
+
 /* Protocol, port, namespace, family, address, then everything else. */
 static int cmp_sock(const void *pa, const void *pb)
 {
 	const struct sk_sock *a = pa, *b = pb;
 	int c;
 
-	if (a->udp != b->udp)
-		return a->udp ? 1 : -1;
+	if (sock_group(a) != sock_group(b))
+		return sock_group(a) < sock_group(b) ? -1 : 1;
+	if (sock_group(a) == 2)
+		return cmp_unix(a, b);
 	if (a->e.lport != b->e.lport)
 		return a->e.lport < b->e.lport ? -1 : 1;
 	if (a->netns != b->netns)
@@ -91,7 +129,7 @@ static int query_netns(const struct sk_whois_query *q, bool all, unsigned long n
 {
 	struct sk_port_query pq = {
 	    .proc = q->proc,
-	    .port = 0,
+	    .lo = 0,
 	    .tcp = true,
 	    .udp = true,
 	    .all_states = all,
@@ -104,7 +142,22 @@ static int query_netns(const struct sk_whois_query *q, bool all, unsigned long n
 	if (q->nspecs == 0)
 		return sk_port_query(&pq, out);
 	for (i = 0; i < q->nspecs; i++) {
-		pq.port = q->specs[i].port;
+		if (q->specs[i].unix_sock) {
+			struct sk_unix_query uq = {
+			    .proc = q->proc,
+			    .spec = &q->specs[i],
+			    .all = all,
+			    .no_netlink = q->no_netlink,
+			    .netns = ns,
+			    .netns_pid = ns_pid,
+			};
+
+			if (sk_unix_query(&uq, out) < 0)
+				return -1;
+			continue;
+		}
+		pq.lo = q->specs[i].lo;
+		pq.hi = q->specs[i].hi;
 		pq.tcp = q->specs[i].tcp;
 		pq.udp = q->specs[i].udp;
 		if (sk_port_query(&pq, out) < 0)
@@ -201,6 +254,13 @@ static struct proc_info *proc_info(struct sk_whois_info *in, const char *proc, p
 	if (sk_proc_cmdline(proc, pid, cmd, sizeof(cmd)) < 0)
 		snprintf(cmd, sizeof(cmd), "?");
 	p->command = strdup(cmd);
+	if ((p->unit = calloc(1, sizeof(*p->unit))) && sk_unit_of(proc, pid, p->unit) == 0 &&
+	    p->unit->kind != SK_UNIT_NONE) {
+		sk_unit_label(p->unit, cmd, sizeof(cmd));
+		p->unit_label = strdup(cmd);
+	}
+	if (!p->command || !p->unit)
+		return NULL;
 	return p;
 }
 
@@ -240,10 +300,20 @@ static const char *netns_name(struct sk_whois_info *in, unsigned long ino)
 	return nv[in->nnetns++].name;
 }
 
-/* True when s is bound to the port (and protocol) of sp. */
+/* True when s is bound to a port (and protocol) of sp, or to its unix socket. */
 static bool bound_to(const struct sk_whois_spec *sp, const struct sk_sock *s)
 {
-	return s->e.lport == sp->port && (s->udp ? sp->udp : sp->tcp);
+	if (sp->unix_sock || s->e.family == AF_UNIX)
+		return sk_unix_spec_match(sp, s);
+	return s->e.lport >= sp->lo && s->e.lport <= sp->hi && (s->udp ? sp->udp : sp->tcp);
+}
+
+bool sk_whois_holds(const struct sk_sock *s)
+{
+	if (s->e.family == AF_UNIX)
+		return !s->uclient && (s->utype == SOCK_DGRAM || s->e.state == SK_TCP_LISTEN ||
+				       s->e.state == SK_TCP_CLOSE);
+	return s->udp || SK_TCP_HOLDS_PORT(s->e.state);
 }
 
 static bool is_holder(const struct sk_whois_query *q, const struct sk_sock *s)
@@ -278,8 +348,10 @@ static int add_row(struct sk_whois *w, const struct sk_sock *s, pid_t pid)
 	r->sock = s;
 	r->pid = pid;
 	r->uid = p && p->known ? p->uid : s->e.uid;
-	r->user = user_name(in, r->uid);
+	r->user = r->uid == SK_UID_UNKNOWN ? "-" : user_name(in, r->uid);
 	r->command = p ? p->command : NULL;
+	r->unit = p ? p->unit : NULL;
+	r->unit_label = p ? p->unit_label : NULL;
 	r->netns = netns_name(in, s->netns);
 	r->holder = is_holder(&w->q, s);
 	return 0;
@@ -364,8 +436,11 @@ void sk_whois_free(struct sk_whois *w)
 
 	if (in) {
 		sk_holders_free(&in->holders);
-		for (i = 0; i < in->nprocs; i++)
+		for (i = 0; i < in->nprocs; i++) {
 			free(in->procs[i].command);
+			free(in->procs[i].unit);
+			free(in->procs[i].unit_label);
+		}
 		for (i = 0; i < in->nusers; i++)
 			free(in->users[i].name);
 		for (i = 0; i < in->nnetns; i++)
@@ -381,8 +456,10 @@ void sk_whois_free(struct sk_whois *w)
 	memset(w, 0, sizeof(*w));
 }
 
-static int add_target(struct sk_whois_targets *t, const char *proc, pid_t pid, unsigned long inode)
+static int add_target(struct sk_whois_targets *t, const char *proc, const struct sk_whois_row *r)
 {
+	pid_t pid = r->pid;
+	unsigned long inode = r->sock->e.inode;
 	struct sk_whois_target *x = NULL, *nv;
 	unsigned long *ni;
 	char comm[64];
@@ -398,6 +475,9 @@ static int add_target(struct sk_whois_targets *t, const char *proc, pid_t pid, u
 		x = &nv[t->count++];
 		memset(x, 0, sizeof(*x));
 		x->pid = pid;
+		x->uid = r->uid;
+		if (r->unit)
+			x->unit = *r->unit;
 		if (sk_proc_comm(proc, pid, comm, sizeof(comm)) < 0)
 			snprintf(comm, sizeof(comm), "?");
 		snprintf(x->comm, sizeof(x->comm), "%s", comm);
@@ -418,9 +498,8 @@ int sk_whois_targets(const struct sk_whois *w, struct sk_whois_targets *t)
 		const struct sk_whois_row *r = &w->rows[i];
 
 		/* never the holders of mere connections (-a): an sshd session is not port 22 */
-		if (r->holder && r->pid > 0 && r->sock->e.inode &&
-		    (r->sock->udp || SK_TCP_HOLDS_PORT(r->sock->e.state)) &&
-		    add_target(t, w->q.proc, r->pid, r->sock->e.inode) < 0) {
+		if (r->holder && r->pid > 0 && r->sock->e.inode && sk_whois_holds(r->sock) &&
+		    add_target(t, w->q.proc, r) < 0) {
 			sk_whois_targets_free(t);
 			errno = ENOMEM;
 			return -1;
@@ -517,6 +596,15 @@ static enum first_signal first_signal(const struct sk_whois_stop *s,
 		close(fd);
 		return holds == SK_HOLDS_UNKNOWN ? SIGNAL_FAILED : SIGNAL_NOTHING;
 	}
+	if (s->dry_run) {
+		if (s->signal)
+			say(s, t, "would send SIG%s", sname ? sname : "?");
+		else
+			say(s, t, "would send SIGTERM, then SIGKILL after %d.%03d s",
+			    s->grace_ms / 1000, s->grace_ms % 1000);
+		close(fd);
+		return SIGNAL_NOTHING;
+	}
 	if (sk_pidfd_signal(fd, sig) < 0) {
 		int e = errno;
 
@@ -584,7 +672,7 @@ int sk_whois_stop(const struct sk_whois_targets *t, const struct sk_whois_stop *
 		    SIGNAL_FAILED)
 			rc = -1;
 	}
-	if (!s->signal && escalate(s, t, fds, exited) < 0)
+	if (!s->signal && !s->dry_run && escalate(s, t, fds, exited) < 0)
 		rc = -1;
 	for (i = 0; i < t->count; i++)
 		if (fds[i] >= 0)
@@ -594,10 +682,10 @@ int sk_whois_stop(const struct sk_whois_targets *t, const struct sk_whois_stop *
 	return rc;
 }
 
-enum sk_port_state sk_whois_port_free(const struct sk_whois *w, const struct sk_whois_spec *spec,
-				      int ms)
+enum sk_port_state sk_whois_port_free(const struct sk_whois_query *wq,
+				      const struct sk_whois_spec *spec, int ms)
 {
-	struct sk_whois_query q = w->q;
+	struct sk_whois_query q = *wq;
 	int64_t deadline = sk_now_ms() + ms;
 
 	q.specs = spec;
@@ -611,7 +699,7 @@ enum sk_port_state sk_whois_port_free(const struct sk_whois *w, const struct sk_
 			return SK_PORT_UNKNOWN;
 		}
 		for (i = 0; i < s.count; i++)
-			if (s.v[i].e.inode && bound_to(spec, &s.v[i]))
+			if (s.v[i].e.inode && bound_to(spec, &s.v[i]) && sk_whois_holds(&s.v[i]))
 				bound++;
 		sk_socks_free(&s);
 		if (bound == 0)
@@ -621,4 +709,172 @@ enum sk_port_state sk_whois_port_free(const struct sk_whois *w, const struct sk_
 		/* a process's sockets close as it exits; let the kernel catch up */
 		usleep(20 * 1000);
 	}
+}
+
+static int protocol_of(const struct sk_sock *s)
+{
+	return s->udp ? IPPROTO_UDP : IPPROTO_TCP;
+}
+
+/* SOCK_DESTROY from inside the socket's namespace (a child that joins it). */
+static int destroy_in(const char *proc, const struct sk_sock *s)
+{
+	char path[4096];
+	int status, fd;
+	pid_t child;
+
+	if (s->netns == 0)
+		return sk_sockdiag_destroy(protocol_of(s), &s->e);
+	snprintf(path, sizeof(path), "%s/%d/ns/net", proc, (int)s->netns_pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (sk_netns_of(proc, s->netns_pid) != s->netns) { /* its process exited meanwhile */
+		close(fd);
+		errno = ENOENT;
+		return -1;
+	}
+	if ((child = fork()) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (child == 0) {
+		if (setns(fd, CLONE_NEWNET) < 0)
+			_exit(errno & 0xff);
+		_exit(sk_sockdiag_destroy(protocol_of(s), &s->e) < 0 ? errno & 0xff : 0);
+	}
+	close(fd);
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(status)) {
+		errno = EIO;
+		return -1;
+	}
+	if (WEXITSTATUS(status)) {
+		errno = WEXITSTATUS(status);
+		return -1;
+	}
+	return 0;
+}
+
+int sk_whois_close(const struct sk_whois *w, const struct sk_whois_close *c)
+{
+	const struct sk_sock *last = NULL;
+	size_t i;
+	int rc = 0, err;
+
+	for (i = 0; i < w->nrows; i++) {
+		const struct sk_whois_row *r = &w->rows[i];
+		const struct sk_sock *s = r->sock;
+
+		/* each socket once (rows go socket by socket), a connection only with -a */
+		if (s == last || !s->e.inode || (!w->q.all && !(r->holder && sk_whois_holds(s))))
+			continue;
+		last = s;
+		err = 0;
+		if (s->e.family == AF_UNIX)
+			err = EOPNOTSUPP;
+		else if (!c->dry_run && destroy_in(w->q.proc, s) < 0)
+			err = errno;
+		if (err)
+			rc = -1;
+		if (c->say)
+			c->say(c->ctx, r, err);
+	}
+	return rc;
+}
+
+/* Marks in used (a bit per port) the local ports of spec's range that have a socket. */
+static int used_ports(const char *proc, bool no_netlink, const struct sk_whois_spec *spec,
+		      unsigned char *used)
+{
+	struct sk_port_query pq = {
+	    .proc = proc,
+	    .lo = spec->lo,
+	    .hi = spec->hi,
+	    .tcp = !(spec->udp && !spec->tcp),
+	    .udp = spec->udp && !spec->tcp,
+	    .all_states = true,
+	    .no_netlink = no_netlink,
+	};
+	struct sk_socks s = {0};
+	size_t i;
+
+	if (sk_port_query(&pq, &s) < 0) {
+		sk_socks_free(&s);
+		return -1;
+	}
+	for (i = 0; i < s.count; i++)
+		if (s.v[i].e.lport >= spec->lo && s.v[i].e.lport <= spec->hi)
+			used[s.v[i].e.lport / 8] |= (unsigned char)(1u << (s.v[i].e.lport % 8));
+	sk_socks_free(&s);
+	return 0;
+}
+
+int sk_whois_first_free(const char *proc, bool no_netlink, const struct sk_whois_spec *specs,
+			size_t n, unsigned *port)
+{
+	unsigned char used[65536 / 8];
+	size_t i;
+	unsigned p;
+
+	for (i = 0; i < n; i++) {
+		if (specs[i].unix_sock || specs[i].lo == 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		memset(used, 0, sizeof(used));
+		if (used_ports(proc, no_netlink, &specs[i], used) < 0)
+			return -1;
+		for (p = specs[i].lo; p <= specs[i].hi; p++)
+			if (!(used[p / 8] & (1u << (p % 8)))) {
+				*port = p;
+				return 1;
+			}
+	}
+	return 0;
+}
+
+int sk_whois_unix_spec(const char *arg, struct sk_whois_spec *s)
+{
+	char cwd[4096];
+	size_t len;
+	struct stat st;
+
+	memset(s, 0, sizeof(*s));
+	s->unix_sock = true;
+	if (strncmp(arg, "unix:", 5) == 0)
+		arg += 5;
+	len = strlen(arg);
+	if (len == 0 || (arg[0] == '@' && len == 1)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (len > sizeof(s->name)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(s->name, arg, len);
+	s->namelen = len;
+	if (arg[0] == '@') { /* abstract: the kernel's name starts with a NUL byte */
+		s->name[0] = '\0';
+		return 0;
+	}
+	/* a relative name as a process in another directory may have bound it */
+	if (arg[0] != '/' && getcwd(cwd, sizeof(cwd))) {
+		char full[4096 + SK_SOCK_UNIX_NAME + 2];
+		int n = snprintf(full, sizeof(full), "%s/%s", strcmp(cwd, "/") ? cwd : "", arg);
+
+		if (n > 0 && (size_t)n <= sizeof(s->abs)) {
+			memcpy(s->abs, full, (size_t)n);
+			s->abslen = (size_t)n;
+		}
+	}
+	if (stat(arg, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		s->has_file = true;
+		s->file_ino = (uint32_t)st.st_ino; /* unix_diag gives 32 bits of it */
+		/* unix_diag gives the device as the kernel's dev_t: major << 20 | minor */
+		s->file_dev = major(st.st_dev) << 20 | minor(st.st_dev);
+	}
+	return 0;
 }

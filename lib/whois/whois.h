@@ -8,15 +8,34 @@
 
 #include "holders.h"
 #include "portquery.h"
+#include "unit.h"
 
 /* Room for "[ffff:...:ffff]:65535". */
 #define SK_WHOIS_ENDPOINT 64
 
-/* One PORT argument: a port and the protocols it names. */
+/*
+ * One element of a PORT argument: a range of ports (lo == hi for one) and
+ * the protocols it names, or a unix socket.
+ */
 struct sk_whois_spec {
-	unsigned port; /* 1-65535 */
+	unsigned lo, hi; /* 1-65535; 0 for a unix socket */
 	bool tcp, udp;
+	bool unix_sock;
+	/* unix: the name as given and made absolute ('\0' first: abstract) */
+	unsigned char name[SK_SOCK_UNIX_NAME], abs[SK_SOCK_UNIX_NAME];
+	size_t namelen, abslen;
+	/* unix: the socket file's identity when it exists (vfs_dev as unix_diag gives it) */
+	bool has_file;
+	unsigned long file_ino;
+	unsigned file_dev;
 };
+
+/*
+ * Parses one unix socket argument: "unix:@NAME" (abstract), "unix:PATH"
+ * or PATH, stat()ing PATH for its identity. Returns 0, or -1 with errno
+ * EINVAL (empty) or ENAMETOOLONG (more than a sun_path holds).
+ */
+int sk_whois_unix_spec(const char *arg, struct sk_whois_spec *s);
 
 struct sk_whois_query {
 	const char *proc;		   /* "/proc" */
@@ -31,11 +50,13 @@ struct sk_whois_query {
 struct sk_whois_row {
 	const struct sk_sock *sock;
 	pid_t pid;
-	unsigned uid;	     /* the process's, or the socket owner's when pid is 0 */
-	const char *user;    /* uid's name, or the number */
-	const char *command; /* NULL when pid is 0 */
-	const char *netns;   /* NULL for this namespace, else its name or "net:[INO]" */
-	bool holder;	     /* bound to a queried port (not a client of it) */
+	unsigned uid;		    /* the process's, or the socket owner's when pid is 0 */
+	const char *user;	    /* uid's name, or the number */
+	const char *command;	    /* NULL when pid is 0 */
+	const char *netns;	    /* NULL for this namespace, else its name or "net:[INO]" */
+	const struct sk_unit *unit; /* NULL when pid is 0; kind SK_UNIT_NONE for none */
+	const char *unit_label;	    /* "nginx.service", "docker:3f2a1b9c8d7e"; NULL for none */
+	bool holder;		    /* bound to a queried port (not a client of it) */
 };
 
 struct sk_whois_info;
@@ -59,12 +80,17 @@ int sk_whois_find(const struct sk_whois_query *q, struct sk_whois *w);
 
 void sk_whois_free(struct sk_whois *w);
 
+/* True when s holds its port or name for bind(): listening, or bound and not connected. */
+bool sk_whois_holds(const struct sk_sock *s);
+
 /* A process to stop: every holder socket it had when found. */
 struct sk_whois_target {
 	pid_t pid;
 	char comm[64];
 	unsigned long *inodes;
 	size_t ninodes;
+	struct sk_unit unit; /* what may start it again */
+	unsigned uid;
 };
 
 struct sk_whois_targets {
@@ -84,13 +110,15 @@ struct sk_whois_stop {
 	void (*say)(void *ctx, const struct sk_whois_target *t, const char *what);
 	void *ctx;
 	const char *proc; /* "/proc" */
+	bool dry_run;	  /* check and tell, signal nothing */
 };
 
 /*
  * Signals each target through a pidfd, after checking that the process
  * behind it still holds one of its sockets; never PID 1 or this process.
  * Returns 0 when every target was signalled (and, without a signal of
- * its own, has exited) or no longer held its sockets, -1 otherwise.
+ * its own, has exited) or no longer held its sockets, -1 otherwise. A
+ * dry run returns 0 when every target would be signalled.
  */
 int sk_whois_stop(const struct sk_whois_targets *t, const struct sk_whois_stop *s);
 
@@ -101,10 +129,34 @@ enum sk_port_state {
 };
 
 /*
- * Whether spec's port is free, waiting up to ms for the sockets of exited
- * processes to go.
+ * Whether nothing holds spec's ports (or unix socket) in q's namespaces,
+ * waiting up to ms for the sockets of exited processes to go.
  */
-enum sk_port_state sk_whois_port_free(const struct sk_whois *w, const struct sk_whois_spec *spec,
-				      int ms);
+enum sk_port_state sk_whois_port_free(const struct sk_whois_query *q,
+				      const struct sk_whois_spec *spec, int ms);
+
+struct sk_whois_close {
+	/* Told of each socket: err 0 closed (or would be), else why not. */
+	void (*say)(void *ctx, const struct sk_whois_row *r, int err);
+	void *ctx;
+	bool dry_run;
+};
+
+/*
+ * Closes, through SOCK_DESTROY, the sockets of w's rows that hold a
+ * queried port (and with w->q.all the connections too), each once; the
+ * processes holding them live on. Unix sockets cannot be closed that way
+ * (EOPNOTSUPP). Returns 0 when every one was closed, -1 otherwise.
+ */
+int sk_whois_close(const struct sk_whois *w, const struct sk_whois_close *c);
+
+/*
+ * The first port of specs (in order, each range ascending) on which no
+ * socket of its protocol exists in any state (TCP, or UDP for a spec
+ * with udp and not tcp), in this namespace. Returns 1 with *port, 0 when
+ * none is free, -1 with errno.
+ */
+int sk_whois_first_free(const char *proc, bool no_netlink, const struct sk_whois_spec *specs,
+			size_t n, unsigned *port);
 
 #endif

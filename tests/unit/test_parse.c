@@ -70,7 +70,7 @@ static void port_lists(void)
 	      l.ranges[2].hi == 8000);
 	sk_port_list_free(&l);
 	CHECK(sk_parse_port_list("30-20", "tcp", &l, err) < 0 && strstr(err, "start is after end"));
-	CHECK(sk_parse_port_list("0", "tcp", &l, err) < 0 && strstr(err, "port 0"));
+	CHECK(sk_parse_port_list("0", "tcp", &l, err) < 0 && strstr(err, "must be 1-65535"));
 	CHECK(sk_parse_port_list("0-5", "tcp", &l, err) < 0);
 	CHECK(sk_parse_port_list("80,", "tcp", &l, err) < 0 && strstr(err, "empty"));
 	CHECK(sk_parse_port_list(",80", "tcp", &l, err) < 0);

@@ -87,7 +87,8 @@ static void unlink_net(void)
 
 static void query_fixture(void)
 {
-	struct sk_whois_spec spec = {8080, true, true}, http = {80, true, false};
+	struct sk_whois_spec spec = {.lo = 8080, .hi = 8080, .tcp = true, .udp = true},
+			     http = {.lo = 80, .hi = 80, .tcp = true};
 	struct sk_whois_query q = {root, &spec, 1, false, false, true};
 	struct sk_whois w;
 
@@ -127,6 +128,77 @@ static void query_fixture(void)
 	sk_whois_free(&w);
 }
 
+/* Ranges in the query, and the first free port of a list (the fixture tables). */
+static void ranges_and_free(void)
+{
+	struct sk_whois_spec range = {.lo = 8000, .hi = 8100, .tcp = true, .udp = true},
+			     low = {.lo = 1, .hi = 21, .tcp = true, .udp = true};
+	struct sk_whois_spec two[2] = {{.lo = 8080, .hi = 8080, .tcp = true},
+				       {.lo = 8080, .hi = 8090, .tcp = true}};
+	struct sk_whois_spec udp = {.lo = 53, .hi = 53, .udp = true},
+			     udp2 = {.lo = 53, .hi = 54, .udp = true},
+			     tw = {.lo = 52434, .hi = 52434, .tcp = true},
+			     http = {.lo = 80, .hi = 81, .tcp = true, .udp = true};
+	struct sk_whois_query q = {root, &range, 1, false, false, true};
+	struct sk_whois w;
+	unsigned port = 0;
+
+	/* 8080 (two holders) in tcp, 8081 and 8082 in tcp6 (none seen) */
+	CHECK(sk_whois_find(&q, &w) == 0);
+	CHECK(w.nrows == 4 && w.held[0] && w.rows[0].sock->e.lport == 8080 &&
+	      w.rows[2].sock->e.lport == 8081 && w.rows[3].sock->e.lport == 8082);
+	sk_whois_free(&w);
+	q.specs = &low; /* 22 (tcp6) is the lowest port in use */
+	CHECK(sk_whois_find(&q, &w) == 0);
+	CHECK(!w.held[0] && w.nrows == 0);
+	sk_whois_free(&w);
+	low.hi = 22;
+	CHECK(sk_whois_find(&q, &w) == 0);
+	CHECK(w.held[0] && w.nrows == 1 && w.rows[0].sock->e.lport == 22);
+	sk_whois_free(&w);
+	q.specs = two; /* a socket in two specs: once */
+	q.nspecs = 2;
+	CHECK(sk_whois_find(&q, &w) == 0);
+	CHECK(w.nrows == 4 && w.held[0] && w.held[1]);
+	sk_whois_free(&w);
+
+	CHECK(sk_whois_first_free(root, true, two, 2, &port) == 1 && port == 8083);
+	CHECK(sk_whois_first_free(root, true, two, 1, &port) == 0);
+	CHECK(sk_whois_first_free(root, true, &udp, 1, &port) == 0);
+	CHECK(sk_whois_first_free(root, true, &udp2, 1, &port) == 1 && port == 54);
+	/* a connection or TIME_WAIT on the port is a socket too: bind() could fail */
+	CHECK(sk_whois_first_free(root, true, &tw, 1, &port) == 0);
+	CHECK(sk_whois_first_free(root, true, &http, 1, &port) == 1 && port == 81);
+	CHECK(sk_whois_first_free(root, true, &tw, 0, &port) == 0);
+}
+
+static void unix_specs(void)
+{
+	struct sk_whois_spec s;
+	char cwd[PATH_MAX], want[PATH_MAX + 16], longname[200];
+
+	CHECK(sk_whois_unix_spec("unix:@app", &s) == 0 && s.unix_sock && s.namelen == 4 &&
+	      memcmp(s.name, "\0app", 4) == 0 && s.abslen == 0 && !s.has_file);
+	CHECK(sk_whois_unix_spec("/run/nonexistent.sock", &s) == 0 && s.namelen == 21 &&
+	      memcmp(s.name, "/run/nonexistent.sock", 21) == 0 && s.abslen == 0 && !s.has_file);
+	CHECK(sk_whois_unix_spec("unix:/run/x", &s) == 0 && s.namelen == 6);
+	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+	snprintf(want, sizeof(want), "%s/rel.sock", cwd);
+	CHECK(sk_whois_unix_spec("rel.sock", &s) == 0 && s.namelen == 8 &&
+	      (strlen(want) > sizeof(s.abs)
+		   ? s.abslen == 0
+		   : s.abslen == strlen(want) && memcmp(s.abs, want, s.abslen) == 0));
+	errno = 0;
+	CHECK(sk_whois_unix_spec("unix:", &s) < 0 && errno == EINVAL);
+	CHECK(sk_whois_unix_spec("unix:@", &s) < 0 && errno == EINVAL);
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[0] = '/';
+	longname[sizeof(longname) - 1] = '\0';
+	CHECK(sk_whois_unix_spec(longname, &s) < 0 && errno == ENAMETOOLONG);
+	longname[108] = '\0'; /* exactly a sun_path: no room for a NUL, and none needed */
+	CHECK(sk_whois_unix_spec(longname, &s) == 0 && s.namelen == 108);
+}
+
 /*
  * A table read while it changed can list a socket twice; with six
  * holders that once overran the rows (caught by ASan in make check).
@@ -140,7 +212,7 @@ static void duplicate_socket(void)
 	    "       0 777 1 0000000000000000 100 0 0 10 0\n"
 	    "   1: 00000000:1F90 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0 "
 	    "       0 777 1 0000000000000000 100 0 0 10 0\n";
-	struct sk_whois_spec spec = {8080, true, false};
+	struct sk_whois_spec spec = {.lo = 8080, .hi = 8080, .tcp = true};
 	struct sk_whois_query q = {root, &spec, 1, true, false, true};
 	struct sk_whois w;
 	char rel[64];
@@ -189,9 +261,10 @@ static pid_t holder(int sock, bool stubborn)
 
 static int stop_one(pid_t pid, unsigned long inode, int sig, int grace_ms)
 {
-	struct sk_whois_target t = {pid, "child", &inode, 1};
+	struct sk_whois_target t = {.pid = pid, .comm = "child", .inodes = &inode, .ninodes = 1};
 	struct sk_whois_targets ts = {&t, 1};
-	struct sk_whois_stop s = {sig, grace_ms, note, NULL, "/proc"};
+	struct sk_whois_stop s = {
+	    .signal = sig, .grace_ms = grace_ms, .say = note, .ctx = NULL, .proc = "/proc"};
 
 	nsaid = 0;
 	return sk_whois_stop(&ts, &s);
@@ -273,6 +346,8 @@ int main(void)
 
 	make_root();
 	query_fixture();
+	ranges_and_free();
+	unix_specs();
 	duplicate_socket();
 	stop_rules();
 	signals();
