@@ -27,9 +27,9 @@ AUTH_LIBS = -lcrypt
 LIB_DIRS = $(sort $(dir $(wildcard lib/*/*.c)))
 ALL_CPPFLAGS = -D_GNU_SOURCE -DSOCKCTL_VERSION='"$(VERSION)"' $(LIB_DIRS:%/=-I%) $(TLS_CPPFLAGS) \
 	       $(CPPFLAGS)
-ALL_CFLAGS   = $(WARNINGS) $(CFLAGS)
+ALL_CFLAGS   = $(WARNINGS) -pthread $(CFLAGS)
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
-            -fno-omit-frame-pointer
+            -fno-omit-frame-pointer -pthread
 
 LIB_SRC  = $(wildcard lib/*/*.c)
 CMD_SRC  = $(wildcard cmd/*.c)

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +25,19 @@ static pid_t entry_pid(const char *name)
 	return (pid_t)v;
 }
 
-/* The inode of a "socket:[N]" link, or 0 when the link is something else. */
+/*
+ * The inode of a "socket:[N]" link, or 0 when the link is something else
+ * (or is not there: errno ENOENT).
+ */
 static unsigned long socket_inode(int dirfd, const char *name)
 {
 	char link[64], *end;
 	ssize_t n = readlinkat(dirfd, name, link, sizeof(link) - 1);
 	unsigned long ino;
 
+	if (n < 0)
+		return 0;
+	errno = 0;
 	if (n < 9 || memcmp(link, "socket:[", 8) != 0 || link[n - 1] != ']')
 		return 0;
 	link[n - 1] = '\0';
@@ -86,18 +94,113 @@ static DIR *open_fd_dir(int rootfd, pid_t pid)
 	return d;
 }
 
+/* Processes with fewer fds are read by their directory alone. */
+#define PROBE_MIN 256
+/* From this many fds on, two threads share the reading (the links cost the kernel alike). */
+#define SPLIT_MIN 1024
+
+/* One thread's share of a process's fd numbers. */
+struct probe {
+	int dfd;
+	pid_t pid;
+	const unsigned long *inodes;
+	size_t n;
+	long long from, to, want;
+	atomic_llong *seen; /* by both: done once it reaches want */
+	struct sk_holders h;
+	size_t cap;
+	int rc;
+};
+
+static void *probe_range(void *arg)
+{
+	struct probe *p = arg;
+	char name[24];
+	long long fd;
+
+	for (fd = p->from; fd < p->to && atomic_load(p->seen) < p->want; fd++) {
+		unsigned long ino;
+
+		snprintf(name, sizeof(name), "%lld", fd);
+		ino = socket_inode(p->dfd, name);
+		if (ino == 0 && errno == ENOENT)
+			continue;
+		atomic_fetch_add(p->seen, 1);
+		if (ino && contains(p->inodes, p->n, ino) &&
+		    add_holder(&p->h, &p->cap, ino, p->pid) < 0) {
+			p->rc = -1;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * For a process with many fds: asks for its fds by number, 0 up, until
+ * all of them (its fd directory's size: Linux 6.2+) have been seen, which
+ * spares the kernel listing the directory, as costly as reading the links
+ * again; a second thread takes the upper numbers of a large table. Gives
+ * up after twice as many numbers, for a sparse table (the directory is
+ * read then). Returns 1 when every fd was seen, 0 when the directory must
+ * be read, -1 on ENOMEM.
+ */
+static int probe_fds(int dfd, pid_t pid, const unsigned long *inodes, size_t n,
+		     struct sk_holders *h, size_t *cap)
+{
+	atomic_llong seen = 0;
+	struct probe lo = {.dfd = dfd, .pid = pid, .inodes = inodes, .n = n, .seen = &seen}, hi;
+	struct stat st;
+	pthread_t t;
+	bool split;
+	size_t i;
+	int rc = 0;
+
+	if (fstat(dfd, &st) < 0 || st.st_size < PROBE_MIN)
+		return 0;
+	lo.want = st.st_size;
+	lo.to = 2 * lo.want;
+	hi = lo;
+	split = lo.want >= SPLIT_MIN;
+	if (split) {
+		lo.to = hi.from = lo.want / 2;
+		split = pthread_create(&t, NULL, probe_range, &hi) == 0;
+		if (!split)
+			lo.to = hi.to;
+	}
+	probe_range(&lo);
+	if (split)
+		pthread_join(t, NULL);
+	for (i = 0; rc == 0 && split && i < hi.h.count; i++)
+		if (add_holder(&lo.h, &lo.cap, hi.h.v[i].inode, pid) < 0)
+			rc = -1;
+	for (i = 0; rc == 0 && i < lo.h.count; i++)
+		if (add_holder(h, cap, lo.h.v[i].inode, pid) < 0)
+			rc = -1;
+	sk_holders_free(&lo.h);
+	if (split)
+		sk_holders_free(&hi.h);
+	if (rc < 0 || lo.rc < 0 || (split && hi.rc < 0))
+		return -1;
+	return atomic_load(&seen) == lo.want;
+}
+
 /* Records the sockets of one process. Returns 0, or -1 on ENOMEM. */
 static int scan_process(int rootfd, pid_t pid, const unsigned long *inodes, size_t n,
 			struct sk_holders *h, size_t *cap)
 {
 	DIR *d = open_fd_dir(rootfd, pid);
 	struct dirent *de;
-	int rc = 0;
+	int rc;
 
 	if (!d) {
 		if (errno == EACCES || errno == EPERM)
 			h->unseen++;
 		return 0; /* gone meanwhile, or not readable */
+	}
+	/* a table that changed meanwhile is read again: the holders are made unique later */
+	if ((rc = probe_fds(dirfd(d), pid, inodes, n, h, cap)) != 0) {
+		closedir(d);
+		return rc < 0 ? -1 : 0;
 	}
 	while (rc == 0 && (de = readdir(d))) {
 		unsigned long ino;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -199,6 +200,66 @@ static void unix_specs(void)
 	CHECK(sk_whois_unix_spec(longname, &s) == 0 && s.namelen == 108);
 }
 
+/* Whether sk_find_holders on the live /proc finds this process holding the socket on fd. */
+static bool finds_self(int fd)
+{
+	struct sk_holders h;
+	struct stat st;
+	unsigned long ino;
+	bool found = false;
+	size_t i;
+
+	if (fstat(fd, &st) < 0)
+		return false;
+	ino = st.st_ino;
+	if (sk_find_holders("/proc", &ino, 1, &h) < 0)
+		return false;
+	for (i = 0; i < h.count; i++)
+		found |= h.v[i].pid == getpid() && h.v[i].inode == ino;
+	sk_holders_free(&h);
+	return found;
+}
+
+/*
+ * A process with many fds is read by fd number (two threads from 1,024
+ * on); a sparse table falls back to its directory.
+ */
+static void many_fds(void)
+{
+	struct rlimit rl;
+	int pairs[1200][2], n = 0, i, far;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < 8192 && rl.rlim_max >= 8192) {
+		rl.rlim_cur = 8192;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < 8192) {
+		fprintf(stderr, "unit whois: many_fds skipped: the fd limit is below 8192\n");
+		return;
+	}
+	while (n < 1200 && socketpair(AF_UNIX, SOCK_STREAM, 0, pairs[n]) == 0)
+		n++;
+	CHECK(n == 1200);
+	if (n == 1200) {
+		CHECK(finds_self(pairs[0][0]));	    /* low, in the first thread's half */
+		CHECK(finds_self(pairs[n - 1][1])); /* high, in the second's */
+		CHECK(finds_self(pairs[n / 2][0])); /* about the middle */
+	}
+	for (i = 150; i < n; i++) /* ~300 fds left, and one far above them all */
+		close(pairs[i][0]), close(pairs[i][1]);
+	far = dup2(pairs[0][1], 7000);
+	CHECK(far == 7000);
+	if (far == 7000) {
+		close(pairs[0][1]);
+		CHECK(finds_self(far));
+		close(far);
+	}
+	for (i = 0; i < 150 && i < n; i++)
+		close(pairs[i][0]), i ? close(pairs[i][1]) : 0;
+}
+
 /*
  * A table read while it changed can list a socket twice; with six
  * holders that once overran the rows (caught by ASan in make check).
@@ -348,6 +409,7 @@ int main(void)
 	query_fixture();
 	ranges_and_free();
 	unix_specs();
+	many_fds();
 	duplicate_socket();
 	stop_rules();
 	signals();
