@@ -631,6 +631,16 @@ static void warn_restarters(const struct sk_whois_targets *t)
 	for (i = 0; i < t->count; i++) {
 		const struct sk_unit *u = &t->v[i].unit;
 
+		/* docker's port forwarder: the container it serves is what to stop */
+		if (strcmp(t->v[i].comm, "docker-proxy") == 0 && t->v[i].port) {
+			cmd_error(
+			    name,
+			    "warning: PID %d (docker-proxy) forwards port %u to a Docker "
+			    "container, and Docker starts it again with the container; to stop "
+			    "it for good, stop that container: docker ps --filter publish=%u",
+			    (int)t->v[i].pid, t->v[i].port, t->v[i].port);
+			continue;
+		}
 		if (u->kind == SK_UNIT_NONE || !u->restarts)
 			continue;
 		pw = u->kind == SK_UNIT_USER ? getpwuid(u->uid) : NULL;

@@ -341,3 +341,12 @@ PY
 	[[ "$stderr" == *"PID $child "*"sent SIGCONT"* ]]
 	[[ "$stderr" != *"PID $cli_pid "* ]]
 }
+
+@test "-k warns that docker-proxy's container starts it again, and names the port to look for" {
+	hold h tcp 127.0.0.1 --comm docker-proxy
+	run --separate-stderr "$SK" whois-port -k --dry-run "$h_port"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"warning: PID $h_pid (docker-proxy) forwards port $h_port to a Docker container"*"docker ps --filter publish=$h_port"* ]]
+	[[ "$stderr" == *"PID $h_pid (docker-proxy): would send SIGTERM"* ]]
+	kill -0 "$h_pid"
+}

@@ -506,6 +506,7 @@ static int add_target(struct sk_whois_targets *t, const char *proc, const struct
 		memset(x, 0, sizeof(*x));
 		x->pid = pid;
 		x->uid = r->uid;
+		x->port = r->sock->e.family == AF_UNIX ? 0 : r->sock->e.lport;
 		if (r->unit)
 			x->unit = *r->unit;
 		if (sk_proc_comm(proc, pid, comm, sizeof(comm)) < 0)

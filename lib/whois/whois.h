@@ -96,6 +96,7 @@ struct sk_whois_target {
 	size_t ninodes;
 	struct sk_unit unit; /* what may start it again */
 	unsigned uid;
+	unsigned port; /* the local port of its first socket (0: a unix socket) */
 };
 
 struct sk_whois_targets {

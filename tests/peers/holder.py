@@ -9,6 +9,7 @@ holder.py PROTO HOST [OPTIONS]
   --fork       fork once; parent and child both hold the socket
   --ignore-term  ignore SIGTERM (only SIGKILL stops it)
   --connect N  do not bind: connect to 127.0.0.1:N and hold the connection
+  --comm NAME  set the process's short name (/proc/PID/comm) to NAME
 Prints 'listening on HOST:PORT' (or 'connected') and, with --fork, the
 line 'child PID' on stderr, then waits up to 60 s. SIGHUP and SIGUSR1 are
 reported on stderr as 'got SIGNAME' and do not stop it.
@@ -27,6 +28,9 @@ def main():
     for sig in (signal.SIGHUP, signal.SIGUSR1):
         signal.signal(sig, lambda n, f: print("got " + signal.Signals(n).name,
                                               file=sys.stderr, flush=True))
+    if "--comm" in args:
+        with open("/proc/self/comm", "w") as f:
+            f.write(args[args.index("--comm") + 1])
     if "--ignore-term" in args:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if "--connect" in args:
