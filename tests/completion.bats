@@ -283,8 +283,8 @@ check_bash() {
 
 	# And nothing else: every long option they name is one of --help's,
 	# but for other programs' options the man page quotes (the command
-	# whois-port's restart warning names: systemctl --user ...).
-	local extra= foreign=$'\n--user\n'
+	# whois-port's restart warnings name: systemctl --user, docker ps --filter).
+	local extra= foreign=$'\n--user\n--filter\n'
 	for f in "$BASH_COMP" "$ZSH_COMP" "$TMP/fish" "$TMP/man"; do
 		for o in $(grep -o -- '--[a-z][a-z0-9-]*' "$f" | sort -u); do
 			[[ $f == "$TMP/man" && $foreign == *$'\n'"$o"$'\n'* ]] && continue
