@@ -565,7 +565,7 @@ static int report(const struct sk_whois *w, const struct whois_opts *o)
 			any = true;
 		else
 			say_spec(&o->specs[i], "nothing holds");
-		if (!w->held[i] && o->specs[i].has_file && !o->all_netns)
+		if (!w->held[i] && o->specs[i].has_file && !o->all_netns && !w->socks.unix_proc)
 			cmd_error(name,
 				  "(the socket file is there, but no socket of this network "
 				  "namespace is bound to it; --all-netns looks in the others)");
@@ -695,6 +695,14 @@ static int stop_holders(struct sk_whois *w, const struct whois_opts *o, int rc)
 	if (sk_whois_targets(w, &t) < 0) {
 		cmd_error(name, "out of memory");
 		return EXIT_FAIL;
+	}
+	if (t.unsure) {
+		cmd_error(name,
+			  "%zu holder%s of unix sockets not signalled: read from /proc/net/unix, "
+			  "where a socket's name can forge a line (listed twice, or another "
+			  "namespace's table read without root)",
+			  t.unsure, t.unsure == 1 ? "" : "s");
+		rc = EXIT_UNSEEN;
 	}
 	if (t.count == 0) {
 		sk_whois_targets_free(&t);

@@ -9,6 +9,12 @@
 /* Returns a close-on-exec pidfd for pid, or -1 with errno (ESRCH: gone). */
 int sk_pidfd_open(pid_t pid);
 
+/*
+ * A close-on-exec copy of the process's fd, as pidfd_getfd(2) gives it
+ * (the right to trace the process is needed). Returns it, or -1 with errno.
+ */
+int sk_pidfd_getfd(int pidfd, int fd);
+
 /* Sends sig through a pidfd. Returns 0, or -1 with errno (ESRCH: it has exited). */
 int sk_pidfd_signal(int pidfd, int sig);
 

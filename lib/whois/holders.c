@@ -5,14 +5,18 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "parse.h"
+#include "pidfd.h"
 #include "sort.h"
 
 /* The PID a /proc entry names, or 0 when it is not a process. */
@@ -282,29 +286,72 @@ enum sk_holds sk_pid_holds_inode(const char *root, pid_t pid, unsigned long inod
 	return found;
 }
 
-bool sk_pid_inode_is_unix(const char *root, pid_t pid, unsigned long inode)
+/* Whether name (as /proc/net/unix gives it: NUL bytes inside as '@') is the socket fd's. */
+static enum sk_holds fd_named(int fd, const unsigned char *name, size_t namelen)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
+	size_t n, i;
+
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) < 0 || sun.sun_family != AF_UNIX ||
+	    len < offsetof(struct sockaddr_un, sun_path))
+		return SK_HOLDS_UNKNOWN;
+	n = len - offsetof(struct sockaddr_un, sun_path);
+	if (n > sizeof(sun.sun_path))
+		n = sizeof(sun.sun_path);
+	if (n > 0 && sun.sun_path[0] != '\0')
+		n = strnlen(sun.sun_path, n); /* a path: its NUL is not part of the name */
+	if (n != namelen)
+		return SK_HOLDS_NOT;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)sun.sun_path[i] != name[i] &&
+		    !(i > 0 && name[i] == '@' && sun.sun_path[i] == '\0'))
+			return SK_HOLDS_NOT;
+	return SK_HOLDS_YES;
+}
+
+enum sk_holds sk_pid_unix_named(const char *root, pid_t pid, unsigned long inode,
+				const unsigned char *name, size_t namelen)
 {
 	char path[4096], proto[32];
 	struct dirent *de;
+	enum sk_holds rc = SK_HOLDS_UNKNOWN;
 	ssize_t n = -1;
-	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fdnum = -1, pidfd, fd;
 	DIR *d;
 
 	if (rootfd < 0)
-		return false;
+		return SK_HOLDS_UNKNOWN;
 	d = open_fd_dir(rootfd, pid);
 	close(rootfd);
 	if (!d)
-		return false;
+		return SK_HOLDS_UNKNOWN;
 	while (n < 0 && (de = readdir(d)))
 		if (de->d_name[0] != '.' && socket_inode(dirfd(d), de->d_name) == inode &&
 		    snprintf(path, sizeof(path), "%s/%d/fd/%s", root, (int)pid, de->d_name) <
-			(int)sizeof(path))
+			(int)sizeof(path)) {
 			n = getxattr(path, "system.sockprotoname", proto, sizeof(proto) - 1);
+			fdnum = atoi(de->d_name);
+		}
 	closedir(d);
+	if (n < 0)
+		return SK_HOLDS_UNKNOWN; /* gone meanwhile, or not readable */
 	/* "UNIX", "UNIX-STREAM", "UNIX-SEQPACKET", the kernel's NUL counted in */
-	return n >= 4 && memcmp(proto, "UNIX", 4) == 0 &&
-	       (n == 4 || proto[4] == '\0' || proto[4] == '-');
+	if (n < 4 || memcmp(proto, "UNIX", 4) != 0 ||
+	    (n > 4 && proto[4] != '\0' && proto[4] != '-'))
+		return SK_HOLDS_NOT;
+	/* the socket's own name, from a copy of its fd (where this process may take one) */
+	if ((pidfd = sk_pidfd_open(pid)) < 0)
+		return SK_HOLDS_UNKNOWN;
+	if ((fd = sk_pidfd_getfd(pidfd, fdnum)) >= 0) {
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && st.st_ino == inode)
+			rc = fd_named(fd, name, namelen);
+		close(fd);
+	}
+	close(pidfd);
+	return rc;
 }
 
 int sk_proc_uid(const char *root, pid_t pid, unsigned *uid)

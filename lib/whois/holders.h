@@ -39,10 +39,15 @@ enum sk_holds {
 enum sk_holds sk_pid_holds_inode(const char *root, pid_t pid, unsigned long inode);
 
 /*
- * Whether pid's fd on the socket inode is a unix socket, by the kernel's
- * own word (the system.sockprotoname attribute of the fd link).
+ * Whether pid's fd on the socket inode is a unix socket bound to name
+ * (namelen bytes, as /proc/net/unix gives it): SK_HOLDS_NOT when the fd
+ * is another kind of socket (the system.sockprotoname attribute of its
+ * link) or has another name (getsockname on a copy of it, pidfd_getfd);
+ * SK_HOLDS_UNKNOWN when that cannot be told (no copy without the right
+ * to trace pid).
  */
-bool sk_pid_inode_is_unix(const char *root, pid_t pid, unsigned long inode);
+enum sk_holds sk_pid_unix_named(const char *root, pid_t pid, unsigned long inode,
+				const unsigned char *name, size_t namelen);
 
 /* The effective uid of pid (the owner of root/PID). Returns 0 or -1 with errno. */
 int sk_proc_uid(const char *root, pid_t pid, unsigned *uid);

@@ -52,6 +52,7 @@ struct sk_sock {
 	bool uclient;	     /* the client end of a connection to uname (unnamed itself) */
 	bool uvfs;	     /* the socket file's identity is known (netlink) */
 	bool uproc;	     /* from /proc/net/unix, where a name can forge lines: check it */
+	bool unsure;	     /* its /proc/net/unix line may be forged: shown, never signalled */
 	unsigned uvfs_dev;
 	unsigned long uvfs_ino;
 	unsigned char unamelen;
@@ -63,8 +64,9 @@ struct sk_sock {
 struct sk_socks {
 	struct sk_sock *v;
 	size_t count, cap;
-	size_t bad; /* lines of /proc/net that did not parse */
-	int error;  /* errno of a failed allocation, or 0 */
+	size_t bad;	/* lines of /proc/net that did not parse */
+	bool unix_proc; /* some unix sockets were read from /proc/net/unix (no file identity) */
+	int error;	/* errno of a failed allocation, or 0 */
 };
 
 /*

@@ -252,13 +252,15 @@ static int cmp_ulong(const void *pa, const void *pb)
 /*
  * The kernel prints a unix socket's name raw in /proc/net/unix, newlines
  * too, so a process can bind a name that reads as a line of its own,
- * naming another socket's inode. Drops the sockets found from first on
- * whose inode the table lists more than once (the forged line and the
- * real one); what is left is checked against its holders' fds later.
+ * naming another socket's inode. A socket found from first on whose inode
+ * the table lists more than once (the forged line and the real one, and
+ * which is which cannot be told) is marked unsure: shown, never
+ * signalled. So is every socket of another namespace's table: the real
+ * line of a socket named by a forged one may be in another table.
  */
-static void drop_forged(struct collect *c, size_t first)
+static void mark_unsure(struct collect *c, size_t first)
 {
-	size_t i, k = first;
+	size_t i;
 
 	qsort(c->inodes, c->ninodes, sizeof(*c->inodes), cmp_ulong);
 	for (i = first; i < c->out->count; i++) {
@@ -268,10 +270,8 @@ static void drop_forged(struct collect *c, size_t first)
 		bool twice = at && ((at > c->inodes && at[-1] == ino) ||
 				    (at + 1 < c->inodes + c->ninodes && at[1] == ino));
 
-		if (!twice)
-			c->out->v[k++] = c->out->v[i];
+		c->out->v[i].unsure = twice || c->q->netns_pid > 0;
 	}
-	c->out->count = k;
 }
 
 /* Reads all of fd. Returns the bytes read (*buf to free), or -1. */
@@ -423,7 +423,8 @@ int sk_unix_query(const struct sk_unix_query *q, struct sk_socks *out)
 		n = sk_unix_read_proc(root, collect, &c, &bad);
 		out->bad += bad;
 		if (n >= 0 && !c.error)
-			drop_forged(&c, first);
+			mark_unsure(&c, first);
+		out->unix_proc = true;
 	}
 	if (c.error) {
 		errno = c.error;

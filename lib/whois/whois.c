@@ -413,29 +413,47 @@ static int build_rows(struct sk_whois *w)
 }
 
 /*
- * A unix socket read from /proc/net/unix is taken only from holders whose
- * fd on its inode is a unix socket indeed: a forged line of that table
- * may name the inode of any socket (see unixquery.c).
+ * A unix socket read from /proc/net/unix is checked against its holders:
+ * a forged line of that table may name the inode of any socket (see
+ * unixquery.c). A holder whose fd on it is another kind of socket, or a
+ * unix socket of another name, shows the line forged: the socket goes,
+ * with all its holders. One whose fd has that very name (getsockname on
+ * a copy of the fd) vouches for it: it is no longer unsure.
  */
 static void check_unix_holders(struct sk_whois *w)
 {
 	struct sk_holders *h = &w->info->holders;
-	size_t i, k, keep = 0;
+	size_t i, k, keep = 0, first;
 
 	for (i = 0; i < w->socks.count; i++) {
-		const struct sk_sock *s = &w->socks.v[i];
+		struct sk_sock *s = &w->socks.v[i];
+		bool forged = false, named = false;
 
 		if (!s->uproc)
 			continue;
-		for (k = first_holder(h, s->e.inode); k < h->count && h->v[k].inode == s->e.inode;
-		     k++)
-			if (!sk_pid_inode_is_unix(w->q.proc, h->v[k].pid, s->e.inode))
-				h->v[k].pid = 0; /* dropped below */
+		first = first_holder(h, s->e.inode);
+		for (k = first; !forged && k < h->count && h->v[k].inode == s->e.inode; k++) {
+			enum sk_holds v = sk_pid_unix_named(w->q.proc, h->v[k].pid, s->e.inode,
+							    s->uname, s->unamelen);
+
+			forged = v == SK_HOLDS_NOT;
+			named |= v == SK_HOLDS_YES;
+		}
+		for (k = first; forged && k < h->count && h->v[k].inode == s->e.inode; k++)
+			h->v[k].pid = 0; /* dropped below */
+		if (forged)
+			s->e.inode = 0; /* and the socket too */
+		else if (named)
+			s->unsure = false;
 	}
 	for (i = 0; i < h->count; i++)
 		if (h->v[i].pid)
 			h->v[keep++] = h->v[i];
 	h->count = keep;
+	for (i = 0, keep = 0; i < w->socks.count; i++)
+		if (!w->socks.v[i].uproc || w->socks.v[i].e.inode)
+			w->socks.v[keep++] = w->socks.v[i];
+	w->socks.count = keep;
 }
 
 int sk_whois_find(const struct sk_whois_query *q, struct sk_whois *w)
@@ -529,6 +547,11 @@ int sk_whois_targets(const struct sk_whois *w, struct sk_whois_targets *t)
 		const struct sk_whois_row *r = &w->rows[i];
 
 		/* never the holders of mere connections (-a): an sshd session is not port 22 */
+		if (r->holder && r->pid > 0 && r->sock->e.inode && sk_whois_holds(r->sock) &&
+		    r->sock->unsure) {
+			t->unsure++; /* never on the word of a line that may be forged */
+			continue;
+		}
 		if (r->holder && r->pid > 0 && r->sock->e.inode && sk_whois_holds(r->sock) &&
 		    add_target(t, w->q.proc, r) < 0) {
 			sk_whois_targets_free(t);

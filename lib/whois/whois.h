@@ -102,6 +102,7 @@ struct sk_whois_target {
 struct sk_whois_targets {
 	struct sk_whois_target *v;
 	size_t count;
+	size_t unsure; /* holders left out: their socket's /proc/net/unix line may be forged */
 };
 
 /* Collects the holders of w's holder rows, once per process. Returns 0 or -1 (ENOMEM). */

@@ -323,7 +323,7 @@ static pid_t holder(int sock, bool stubborn)
 static int stop_one(pid_t pid, unsigned long inode, int sig, int grace_ms)
 {
 	struct sk_whois_target t = {.pid = pid, .comm = "child", .inodes = &inode, .ninodes = 1};
-	struct sk_whois_targets ts = {&t, 1};
+	struct sk_whois_targets ts = {.v = &t, .count = 1};
 	struct sk_whois_stop s = {
 	    .signal = sig, .grace_ms = grace_ms, .say = note, .ctx = NULL, .proc = "/proc"};
 
