@@ -753,7 +753,7 @@ static void put_sock(const struct sk_whois_row *r, FILE *f)
 
 struct close_ctx {
 	const struct whois_opts *o;
-	size_t still_bound;
+	unsigned char still_bound[65536 / 8]; /* the ports a listener was left bound to */
 };
 
 static void say_close(void *ctx, const struct sk_whois_row *r, enum sk_close_result res, int err)
@@ -772,12 +772,14 @@ static void say_close(void *ctx, const struct sk_whois_row *r, enum sk_close_res
 		fputs(": gone already\n", stderr);
 		return;
 	case SK_CLOSE_STILL_BOUND:
-		c->still_bound++;
+		c->still_bound[r->sock->e.lport / 8] |=
+		    (unsigned char)(1u << (r->sock->e.lport % 8));
 		fputs("closed ", stderr);
 		put_sock(r, stderr);
-		fputs(": it no longer listens, but its process keeps the port bound (a server that "
-		      "sets SO_REUSEADDR can bind it; --kill frees it)\n",
-		      stderr);
+		fprintf(stderr,
+			": it no longer %s, but its process keeps the port bound (a server that "
+			"sets SO_REUSEADDR can bind it; --kill frees it)\n",
+			r->sock->e.state == SK_TCP_LISTEN ? "listens" : "is connected");
 		return;
 	case SK_CLOSE_FAILED: break;
 	}
@@ -823,32 +825,47 @@ static size_t count_closable(const struct sk_whois *w)
 /* Closes the sockets; returns the exit status. */
 static int close_sockets(struct sk_whois *w, const struct whois_opts *o, int rc)
 {
-	struct close_ctx ctx = {.o = o};
-	struct sk_whois_close c = {.say = say_close, .ctx = &ctx, .dry_run = o->dry_run};
+	struct close_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct sk_whois_close c = {.say = say_close, .ctx = ctx, .dry_run = o->dry_run};
 	size_t n = count_closable(w), i;
+	unsigned p;
+	bool bound;
 	char q[64];
 
-	if (n == 0)
+	if (!ctx) {
+		cmd_error(name, "out of memory");
+		return EXIT_FAIL;
+	}
+	ctx->o = o;
+	if (n == 0) {
+		free(ctx);
 		return rc ? rc : EXIT_UNSEEN;
+	}
 	snprintf(q, sizeof(q), "close %zu socket%s", n, n == 1 ? "" : "s");
 	if (!o->dry_run && isatty(STDIN_FILENO) && !o->yes && !ask(q)) {
 		cmd_error(name, "nothing closed");
+		free(ctx);
 		return EXIT_UNSEEN;
 	}
 	if (sk_whois_close(w, &c) < 0)
 		rc = EXIT_UNSEEN;
-	if (o->dry_run)
-		return rc;
 	/* what is left on each port: SOCK_DESTROY is synchronous, nothing to wait for */
-	for (i = 0; i < o->nspecs; i++) {
-		if (!w->held[i])
+	for (i = 0; !o->dry_run && i < o->nspecs; i++) {
+		if (!w->held[i] || o->specs[i].unix_sock)
 			continue;
-		if (sk_whois_port_free(&w->q, &o->specs[i], 0) == SK_PORT_FREE)
+		/* what closing left bound (which /proc/net of other namespaces does not list) */
+		for (p = o->specs[i].lo, bound = false; !bound && p <= o->specs[i].hi; p++)
+			bound = ctx->still_bound[p / 8] & (1u << (p % 8));
+		if (bound) {
+			say_spec(&o->specs[i], "is still bound");
+		} else if (sk_whois_port_free(&w->q, &o->specs[i], 0) == SK_PORT_FREE) {
 			say_spec(&o->specs[i], "is free");
-		else
-			say_spec(&o->specs[i],
-				 ctx.still_bound ? "is still bound" : "is still held");
+		} else { /* a socket it did not close, or one that came meanwhile */
+			say_spec(&o->specs[i], "is still held");
+			rc = EXIT_UNSEEN;
+		}
 	}
+	free(ctx);
 	return rc;
 }
 
@@ -897,7 +914,7 @@ static int wait_free(const struct whois_opts *o, const struct sk_whois_query *q)
 				return EXIT_FAIL;
 			}
 		}
-	} while (waited && o->nspecs > 1);
+	} while (waited && o->nspecs > 1 && sk_now_ms() < deadline);
 	return 0;
 }
 

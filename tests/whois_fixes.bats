@@ -359,3 +359,95 @@ sleeping() {
 	[ ! -s "$TMP/w.out" ]
 	[ ! -s "$TMP/w.err" ]
 }
+
+# --- second review (commit after 7f773de) ----------------------------------
+
+# conn_pair: a python3 process with a listener on A and a client connected
+# to it from B, where B < A (so the client's row comes first); with
+# --fixed, B is bound by number. Sets pair_pid, pair_a, pair_b.
+conn_pair() {
+	python3 - "$@" <<'PY' 2>"$TMP/pair.err" &
+import socket, sys, time
+fixed = "--fixed" in sys.argv
+lst = socket.socket()
+lst.bind(("127.0.0.1", 0))
+lst.listen(4)
+a = lst.getsockname()[1]
+for _ in range(200):
+    c = socket.socket()
+    c.bind(("127.0.0.1", 0))
+    b = c.getsockname()[1]
+    if b < a:
+        break
+    c.close()
+else:
+    sys.exit("no port below %d" % a)
+if fixed:
+    c.close()
+    c = socket.socket()
+    c.bind(("127.0.0.1", b))
+c.connect(("127.0.0.1", a))
+acc = lst.accept()[0]
+print("ports %d %d" % (a, b), file=sys.stderr, flush=True)
+time.sleep(60)
+PY
+	pair_pid=$!
+	BG_PIDS+=("$pair_pid")
+	wait_for "$TMP/pair.err" '^ports '
+	read -r _ pair_a pair_b <"$TMP/pair.err"
+}
+
+@test "fixes: -a --close read without cookies never reaches the listener behind a connection gone" {
+	need_root
+	conn_pair
+	run --separate-stderr env SOCKCTL_NO_NETLINK=1 "$SK" whois-port -a --close -y "$pair_b" </dev/null
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	# the listener on A was never a row: it still listens
+	[ "$(ss -Htln "sport = :$pair_a" | wc -l)" -eq 1 ]
+	kill -0 "$pair_pid"
+}
+
+@test "fixes: -a --close of a connection from a port bound by number is no error" {
+	need_root
+	conn_pair --fixed
+	run --separate-stderr "$SK" whois-port -a --close -y "$pair_b" </dev/null
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[[ "$stderr" != *"cannot close"* ]]
+	[ "$(ss -Htln "sport = :$pair_a" | wc -l)" -eq 1 ]
+}
+
+@test "fixes: --close --dry-run says a bound-only TCP socket would not be closed" {
+	need_root
+	hold b tcp 127.0.0.1 --no-listen
+	run --separate-stderr "$SK" whois-port "$b_port"
+	[ "$status" -eq 0 ] || skip "bound-only TCP sockets are not seen on this kernel"
+	run --separate-stderr "$SK" whois-port --close --dry-run "$b_port"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"would not close tcp 127.0.0.1:$b_port BOUND"*"neither listens nor is connected"* ]]
+}
+
+@test "fixes: --all-netns --close in another namespace reports a fixed-port listener as still bound" {
+	need_root
+	command -v unshare >/dev/null || skip "no unshare"
+	unshare -n python3 - <<'PY' 2>"$TMP/ns.err" &
+import socket, sys, time
+socket.socket().bind(("127.0.0.1", 0))  # lo is down: bind works, nothing connects
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+p = s.getsockname()[1]
+s.close()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", p))
+s.listen(1)
+print("port %d" % p, file=sys.stderr, flush=True)
+time.sleep(60)
+PY
+	BG_PIDS+=("$!")
+	wait_for "$TMP/ns.err" '^port '
+	read -r _ p <"$TMP/ns.err"
+	run --separate-stderr "$SK" whois-port --all-netns --close -y "$p" </dev/null
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[[ "$stderr" == *"it no longer listens, but its process keeps the port bound"* ]]
+	[[ "$stderr" == *"port $p is still bound"* ]]
+}

@@ -188,22 +188,28 @@ static int probe_fds(int dfd, pid_t pid, const unsigned long *inodes, size_t n,
 	return atomic_load(&seen) == lo.want;
 }
 
-/* Records the sockets of one process. Returns 0, or -1 on ENOMEM. */
+/*
+ * Records the sockets of one process, by fd number where probe allows
+ * (*probed then says so) or from its fd directory. Returns 0, or -1 on
+ * ENOMEM.
+ */
 static int scan_process(int rootfd, pid_t pid, const unsigned long *inodes, size_t n,
-			struct sk_holders *h, size_t *cap)
+			struct sk_holders *h, size_t *cap, bool probe, bool *probed)
 {
 	DIR *d = open_fd_dir(rootfd, pid);
 	struct dirent *de;
-	int rc;
+	int rc = 0;
 
+	*probed = false;
 	if (!d) {
-		if (errno == EACCES || errno == EPERM)
+		if (probe && (errno == EACCES || errno == EPERM))
 			h->unseen++;
 		return 0; /* gone meanwhile, or not readable */
 	}
 	/* a table that changed meanwhile is read again: the holders are made unique later */
-	if ((rc = probe_fds(dirfd(d), pid, inodes, n, h, cap)) != 0) {
+	if (probe && (rc = probe_fds(dirfd(d), pid, inodes, n, h, cap)) != 0) {
 		closedir(d);
+		*probed = rc > 0;
 		return rc < 0 ? -1 : 0;
 	}
 	while (rc == 0 && (de = readdir(d))) {
@@ -228,11 +234,51 @@ static int cmp_holder(const void *pa, const void *pb)
 	return (a->pid > b->pid) - (a->pid < b->pid);
 }
 
+/*
+ * Probing by fd number stops once it has seen as many fds as the table
+ * had; an fd opened meanwhile below the last one may stand in for one
+ * not yet seen. When a socket has no holder after all, the processes
+ * that were probed are read again from their directories, for the
+ * sockets still without one. Returns 0, or -1 on ENOMEM.
+ */
+static int rescan_probed(int rootfd, const pid_t *pids, size_t npids, const unsigned long *inodes,
+			 size_t n, struct sk_holders *h, size_t *cap)
+{
+	unsigned long *missing;
+	size_t i, lo, hi, nmissing = 0;
+	bool probed;
+	int rc = 0;
+
+	if (npids == 0)
+		return 0;
+	if (!(missing = malloc((n + 1) * sizeof(*missing))))
+		return -1;
+	h->count = sk_sort_unique(h->v, h->count, sizeof(*h->v), cmp_holder);
+	for (i = 0; i < n; i++) {
+		for (lo = 0, hi = h->count; lo < hi;) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (h->v[mid].inode < inodes[i])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == h->count || h->v[lo].inode != inodes[i])
+			missing[nmissing++] = inodes[i];
+	}
+	for (i = 0; rc == 0 && nmissing && i < npids; i++)
+		rc = scan_process(rootfd, pids[i], missing, nmissing, h, cap, false, &probed);
+	free(missing);
+	return rc;
+}
+
 int sk_find_holders(const char *root, const unsigned long *inodes, size_t n, struct sk_holders *out)
 {
-	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	size_t cap = 0;
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+	size_t cap = 0, npids = 0;
+	pid_t *pids = NULL;
 	struct dirent *de;
+	bool probed;
 	DIR *d;
 
 	memset(out, 0, sizeof(*out));
@@ -242,19 +288,29 @@ int sk_find_holders(const char *root, const unsigned long *inodes, size_t n, str
 		close(rootfd);
 		return -1;
 	}
-	while ((de = readdir(d))) {
-		pid_t pid = entry_pid(de->d_name);
+	while (rc == 0 && (de = readdir(d))) {
+		pid_t pid = entry_pid(de->d_name), *nv;
 
-		if (pid && n && scan_process(rootfd, pid, inodes, n, out, &cap) < 0) {
-			closedir(d);
-			close(rootfd);
-			sk_holders_free(out);
-			errno = ENOMEM;
-			return -1;
+		if (!pid || !n)
+			continue;
+		rc = scan_process(rootfd, pid, inodes, n, out, &cap, true, &probed);
+		if (rc == 0 && probed) {
+			if (!(nv = realloc(pids, (npids + 1) * sizeof(*nv))))
+				rc = -1;
+			else
+				(pids = nv)[npids++] = pid;
 		}
 	}
 	closedir(d);
+	if (rc == 0)
+		rc = rescan_probed(rootfd, pids, npids, inodes, n, out, &cap);
+	free(pids);
 	close(rootfd);
+	if (rc < 0) {
+		sk_holders_free(out);
+		errno = ENOMEM;
+		return -1;
+	}
 	/* one entry per process and socket, however many fds it has on it */
 	out->count = sk_sort_unique(out->v, out->count, sizeof(*out->v), cmp_holder);
 	return 0;
@@ -311,7 +367,7 @@ static enum sk_holds fd_named(int fd, const unsigned char *name, size_t namelen)
 }
 
 enum sk_holds sk_pid_unix_named(const char *root, pid_t pid, unsigned long inode,
-				const unsigned char *name, size_t namelen)
+				const unsigned char *name, size_t namelen, bool by_name)
 {
 	char path[4096], proto[32];
 	struct dirent *de;
@@ -340,6 +396,8 @@ enum sk_holds sk_pid_unix_named(const char *root, pid_t pid, unsigned long inode
 	if (n < 4 || memcmp(proto, "UNIX", 4) != 0 ||
 	    (n > 4 && proto[4] != '\0' && proto[4] != '-'))
 		return SK_HOLDS_NOT;
+	if (!by_name)
+		return SK_HOLDS_UNKNOWN;
 	/* the socket's own name, from a copy of its fd (where this process may take one) */
 	if ((pidfd = sk_pidfd_open(pid)) < 0)
 		return SK_HOLDS_UNKNOWN;

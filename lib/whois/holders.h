@@ -42,12 +42,14 @@ enum sk_holds sk_pid_holds_inode(const char *root, pid_t pid, unsigned long inod
  * Whether pid's fd on the socket inode is a unix socket bound to name
  * (namelen bytes, as /proc/net/unix gives it): SK_HOLDS_NOT when the fd
  * is another kind of socket (the system.sockprotoname attribute of its
- * link) or has another name (getsockname on a copy of it, pidfd_getfd);
- * SK_HOLDS_UNKNOWN when that cannot be told (no copy without the right
- * to trace pid).
+ * link) or, with by_name, has another name (getsockname on a copy of it,
+ * from pidfd_getfd, which also files the socket under this process's
+ * net_cls and net_prio cgroup settings); SK_HOLDS_YES for that very name;
+ * SK_HOLDS_UNKNOWN when it cannot be told (without by_name, or without
+ * the right to trace pid).
  */
 enum sk_holds sk_pid_unix_named(const char *root, pid_t pid, unsigned long inode,
-				const unsigned char *name, size_t namelen);
+				const unsigned char *name, size_t namelen, bool by_name);
 
 /* The effective uid of pid (the owner of root/PID). Returns 0 or -1 with errno. */
 int sk_proc_uid(const char *root, pid_t pid, unsigned *uid);

@@ -18,7 +18,7 @@ bool sk_port_query_match(const struct sk_port_query *q, bool udp, const struct s
 	}
 	if (e->lport >= q->lo && e->lport <= q->hi)
 		return udp || q->all_states || SK_TCP_HOLDS_PORT(e->state);
-	return q->all_states && e->rport >= q->lo && e->rport <= q->hi;
+	return q->all_states && !q->local_only && e->rport >= q->lo && e->rport <= q->hi;
 }
 
 struct collect {
@@ -62,6 +62,9 @@ static long from_netlink(const struct sk_port_query *q, int family, bool udp, st
 			states = q->lo ? ~0u : 1u << SK_UDP_BOUND;
 		else
 			states = 1u << SK_TCP_LISTEN; /* bound-only ones: see bound_only() */
+		lo = q->lo;
+		hi = q->hi;
+	} else if (q->local_only) {
 		lo = q->lo;
 		hi = q->hi;
 	}

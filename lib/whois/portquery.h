@@ -29,8 +29,9 @@ struct sk_port_query {
 	const char *proc; /* "/proc", or a fixture root */
 	unsigned lo, hi;  /* a port range in 1-65535, or lo 0 for every listening or bound port */
 	bool tcp, udp;
-	bool all_states;     /* every TCP state, and connections to the port */
-	bool no_netlink;     /* read /proc/net even where netlink could answer */
+	bool all_states; /* every TCP state, and connections to the port */
+	bool local_only; /* with all_states: sockets whose own port it is, not connections to it */
+	bool no_netlink; /* read /proc/net even where netlink could answer */
 	unsigned long netns; /* tag for the sockets found (0: this namespace) */
 	pid_t netns_pid;     /* > 0: read root/PID/net, the namespace of PID */
 };

@@ -415,15 +415,17 @@ static int build_rows(struct sk_whois *w)
 /*
  * A unix socket read from /proc/net/unix is checked against its holders:
  * a forged line of that table may name the inode of any socket (see
- * unixquery.c). A holder whose fd on it is another kind of socket, or a
- * unix socket of another name, shows the line forged: the socket goes,
- * with all its holders. One whose fd has that very name (getsockname on
- * a copy of the fd) vouches for it: it is no longer unsure.
+ * unixquery.c). A holder whose fd on it is another kind of socket shows
+ * the line forged, and the socket goes (its holders stay: the same inode
+ * may have its true line too). An unsure one is checked by name as well
+ * (getsockname on a copy of the holder's fd, which the kernel files under
+ * this process's cgroup for net_cls: so only then): another name shows it
+ * forged, that very name vouches for it.
  */
 static void check_unix_holders(struct sk_whois *w)
 {
 	struct sk_holders *h = &w->info->holders;
-	size_t i, k, keep = 0, first;
+	size_t i, k, keep;
 
 	for (i = 0; i < w->socks.count; i++) {
 		struct sk_sock *s = &w->socks.v[i];
@@ -431,25 +433,19 @@ static void check_unix_holders(struct sk_whois *w)
 
 		if (!s->uproc)
 			continue;
-		first = first_holder(h, s->e.inode);
-		for (k = first; !forged && k < h->count && h->v[k].inode == s->e.inode; k++) {
+		for (k = first_holder(h, s->e.inode);
+		     !forged && k < h->count && h->v[k].inode == s->e.inode; k++) {
 			enum sk_holds v = sk_pid_unix_named(w->q.proc, h->v[k].pid, s->e.inode,
-							    s->uname, s->unamelen);
+							    s->uname, s->unamelen, s->unsure);
 
 			forged = v == SK_HOLDS_NOT;
 			named |= v == SK_HOLDS_YES;
 		}
-		for (k = first; forged && k < h->count && h->v[k].inode == s->e.inode; k++)
-			h->v[k].pid = 0; /* dropped below */
 		if (forged)
-			s->e.inode = 0; /* and the socket too */
-		else if (named)
+			s->e.inode = 0; /* dropped below */
+		else if (named && s->unsure)
 			s->unsure = false;
 	}
-	for (i = 0; i < h->count; i++)
-		if (h->v[i].pid)
-			h->v[keep++] = h->v[i];
-	h->count = keep;
 	for (i = 0, keep = 0; i < w->socks.count; i++)
 		if (!w->socks.v[i].uproc || w->socks.v[i].e.inode)
 			w->socks.v[keep++] = w->socks.v[i];
@@ -770,83 +766,6 @@ static int protocol_of(const struct sk_sock *s)
 	return s->udp ? IPPROTO_UDP : IPPROTO_TCP;
 }
 
-/* SOCK_DESTROY from inside the socket's namespace (a child that joins it). */
-static int destroy_in(const char *proc, const struct sk_sock *s)
-{
-	char path[4096];
-	int status, fd;
-	pid_t child;
-
-	if (s->netns == 0)
-		return sk_sockdiag_destroy(protocol_of(s), &s->e);
-	snprintf(path, sizeof(path), "%s/%d/ns/net", proc, (int)s->netns_pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	if (sk_netns_of(proc, s->netns_pid) != s->netns) { /* its process exited meanwhile */
-		close(fd);
-		errno = ENOENT;
-		return -1;
-	}
-	if ((child = fork()) < 0) {
-		close(fd);
-		return -1;
-	}
-	if (child == 0) {
-		if (setns(fd, CLONE_NEWNET) < 0)
-			_exit(errno & 0xff);
-		_exit(sk_sockdiag_destroy(protocol_of(s), &s->e) < 0 ? errno & 0xff : 0);
-	}
-	close(fd);
-	while (waitpid(child, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (!WIFEXITED(status)) {
-		errno = EIO;
-		return -1;
-	}
-	if (WEXITSTATUS(status)) {
-		errno = WEXITSTATUS(status);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Whether s is still there, and in which state: looked for by inode on
- * its port, in its namespace. Returns 1 (*state set), 0 gone, or -1.
- */
-static int sock_now(const struct sk_whois_query *wq, const struct sk_sock *s, int *state)
-{
-	struct sk_port_query pq = {
-	    .proc = wq->proc,
-	    .lo = s->e.lport,
-	    .hi = s->e.lport,
-	    .tcp = !s->udp,
-	    .udp = s->udp,
-	    .all_states = true,
-	    .no_netlink = wq->no_netlink,
-	    .netns = s->netns,
-	    .netns_pid = s->netns_pid,
-	};
-	struct sk_socks found = {0};
-	size_t i;
-	int rc = 0;
-
-	if (s->e.lport == 0)
-		return 0;
-	if (sk_port_query(&pq, &found) < 0) {
-		sk_socks_free(&found);
-		return -1;
-	}
-	for (i = 0; i < found.count && rc == 0; i++)
-		if (found.v[i].e.inode == s->e.inode && found.v[i].e.lport == s->e.lport) {
-			*state = found.v[i].e.state;
-			rc = 1;
-		}
-	sk_socks_free(&found);
-	return rc;
-}
-
 /* Whether this process may close sockets: CAP_NET_ADMIN in its effective set. */
 static bool have_net_admin(void)
 {
@@ -864,56 +783,161 @@ static bool have_net_admin(void)
 }
 
 /*
- * Closes one socket and tells what became of it. The kernel finds the
- * socket by its address and checks the cookie; in a SO_REUSEPORT group
- * the address leads to one member only (ENOENT for the others), so a
- * listener still there is closed again without the cookie, which takes
- * whichever member the address leads to: all of them are on the port.
+ * Whether s is still there, and in which state, in this process's
+ * namespace: looked for by inode among the sockets of its own port, any
+ * state (bound-only ones too), through netlink. Returns 1 (*now set, with
+ * the kernel's cookie), 0 gone, or -1.
  */
-static enum sk_close_result close_one(const struct sk_whois_query *q, const struct sk_sock *s,
-				      int *err)
+static int sock_now(const struct sk_sock *s, struct sk_procnet_entry *now)
 {
-	struct sk_sock any = *s;
-	int state = 0, now, tries;
+	struct sk_port_query pq = {
+	    .proc = "/proc",
+	    .lo = s->e.lport,
+	    .hi = s->e.lport,
+	    .tcp = !s->udp,
+	    .udp = s->udp,
+	    .all_states = true,
+	    .local_only = true,
+	};
+	struct sk_socks found = {0};
+	size_t i;
+	int rc = 0;
+
+	if (s->e.lport == 0)
+		return 0;
+	if (sk_port_query(&pq, &found) < 0) {
+		sk_socks_free(&found);
+		return -1;
+	}
+	for (i = 0; i < found.count && rc == 0; i++)
+		if (found.v[i].e.inode == s->e.inode) {
+			*now = found.v[i].e;
+			rc = 1;
+		}
+	sk_socks_free(&found);
+	return rc;
+}
+
+static bool tcp_bound_only(const struct sk_sock *s)
+{
+	return !s->udp && (s->e.state == SK_TCP_CLOSE || s->e.state == SK_TCP_BOUND_INACTIVE);
+}
+
+/*
+ * Closes s in this process's namespace and tells what became of it. The
+ * kernel finds a socket by its address and checks the cookie: a socket
+ * read without one (/proc/net) is looked up for it first, so that an
+ * address that leads elsewhere (a connection gone, to its listener)
+ * closes nothing. In a SO_REUSEPORT group the address leads to one member
+ * only (ENOENT for the others): a listener still there is closed again
+ * without the cookie, which takes whichever member the address leads to;
+ * all of them listen on the port.
+ */
+static enum sk_close_result close_here(const struct sk_sock *s, int *err)
+{
+	struct sk_procnet_entry e = s->e, now;
+	int found, tries;
 
 	*err = 0;
 	if (s->e.family == AF_UNIX) {
 		*err = EOPNOTSUPP;
 		return SK_CLOSE_FAILED;
 	}
-	if (!s->udp && s->e.state != SK_TCP_LISTEN &&
-	    (s->e.state == SK_TCP_CLOSE || s->e.state == SK_TCP_BOUND_INACTIVE)) {
+	if (tcp_bound_only(s)) {
 		*err = ENOTCONN; /* bound, not listening: no address leads to it */
 		return SK_CLOSE_FAILED;
 	}
-	if (destroy_in(q->proc, s) < 0 && (*err = errno) != ENOENT)
+	if (!e.has_cookie) {
+		if ((found = sock_now(s, &now)) <= 0) {
+			*err = found < 0 ? errno : 0;
+			return found < 0 ? SK_CLOSE_FAILED : SK_CLOSE_GONE;
+		}
+		e = now;
+	}
+	if (sk_sockdiag_destroy(protocol_of(s), &e) < 0 && (*err = errno) != ENOENT)
 		return SK_CLOSE_FAILED;
-	any.e.has_cookie = false;
-	for (tries = 0; (now = sock_now(q, s, &state)) == 1 && tries < 64; tries++) {
-		if (*err != ENOENT || state != SK_TCP_LISTEN || s->udp)
+	e.has_cookie = false;
+	for (tries = 0; (found = sock_now(s, &now)) == 1 && tries < 64; tries++) {
+		if (*err != ENOENT || now.state != SK_TCP_LISTEN || s->udp)
 			break;
-		if (destroy_in(q->proc, &any) < 0) {
+		if (sk_sockdiag_destroy(protocol_of(s), &e) < 0) {
 			*err = errno;
 			return SK_CLOSE_FAILED;
 		}
 	}
-	if (now < 0) { /* closed, but it cannot be looked for again */
-		*err = 0;
-		return SK_CLOSED;
-	}
-	if (now == 0) {
+	if (found <= 0) { /* gone (or not to be looked for again) */
 		bool gone = *err == ENOENT && tries == 0;
 
 		*err = 0;
 		return gone ? SK_CLOSE_GONE : SK_CLOSED;
 	}
-	if (!s->udp && s->e.state == SK_TCP_LISTEN && state != SK_TCP_LISTEN) {
+	if (!s->udp && s->e.state == SK_TCP_LISTEN && now.state != SK_TCP_LISTEN) {
 		*err = 0;
 		return SK_CLOSE_STILL_BOUND;
 	}
-	/* UDP bound to a port of its choosing, or an address that leads elsewhere */
-	*err = s->udp ? EADDRINUSE : ESTALE;
+	if (!s->udp && s->e.state != SK_TCP_LISTEN &&
+	    (now.state == SK_TCP_CLOSE || now.state == SK_TCP_BOUND_INACTIVE)) {
+		/* a connection from a port bound by number: closed, its port kept */
+		bool gone = *err == ENOENT && tries == 0;
+
+		*err = 0;
+		return gone ? SK_CLOSE_GONE : SK_CLOSE_STILL_BOUND;
+	}
+	/* UDP bound to a port of its choosing; or an address that leads to another socket */
+	*err = s->udp && *err != ENOENT ? EADDRINUSE : ESTALE;
 	return SK_CLOSE_FAILED;
+}
+
+/* close_here from inside s's namespace: a child that joins it reports back. */
+static enum sk_close_result close_one(const char *proc, const struct sk_sock *s, int *err)
+{
+	int out[2] = {SK_CLOSE_FAILED, EIO}, p[2], fd, status;
+	char path[4096];
+	ssize_t n;
+	pid_t child;
+
+	if (s->netns == 0)
+		return close_here(s, err);
+	snprintf(path, sizeof(path), "%s/%d/ns/net", proc, (int)s->netns_pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		*err = errno == ENOENT ? 0 : errno;
+		return *err ? SK_CLOSE_FAILED : SK_CLOSE_GONE;
+	}
+	if (sk_netns_of(proc, s->netns_pid) != s->netns) { /* its process exited meanwhile */
+		close(fd);
+		*err = 0;
+		return SK_CLOSE_GONE;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		*err = errno;
+		close(fd);
+		return SK_CLOSE_FAILED;
+	}
+	if ((child = fork()) < 0) {
+		*err = errno;
+		close(fd), close(p[0]), close(p[1]);
+		return SK_CLOSE_FAILED;
+	}
+	if (child == 0) {
+		close(p[0]);
+		if (setns(fd, CLONE_NEWNET) < 0)
+			out[1] = errno;
+		else
+			out[0] = (int)close_here(s, &out[1]);
+		_exit(write(p[1], out, sizeof(out)) == (ssize_t)sizeof(out) ? 0 : 1);
+	}
+	close(fd);
+	close(p[1]);
+	do
+		n = read(p[0], out, sizeof(out));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(out))
+		out[0] = SK_CLOSE_FAILED, out[1] = EIO;
+	*err = out[1];
+	return (enum sk_close_result)out[0];
 }
 
 /* True for an address of this machine's: loopback, or one of its interfaces'. */
@@ -977,9 +1001,11 @@ int sk_whois_close(const struct sk_whois *w, const struct sk_whois_close *c)
 			continue;
 		last = s;
 		if (!c->dry_run) {
-			res = close_one(&w->q, s, &err);
+			res = close_one(w->q.proc, s, &err);
 		} else if (s->e.family == AF_UNIX) {
 			res = SK_CLOSE_FAILED, err = EOPNOTSUPP;
+		} else if (tcp_bound_only(s)) {
+			res = SK_CLOSE_FAILED, err = ENOTCONN;
 		} else if (!may) {
 			res = SK_CLOSE_FAILED, err = EPERM;
 		} else {
@@ -1004,6 +1030,7 @@ static int used_ports(const char *proc, bool no_netlink, const struct sk_whois_s
 	    .tcp = !(spec->udp && !spec->tcp),
 	    .udp = spec->udp && !spec->tcp,
 	    .all_states = true,
+	    .local_only = true,
 	    .no_netlink = no_netlink,
 	};
 	struct sk_socks s = {0};

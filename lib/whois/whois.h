@@ -145,7 +145,7 @@ enum sk_port_state sk_whois_port_free(const struct sk_whois_query *q,
 enum sk_close_result {
 	SK_CLOSED,     /* closed (a dry run: it would be) */
 	SK_CLOSE_GONE, /* gone already: closing its peer reset it, or its process closed it */
-	SK_CLOSE_STILL_BOUND, /* a listener no longer listens, but its process keeps the port */
+	SK_CLOSE_STILL_BOUND, /* closed, but its process keeps the port it bound by number */
 	SK_CLOSE_FAILED,      /* not closed: err says why */
 };
 
