@@ -240,34 +240,6 @@ PY
 	[[ "$stderr" == *"1 socket is held by processes that cannot be seen: run it with sudo to see them"* ]]
 }
 
-# on_tty ANSWER ARGS...: runs sockctl ARGS under a pseudo-terminal, types
-# ANSWER at the prompt, prints what the terminal showed and the exit status.
-on_tty() {
-	timeout 20 python3 - "$SK" "$@" <<'PY'
-import os, pty, select, sys, time
-sk, answer, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sk, [sk] + args)
-out, sent, deadline = b"", False, time.time() + 15
-while time.time() < deadline:
-    r, _, _ = select.select([fd], [], [], 0.1)
-    if r:
-        try:
-            b = os.read(fd, 4096)
-        except OSError:
-            break
-        if not b:
-            break
-        out += b
-    if not sent and b"[y/N] " in out:
-        os.write(fd, answer.encode() + b"\n")
-        sent = True
-_, status = os.waitpid(pid, 0)
-print(out.decode(errors="replace").replace("\r", ""))
-print("exit", os.waitstatus_to_exitcode(status))
-PY
-}
 
 @test "-k asks on a terminal; anything but y leaves the holder alone" {
 	hold h tcp 127.0.0.1

@@ -250,32 +250,3 @@ runs_sockctl() {
 	[ "$(readlink -f "/proc/$1/exe" 2>/dev/null)" = "$(readlink -f "$SK")" ]
 }
 
-# on_tty ANSWER ARGS...: runs sockctl ARGS under a pseudo-terminal, types
-# ANSWER at a [y/N] prompt, prints what the terminal showed and the exit
-# status.
-on_tty() {
-	timeout 20 python3 - "$SK" "$@" <<'PY'
-import os, pty, select, sys, time
-sk, answer, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sk, [sk] + args)
-out, sent, deadline = b"", False, time.time() + 15
-while time.time() < deadline:
-    r, _, _ = select.select([fd], [], [], 0.1)
-    if r:
-        try:
-            b = os.read(fd, 4096)
-        except OSError:
-            break
-        if not b:
-            break
-        out += b
-    if not sent and b"[y/N] " in out:
-        os.write(fd, answer.encode() + b"\n")
-        sent = True
-_, status = os.waitpid(pid, 0)
-print(out.decode(errors="replace").replace("\r", ""))
-print("exit", os.waitstatus_to_exitcode(status))
-PY
-}

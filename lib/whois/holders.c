@@ -322,17 +322,27 @@ void sk_holders_free(struct sk_holders *h)
 	memset(h, 0, sizeof(*h));
 }
 
-enum sk_holds sk_pid_holds_inode(const char *root, pid_t pid, unsigned long inode)
+/* Opens root/PID/fd, root given by its path. NULL with errno when it cannot. */
+static DIR *open_pid_fds(const char *root, pid_t pid)
 {
-	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	enum sk_holds found = SK_HOLDS_NOT;
-	struct dirent *de;
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), saved;
 	DIR *d;
 
 	if (rootfd < 0)
-		return SK_HOLDS_UNKNOWN;
+		return NULL;
 	d = open_fd_dir(rootfd, pid);
+	saved = errno;
 	close(rootfd);
+	errno = saved;
+	return d;
+}
+
+enum sk_holds sk_pid_holds_inode(const char *root, pid_t pid, unsigned long inode)
+{
+	enum sk_holds found = SK_HOLDS_NOT;
+	struct dirent *de;
+	DIR *d = open_pid_fds(root, pid);
+
 	if (!d)
 		return errno == ENOENT ? SK_HOLDS_NOT : SK_HOLDS_UNKNOWN;
 	while (found == SK_HOLDS_NOT && (de = readdir(d)))
@@ -373,13 +383,9 @@ enum sk_holds sk_pid_unix_named(const char *root, pid_t pid, unsigned long inode
 	struct dirent *de;
 	enum sk_holds rc = SK_HOLDS_UNKNOWN;
 	ssize_t n = -1;
-	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fdnum = -1, pidfd, fd;
-	DIR *d;
+	int fdnum = -1, pidfd, fd;
+	DIR *d = open_pid_fds(root, pid);
 
-	if (rootfd < 0)
-		return SK_HOLDS_UNKNOWN;
-	d = open_fd_dir(rootfd, pid);
-	close(rootfd);
 	if (!d)
 		return SK_HOLDS_UNKNOWN;
 	while (n < 0 && (de = readdir(d)))

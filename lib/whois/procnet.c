@@ -113,13 +113,10 @@ bad:
 	return -1;
 }
 
-long sk_procnet_read(const char *root, const char *name,
-		     void (*fn)(void *ctx, const struct sk_procnet_entry *e), void *ctx,
-		     size_t *bad)
+long sk_proc_table_read(const char *root, const char *name,
+			int (*line)(void *ctx, const char *text), void *ctx, size_t *bad)
 {
-	char path[4096], line[512];
-	struct sk_procnet_entry e;
-	int family = strchr(name, '6') ? AF_INET6 : AF_INET;
+	char path[4096], text[512];
 	long n = 0;
 	FILE *f;
 
@@ -131,12 +128,12 @@ long sk_procnet_read(const char *root, const char *name,
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
-	if (!fgets(line, sizeof(line), f)) { /* the header */
+	if (!fgets(text, sizeof(text), f)) { /* the header */
 		fclose(f);
 		return 0;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		if (!strchr(line, '\n') && !feof(f)) {
+	while (fgets(text, sizeof(text), f)) {
+		if (!strchr(text, '\n') && !feof(f)) {
 			int c;
 
 			while ((c = fgetc(f)) != EOF && c != '\n')
@@ -144,15 +141,39 @@ long sk_procnet_read(const char *root, const char *name,
 			(*bad)++;
 			continue;
 		}
-		if (sk_procnet_parse_line(line, family, &e) < 0) {
+		if (line(ctx, text) < 0)
 			(*bad)++;
-			continue;
-		}
-		fn(ctx, &e);
-		n++;
+		else
+			n++;
 	}
 	fclose(f);
 	return n;
+}
+
+struct inet_lines {
+	int family;
+	void (*fn)(void *ctx, const struct sk_procnet_entry *e);
+	void *ctx;
+};
+
+static int inet_line(void *ctx, const char *text)
+{
+	struct inet_lines *l = ctx;
+	struct sk_procnet_entry e;
+
+	if (sk_procnet_parse_line(text, l->family, &e) < 0)
+		return -1;
+	l->fn(l->ctx, &e);
+	return 0;
+}
+
+long sk_procnet_read(const char *root, const char *name,
+		     void (*fn)(void *ctx, const struct sk_procnet_entry *e), void *ctx,
+		     size_t *bad)
+{
+	struct inet_lines l = {strchr(name, '6') ? AF_INET6 : AF_INET, fn, ctx};
+
+	return sk_proc_table_read(root, name, inet_line, &l, bad);
 }
 
 const char *sk_tcp_state_name(int state)

@@ -28,6 +28,15 @@ struct sk_procnet_entry {
 int sk_procnet_parse_line(const char *line, int family, struct sk_procnet_entry *e);
 
 /*
+ * Reads the table root/net/name and calls line for each line after the
+ * header (NUL-terminated, its newline kept); a line that returns -1, or
+ * is longer than 511 bytes, is skipped and counted in *bad. Returns the
+ * number of lines taken, or -1 with errno.
+ */
+long sk_proc_table_read(const char *root, const char *name,
+			int (*line)(void *ctx, const char *text), void *ctx, size_t *bad);
+
+/*
  * Reads the table root/net/name ("tcp", "tcp6", "udp", "udp6") and calls
  * fn for each entry; lines that do not parse are skipped and counted in
  * *bad. Returns the number of entries, or -1 with errno (ENOENT when the

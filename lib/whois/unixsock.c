@@ -13,6 +13,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "procnet.h"
+
 /* The longest path: all of sun_path (Linux binds 108 bytes without a NUL). */
 #define PATH_MAX_LEN SK_UNIX_NAME_MAX
 
@@ -142,44 +144,28 @@ bad:
 	return -1;
 }
 
+struct unix_lines {
+	void (*fn)(void *ctx, const struct sk_unix_entry *e);
+	void *ctx;
+};
+
+static int unix_line(void *ctx, const char *text)
+{
+	struct unix_lines *l = ctx;
+	struct sk_unix_entry e;
+
+	if (sk_unix_parse_line(text, &e) < 0)
+		return -1;
+	l->fn(l->ctx, &e);
+	return 0;
+}
+
 long sk_unix_read_proc(const char *root, void (*fn)(void *ctx, const struct sk_unix_entry *e),
 		       void *ctx, size_t *bad)
 {
-	char path[4096], line[512];
-	struct sk_unix_entry e;
-	long n = 0;
-	FILE *f;
+	struct unix_lines l = {fn, ctx};
 
-	*bad = 0;
-	if (snprintf(path, sizeof(path), "%s/net/unix", root) >= (int)sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (!fgets(line, sizeof(line), f)) { /* the header */
-		fclose(f);
-		return 0;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		if (!strchr(line, '\n') && !feof(f)) {
-			int c;
-
-			while ((c = fgetc(f)) != EOF && c != '\n')
-				; /* an overlong line is malformed: skip all of it */
-			(*bad)++;
-			continue;
-		}
-		if (sk_unix_parse_line(line, &e) < 0) {
-			(*bad)++;
-			continue;
-		}
-		fn(ctx, &e);
-		n++;
-	}
-	fclose(f);
-	return n;
+	return sk_proc_table_read(root, "unix", unix_line, &l, bad);
 }
 
 static uint32_t get_u32(const unsigned char *p)
