@@ -104,3 +104,33 @@ inB() { ip netns exec "$B" "$@"; }
 	run inA "$SK" whois-port "$port"
 	[ "$status" -eq 1 ]
 }
+
+@test "two hosts: whois-port -a --close closes the local listener on a port, not a connection to another host's server on that port" {
+	bg srv ip netns exec "$B" python3 -c '
+import socket, sys
+s = socket.socket(); s.bind(("10.214.0.2", 0)); s.listen(1)
+print("listening on 10.214.0.2:%d" % s.getsockname()[1], file=sys.stderr, flush=True)
+c = s.accept()[0]
+print("got %r" % c.recv(64), file=sys.stderr, flush=True)'
+	port=$(port_of "$TMP/srv.err")
+	# in A: a listener on the same port number, and a client of B's server
+	bg cli ip netns exec "$A" python3 -c '
+import os, socket, sys, time
+p = int(sys.argv[1])
+l = socket.socket(); l.bind(("10.214.0.1", p)); l.listen(1)
+c = socket.create_connection(("10.214.0.2", p))
+print("listening on 10.214.0.1:%d" % p, file=sys.stderr, flush=True)
+for _ in range(500):
+    if os.path.exists(sys.argv[2]):
+        break
+    time.sleep(0.02)
+c.sendall(b"still here")
+time.sleep(5)' "$port" "$TMP/go"
+	port_of "$TMP/cli.err" >/dev/null
+	run --separate-stderr inA "$SK" whois-port -a --close -y "$port" </dev/null
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[[ "$stderr" == *"closed tcp 10.214.0.1:$port LISTEN"* ]]
+	[[ "$stderr" != *"10.214.0.2:$port ESTABLISHED"* ]]
+	touch "$TMP/go"
+	wait_for "$TMP/srv.err" "got b'still here'"
+}

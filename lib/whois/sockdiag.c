@@ -5,6 +5,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -32,28 +33,25 @@ static size_t port_filter(struct inet_diag_bc_op *ops, unsigned lo, unsigned hi)
 	return 4 * sizeof(*ops);
 }
 
-static int send_request(int fd, int family, int protocol, unsigned states, unsigned lo, unsigned hi)
+/* Fills r with the dump request; returns its length. */
+static size_t build_request(struct diag_request *r, int family, int protocol, unsigned states,
+			    unsigned lo, unsigned hi)
 {
-	struct diag_request r;
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	size_t len = sizeof(r.nlh) + sizeof(r.req);
+	size_t len = sizeof(r->nlh) + sizeof(r->req);
 
-	memset(&r, 0, sizeof(r));
-	r.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	r.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	r.nlh.nlmsg_seq = 1;
-	r.req.sdiag_family = (unsigned char)family;
-	r.req.sdiag_protocol = (unsigned char)protocol;
-	r.req.idiag_states = states;
+	memset(r, 0, sizeof(*r));
+	r->nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	r->nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	r->req.sdiag_family = (unsigned char)family;
+	r->req.sdiag_protocol = (unsigned char)protocol;
+	r->req.idiag_states = states;
 	if (lo > 0 && lo <= hi && hi <= 65535) {
-		r.attr.nla_type = INET_DIAG_REQ_BYTECODE;
-		r.attr.nla_len = (unsigned short)(sizeof(r.attr) + port_filter(r.ops, lo, hi));
-		len += r.attr.nla_len;
+		r->attr.nla_type = INET_DIAG_REQ_BYTECODE;
+		r->attr.nla_len = (unsigned short)(sizeof(r->attr) + port_filter(r->ops, lo, hi));
+		len += r->attr.nla_len;
 	}
-	r.nlh.nlmsg_len = (unsigned)len;
-	if (sendto(fd, &r, len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) != (ssize_t)len)
-		return -1;
-	return 0;
+	r->nlh.nlmsg_len = (unsigned)len;
+	return len;
 }
 
 static void to_entry(const struct inet_diag_msg *m, struct sk_procnet_entry *e)
@@ -86,69 +84,116 @@ static int message_error(const struct nlmsghdr *h)
 	return err < 0 ? -err : 0;
 }
 
+/* The requests' sequence number; answers carrying another are not ours. */
+#define DIAG_SEQ 1
 /*
- * Reads the answers until NLMSG_DONE. Returns the count, or -1 with errno
- * (a dump that failed or was cut short counts for nothing: the caller
- * reads /proc/net instead).
+ * One recv of a dump: the kernel builds each batch of answers in a buffer
+ * of at most 32 KiB, sized to the largest recv it has seen.
  */
-static long read_answers(int fd, void (*fn)(void *ctx, const struct sk_procnet_entry *e), void *ctx)
-{
-	static _Alignas(struct nlmsghdr) char buf[32768];
-	struct sk_procnet_entry e;
-	long count = 0;
+#define RECV_SIZE 32768
 
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
-		struct nlmsghdr *h;
-		int len, err;
+/*
+ * Calls msg for the answers in one datagram of n bytes. Returns 1 when it
+ * ends the dump, 0 when more is to come, -1 with errno when the kernel
+ * failed it.
+ */
+static int read_batch(const char *buf, ssize_t n,
+		      int (*msg)(void *ctx, const void *data, size_t len), void *ctx, long *count)
+{
+	const struct nlmsghdr *h;
+	int len = (int)n, err;
+
+	for (h = (const struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+		if (h->nlmsg_seq != DIAG_SEQ)
+			continue;
+		if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+			if ((err = message_error(h)) != 0 || h->nlmsg_type == NLMSG_ERROR) {
+				errno = err ? err : EPROTO;
+				return -1;
+			}
+			return 1;
+		}
+		if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
+		    msg(ctx, NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN) == 0)
+			(*count)++;
+	}
+	return 0;
+}
+
+/* Reads the answers until NLMSG_DONE. Returns the count, or -1 with errno. */
+static long read_answers(int fd, int (*msg)(void *ctx, const void *data, size_t len), void *ctx)
+{
+	char *buf = malloc(RECV_SIZE); /* malloc's alignment suits struct nlmsghdr */
+	long count = 0;
+	int done = 0;
+
+	if (!buf)
+		return -1;
+	while (!done) {
+		ssize_t n = recv(fd, buf, RECV_SIZE, MSG_TRUNC);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return n == 0 ? (errno = EPROTO, -1) : -1;
-		if (n > (ssize_t)sizeof(buf)) {
+		if (n <= 0) {
+			if (n == 0)
+				errno = EPROTO;
+			done = -1;
+		} else if (n > RECV_SIZE) {
 			errno = EMSGSIZE; /* the kernel's datagram did not fit */
-			return -1;
-		}
-		len = (int)n;
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
-				if ((err = message_error(h)) != 0 || h->nlmsg_type == NLMSG_ERROR) {
-					errno = err ? err : EPROTO;
-					return -1;
-				}
-				return count;
-			}
-			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
-			    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
-				continue;
-			to_entry(NLMSG_DATA(h), &e);
-			fn(ctx, &e);
-			count++;
+			done = -1;
+		} else {
+			done = read_batch(buf, n, msg, ctx, &count);
 		}
 	}
+	free(buf);
+	return done < 0 ? -1 : count;
+}
+
+long sk_sockdiag_dump(struct nlmsghdr *req, int (*msg)(void *ctx, const void *data, size_t len),
+		      void *ctx)
+{
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	long n = -1;
+	int saved;
+
+	if (fd < 0)
+		return -1;
+	req->nlmsg_seq = DIAG_SEQ;
+	if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) ==
+	    (ssize_t)req->nlmsg_len)
+		n = read_answers(fd, msg, ctx);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return n;
+}
+
+struct inet_answers {
+	void (*fn)(void *ctx, const struct sk_procnet_entry *e);
+	void *ctx;
+};
+
+static int inet_answer(void *ctx, const void *data, size_t len)
+{
+	struct inet_answers *a = ctx;
+	struct sk_procnet_entry e;
+
+	if (len < sizeof(struct inet_diag_msg))
+		return -1;
+	to_entry(data, &e);
+	a->fn(a->ctx, &e);
+	return 0;
 }
 
 long sk_sockdiag_read(int family, int protocol, unsigned states, unsigned lo, unsigned hi,
 		      void (*fn)(void *ctx, const struct sk_procnet_entry *e), void *ctx)
 {
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	long n;
-	int saved;
+	struct diag_request r;
+	struct inet_answers a = {fn, ctx};
 
-	if (fd < 0)
-		return -1;
-	if (send_request(fd, family, protocol, states, lo, hi) < 0) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	n = read_answers(fd, fn, ctx);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return n;
+	build_request(&r, family, protocol, states, lo, hi);
+	return sk_sockdiag_dump(&r.nlh, inet_answer, &a);
 }
 
 /* The kernel's answer to a request that is not a dump: 0, or -1 with its errno. */
@@ -193,7 +238,7 @@ int sk_sockdiag_destroy(int protocol, const struct sk_procnet_entry *e)
 	r.nlh.nlmsg_len = sizeof(r);
 	r.nlh.nlmsg_type = SOCK_DESTROY;
 	r.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	r.nlh.nlmsg_seq = 1;
+	r.nlh.nlmsg_seq = DIAG_SEQ;
 	r.req.sdiag_family = (unsigned char)e->family;
 	r.req.sdiag_protocol = (unsigned char)protocol;
 	r.req.idiag_states = ~0u;

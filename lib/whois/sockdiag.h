@@ -2,6 +2,8 @@
 #ifndef SK_SOCKDIAG_H
 #define SK_SOCKDIAG_H
 
+#include <stddef.h>
+
 #include "procnet.h"
 
 /*
@@ -15,6 +17,19 @@
  */
 long sk_sockdiag_read(int family, int protocol, unsigned states, unsigned lo, unsigned hi,
 		      void (*fn)(void *ctx, const struct sk_procnet_entry *e), void *ctx);
+
+struct nlmsghdr;
+
+/*
+ * Sends the dump request req (its header first, nlmsg_len set; the
+ * sequence number is set here) on a NETLINK_SOCK_DIAG socket and calls
+ * msg with the payload of each SOCK_DIAG_BY_FAMILY answer until the
+ * kernel's NLMSG_DONE; msg returns 0 for an answer taken, -1 for one
+ * skipped. Returns the number taken, or -1 with errno (a dump that failed
+ * or was cut short counts for nothing).
+ */
+long sk_sockdiag_dump(struct nlmsghdr *req, int (*msg)(void *ctx, const void *data, size_t len),
+		      void *ctx);
 
 /*
  * Closes the socket e (protocol IPPROTO_TCP or IPPROTO_UDP) through

@@ -1,16 +1,15 @@
 #include "unixquery.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "io.h"
+#include "netns.h"
 #include "unixsock.h"
 
 static bool same_name(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
@@ -274,60 +273,16 @@ static void mark_unsure(struct collect *c, size_t first)
 	}
 }
 
-/* Reads all of fd. Returns the bytes read (*buf to free), or -1. */
-static ssize_t read_all(int fd, char **buf)
+/* The child's part: the query from inside the namespace, its sockets down fd. */
+static int query_here(void *ctx, int fd)
 {
-	size_t len = 0, cap = 0;
-	char *b = NULL, *nb;
-	ssize_t n;
-
-	for (;;) {
-		if (len == cap) {
-			cap = cap ? 2 * cap : 4096;
-			if (!(nb = realloc(b, cap))) {
-				free(b);
-				return -1;
-			}
-			b = nb;
-		}
-		n = read(fd, b + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(b);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*buf = b;
-	return (ssize_t)len;
-}
-
-/* The child's part: the query from inside the namespace, its sockets down the pipe. */
-static void child_query(const struct sk_unix_query *q, int nsfd, int out)
-{
-	struct sk_unix_query cq = *q;
+	struct sk_unix_query q = *(const struct sk_unix_query *)ctx;
 	struct sk_socks s = {0};
-	const char *p;
-	size_t left;
-	ssize_t n;
 
-	if (setns(nsfd, CLONE_NEWNET) < 0)
-		_exit(errno & 0xff ? errno & 0xff : EPERM);
-	cq.netns_pid = 0; /* this process is inside it now: netlink, or its own /proc/net */
-	if (sk_unix_query(&cq, &s) < 0)
-		_exit(errno & 0xff ? errno & 0xff : EIO);
-	for (p = (const char *)s.v, left = s.count * sizeof(*s.v); left > 0;) {
-		if ((n = write(out, p, left)) < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			_exit(EIO);
-		p += n;
-		left -= (size_t)n;
-	}
-	_exit(0);
+	q.netns_pid = 0; /* this process is inside it now: netlink, or its own /proc/net */
+	if (sk_unix_query(&q, &s) < 0 || sk_write_all(fd, s.v, s.count * sizeof(*s.v)) < 0)
+		return errno ? errno : EIO;
+	return 0;
 }
 
 /*
@@ -337,62 +292,27 @@ static void child_query(const struct sk_unix_query *q, int nsfd, int out)
  */
 static int query_in_netns(const struct sk_unix_query *q, struct sk_socks *out)
 {
-	char path[4096], *buf = NULL;
-	int nsfd, p[2], status, err;
-	ssize_t len;
-	size_t i, n;
-	pid_t child;
+	char *buf = NULL;
+	ssize_t len = sk_netns_call(q->proc, q->netns_pid, q->netns, query_here, (void *)q, &buf);
+	size_t i;
+	int rc = 0;
 
-	snprintf(path, sizeof(path), "%s/%d/ns/net", q->proc, (int)q->netns_pid);
-	if ((nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (len < 0)
 		return -1;
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		close(nsfd);
-		return -1;
-	}
-	if ((child = fork()) < 0) {
-		err = errno;
-		close(nsfd), close(p[0]), close(p[1]);
-		errno = err;
-		return -1;
-	}
-	if (child == 0) {
-		close(p[0]);
-		child_query(q, nsfd, p[1]);
-	}
-	close(nsfd);
-	close(p[1]);
-	len = read_all(p[0], &buf);
-	err = errno;
-	close(p[0]);
-	while (waitpid(child, &status, 0) < 0)
-		if (errno != EINTR) {
-			status = -1;
-			break;
-		}
-	if (len < 0 || status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) ||
-	    (size_t)len % sizeof(*out->v)) {
-		free(buf);
-		errno = len < 0					   ? err
-			: WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status)
-								   : EIO;
-		return -1;
-	}
-	n = (size_t)len / sizeof(*out->v);
-	for (i = 0; i < n; i++) {
+	for (i = 0; rc == 0 && i + sizeof(struct sk_sock) <= (size_t)len;
+	     i += sizeof(struct sk_sock)) {
 		struct sk_sock s;
 
-		memcpy(&s, buf + i * sizeof(s), sizeof(s));
+		memcpy(&s, buf + i, sizeof(s));
 		s.netns = q->netns;
 		s.netns_pid = q->netns_pid;
 		if (push(out, &s) < 0) {
-			free(buf);
 			errno = ENOMEM;
-			return -1;
+			rc = -1;
 		}
 	}
 	free(buf);
-	return 0;
+	return rc;
 }
 
 int sk_unix_query(const struct sk_unix_query *q, struct sk_socks *out)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "procnet.h"
+#include "sockdiag.h"
 
 /* The longest path: all of sun_path (Linux binds 108 bytes without a NUL). */
 #define PATH_MAX_LEN SK_UNIX_NAME_MAX
@@ -34,15 +35,6 @@
 #ifndef UDIAG_SHOW_UID
 #define UDIAG_SHOW_UID 0x00000040
 #endif
-
-/*
- * One recv of a dump: the kernel builds each batch of answers in a buffer
- * of at most 32 KiB, sized to the largest recv it has seen.
- */
-#define RECV_SIZE 32768
-
-/* The request's sequence number; answers carrying another are not ours. */
-#define DIAG_SEQ 1
 
 static void skip_space(const char **p)
 {
@@ -253,123 +245,39 @@ bad:
 	return -1;
 }
 
-static int send_request(int fd, unsigned states)
+struct unix_answers {
+	void (*fn)(void *ctx, const struct sk_unix_entry *e);
+	void *ctx;
+};
+
+static int unix_answer(void *ctx, const void *data, size_t len)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct unix_diag_req req;
-	} r;
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-
-	memset(&r, 0, sizeof(r));
-	r.nlh.nlmsg_len = sizeof(r);
-	r.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	r.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	r.nlh.nlmsg_seq = DIAG_SEQ;
-	r.req.sdiag_family = AF_UNIX;
-	r.req.udiag_states = states;
-	r.req.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_UID;
-	if (sendto(fd, &r, sizeof(r), 0, (struct sockaddr *)&kernel, sizeof(kernel)) !=
-	    (ssize_t)sizeof(r))
-		return -1;
-	return 0;
-}
-
-/* The error a NLMSG_DONE or NLMSG_ERROR message carries (0: none). */
-static int message_error(const struct nlmsghdr *h)
-{
-	int err;
-
-	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(err)))
-		return h->nlmsg_type == NLMSG_ERROR ? EPROTO : 0;
-	memcpy(&err, NLMSG_DATA(h), sizeof(err)); /* first field of struct nlmsgerr too */
-	return err < 0 ? -err : 0;
-}
-
-/*
- * Calls fn for the answers in one datagram of n bytes. Returns 1 when it
- * ends the dump, 0 when more is to come, -1 with errno when the kernel
- * failed it.
- */
-static int read_batch(const char *buf, ssize_t n,
-		      void (*fn)(void *ctx, const struct sk_unix_entry *e), void *ctx, long *count)
-{
-	const struct nlmsghdr *h;
+	struct unix_answers *a = ctx;
 	struct sk_unix_entry e;
-	int len = (int)n, err;
 
-	for (h = (const struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-		if (h->nlmsg_seq != DIAG_SEQ)
-			continue;
-		if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
-			if ((err = message_error(h)) != 0 || h->nlmsg_type == NLMSG_ERROR) {
-				errno = err ? err : EPROTO;
-				return -1;
-			}
-			return 1;
-		}
-		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
-		    sk_unix_diag_parse(NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN, &e) < 0)
-			continue;
-		fn(ctx, &e);
-		(*count)++;
-	}
-	return 0;
-}
-
-/*
- * Reads the answers until NLMSG_DONE. Returns the count, or -1 with errno
- * (a dump that failed or was cut short counts for nothing: the caller
- * reads /proc/net/unix instead).
- */
-static long read_answers(int fd, void (*fn)(void *ctx, const struct sk_unix_entry *e), void *ctx)
-{
-	char *buf = malloc(RECV_SIZE); /* malloc's alignment suits struct nlmsghdr */
-	long count = 0;
-	int done = 0;
-
-	if (!buf)
+	if (sk_unix_diag_parse(data, len, &e) < 0)
 		return -1;
-	while (!done) {
-		ssize_t n = recv(fd, buf, RECV_SIZE, MSG_TRUNC);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EPROTO;
-			done = -1;
-		} else if (n > RECV_SIZE) {
-			errno = EMSGSIZE; /* the kernel's datagram did not fit */
-			done = -1;
-		} else {
-			done = read_batch(buf, n, fn, ctx, &count);
-		}
-	}
-	free(buf);
-	return done < 0 ? -1 : count;
+	a->fn(a->ctx, &e);
+	return 0;
 }
 
 long sk_unix_diag_read(unsigned states, void (*fn)(void *ctx, const struct sk_unix_entry *e),
 		       void *ctx)
 {
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	long n;
-	int saved;
+	struct {
+		struct nlmsghdr nlh;
+		struct unix_diag_req req;
+	} r;
+	struct unix_answers a = {fn, ctx};
 
-	if (fd < 0)
-		return -1;
-	if (send_request(fd, states) < 0) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	n = read_answers(fd, fn, ctx);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return n;
+	memset(&r, 0, sizeof(r));
+	r.nlh.nlmsg_len = sizeof(r);
+	r.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	r.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	r.req.sdiag_family = AF_UNIX;
+	r.req.udiag_states = states;
+	r.req.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_UID;
+	return sk_sockdiag_dump(&r.nlh, unix_answer, &a);
 }
 
 bool sk_unix_same_file(const struct sk_unix_entry *e, const struct stat *st)

@@ -9,17 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "io.h"
+#include "netns.h"
 #include "pidfd.h"
 #include "sockdiag.h"
 #include "sort.h"
@@ -56,6 +55,8 @@ struct sk_whois_info {
 	size_t nusers;
 	struct netns_name *netns;
 	size_t nnetns;
+	struct ifaddrs *ifs; /* this machine's addresses, read once when first asked */
+	bool ifs_read;
 };
 
 static int cmp_bytes(const unsigned char *a, const unsigned char *b, size_t n)
@@ -492,6 +493,8 @@ void sk_whois_free(struct sk_whois *w)
 		free(in->procs);
 		free(in->users);
 		free(in->netns);
+		if (in->ifs)
+			freeifaddrs(in->ifs);
 		free(in);
 	}
 	sk_socks_free(&w->socks);
@@ -818,9 +821,18 @@ static int sock_now(const struct sk_sock *s, struct sk_procnet_entry *now)
 	return rc;
 }
 
-static bool tcp_bound_only(const struct sk_sock *s)
+/*
+ * Why no SOCK_DESTROY can close s, whatever the privilege: EOPNOTSUPP for
+ * a unix socket, ENOTCONN for TCP bound but not listening (no address
+ * leads to it); 0 when one may.
+ */
+static int cannot_close(const struct sk_sock *s)
 {
-	return !s->udp && (s->e.state == SK_TCP_CLOSE || s->e.state == SK_TCP_BOUND_INACTIVE);
+	if (s->e.family == AF_UNIX)
+		return EOPNOTSUPP;
+	if (!s->udp && (s->e.state == SK_TCP_CLOSE || s->e.state == SK_TCP_BOUND_INACTIVE))
+		return ENOTCONN;
+	return 0;
 }
 
 /*
@@ -838,15 +850,8 @@ static enum sk_close_result close_here(const struct sk_sock *s, int *err)
 	struct sk_procnet_entry e = s->e, now;
 	int found, tries;
 
-	*err = 0;
-	if (s->e.family == AF_UNIX) {
-		*err = EOPNOTSUPP;
+	if ((*err = cannot_close(s)) != 0)
 		return SK_CLOSE_FAILED;
-	}
-	if (tcp_bound_only(s)) {
-		*err = ENOTCONN; /* bound, not listening: no address leads to it */
-		return SK_CLOSE_FAILED;
-	}
 	if (!e.has_cookie) {
 		if ((found = sock_now(s, &now)) <= 0) {
 			*err = found < 0 ? errno : 0;
@@ -888,65 +893,42 @@ static enum sk_close_result close_here(const struct sk_sock *s, int *err)
 	return SK_CLOSE_FAILED;
 }
 
-/* close_here from inside s's namespace: a child that joins it reports back. */
+/* The child's part: close_here inside the namespace, its answer down fd. */
+static int close_here_to(void *ctx, int fd)
+{
+	int out[2];
+
+	out[0] = (int)close_here(ctx, &out[1]);
+	return sk_write_all(fd, out, sizeof(out)) < 0 ? EIO : 0;
+}
+
+/* close_here, from inside s's namespace for another one's socket. */
 static enum sk_close_result close_one(const char *proc, const struct sk_sock *s, int *err)
 {
-	int out[2] = {SK_CLOSE_FAILED, EIO}, p[2], fd, status;
-	char path[4096];
-	ssize_t n;
-	pid_t child;
+	int out[2];
+	char *buf = NULL;
+	ssize_t len;
 
 	if (s->netns == 0)
 		return close_here(s, err);
-	snprintf(path, sizeof(path), "%s/%d/ns/net", proc, (int)s->netns_pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		*err = errno == ENOENT ? 0 : errno;
-		return *err ? SK_CLOSE_FAILED : SK_CLOSE_GONE;
-	}
-	if (sk_netns_of(proc, s->netns_pid) != s->netns) { /* its process exited meanwhile */
-		close(fd);
-		*err = 0;
-		return SK_CLOSE_GONE;
-	}
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		*err = errno;
-		close(fd);
-		return SK_CLOSE_FAILED;
-	}
-	if ((child = fork()) < 0) {
-		*err = errno;
-		close(fd), close(p[0]), close(p[1]);
-		return SK_CLOSE_FAILED;
-	}
-	if (child == 0) {
-		close(p[0]);
-		if (setns(fd, CLONE_NEWNET) < 0)
-			out[1] = errno;
-		else
-			out[0] = (int)close_here(s, &out[1]);
-		_exit(write(p[1], out, sizeof(out)) == (ssize_t)sizeof(out) ? 0 : 1);
-	}
-	close(fd);
-	close(p[1]);
-	do
-		n = read(p[0], out, sizeof(out));
-	while (n < 0 && errno == EINTR);
-	close(p[0]);
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
-	if (n != (ssize_t)sizeof(out))
-		out[0] = SK_CLOSE_FAILED, out[1] = EIO;
+	len = sk_netns_call(proc, s->netns_pid, s->netns, close_here_to, (void *)s, &buf);
+	if (len == (ssize_t)sizeof(out))
+		memcpy(out, buf, sizeof(out));
+	else if (len < 0 && errno == ESRCH) /* its namespace's process exited meanwhile */
+		out[0] = SK_CLOSE_GONE, out[1] = 0;
+	else
+		out[0] = SK_CLOSE_FAILED, out[1] = len < 0 ? errno : EIO;
+	free(buf);
 	*err = out[1];
 	return (enum sk_close_result)out[0];
 }
 
 /* True for an address of this machine's: loopback, or one of its interfaces'. */
-static bool local_address(int family, const unsigned char *addr)
+static bool local_address(struct sk_whois_info *in, int family, const unsigned char *addr)
 {
 	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	struct ifaddrs *ifs, *i;
-	bool found = false;
 	const unsigned char *v4 = NULL;
+	const struct ifaddrs *i;
 
 	if (family == AF_INET)
 		v4 = addr;
@@ -954,20 +936,20 @@ static bool local_address(int family, const unsigned char *addr)
 		v4 = addr + 12;
 	if ((v4 && v4[0] == 127) || (!v4 && memcmp(addr, in6addr_loopback.s6_addr, 16) == 0))
 		return true;
-	if (getifaddrs(&ifs) < 0)
-		return false;
-	for (i = ifs; i && !found; i = i->ifa_next) {
+	if (!in->ifs_read && getifaddrs(&in->ifs) < 0)
+		in->ifs = NULL;
+	in->ifs_read = true;
+	for (i = in->ifs; i; i = i->ifa_next) {
 		if (!i->ifa_addr)
 			continue;
-		if (v4 && i->ifa_addr->sa_family == AF_INET)
-			found = memcmp(&((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, v4,
-				       4) == 0;
-		else if (!v4 && i->ifa_addr->sa_family == AF_INET6)
-			found = memcmp(&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr,
-				       addr, 16) == 0;
+		if (v4 && i->ifa_addr->sa_family == AF_INET &&
+		    memcmp(&((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, v4, 4) == 0)
+			return true;
+		if (!v4 && i->ifa_addr->sa_family == AF_INET6 &&
+		    memcmp(&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, addr, 16) == 0)
+			return true;
 	}
-	freeifaddrs(ifs);
-	return found;
+	return false;
 }
 
 bool sk_whois_closable(const struct sk_whois *w, const struct sk_whois_row *r)
@@ -981,7 +963,8 @@ bool sk_whois_closable(const struct sk_whois *w, const struct sk_whois_row *r)
 	if (!w->q.all)
 		return false;
 	/* a connection: on a queried port, or from here to one (never a remote server's) */
-	return r->holder || (s->e.family != AF_UNIX && local_address(s->e.family, s->e.remote));
+	return r->holder ||
+	       (s->e.family != AF_UNIX && local_address(w->info, s->e.family, s->e.remote));
 }
 
 int sk_whois_close(const struct sk_whois *w, const struct sk_whois_close *c)
@@ -1002,10 +985,8 @@ int sk_whois_close(const struct sk_whois *w, const struct sk_whois_close *c)
 		last = s;
 		if (!c->dry_run) {
 			res = close_one(w->q.proc, s, &err);
-		} else if (s->e.family == AF_UNIX) {
-			res = SK_CLOSE_FAILED, err = EOPNOTSUPP;
-		} else if (tcp_bound_only(s)) {
-			res = SK_CLOSE_FAILED, err = ENOTCONN;
+		} else if ((err = cannot_close(s)) != 0) {
+			res = SK_CLOSE_FAILED;
 		} else if (!may) {
 			res = SK_CLOSE_FAILED, err = EPERM;
 		} else {
